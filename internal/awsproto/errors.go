@@ -1,0 +1,93 @@
+// Package awsproto holds the AWS wire plumbing every service shares: request ids,
+// typed errors carrying an AWS code and HTTP status, the JSON error shapes of the
+// REST-JSON protocols, ARNs and resource ids.
+package awsproto
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+)
+
+// Error is an AWS-facing error: the code goes into x-amzn-ErrorType and the body,
+// the status is the HTTP status AWS answers with.
+type Error struct {
+	Status  int
+	Code    string // e.g. "ResourceNotFoundException"
+	Message string
+	// Type is Lambda's "Type" body field ("User" or "Service"); empty means "User".
+	Type string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
+
+// Errorf builds an *Error.
+func Errorf(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Common constructors, named after the AWS codes they produce.
+func NotFound(code, format string, args ...any) *Error {
+	return Errorf(http.StatusNotFound, code, format, args...)
+}
+func BadRequest(code, format string, args ...any) *Error {
+	return Errorf(http.StatusBadRequest, code, format, args...)
+}
+func Conflict(code, format string, args ...any) *Error {
+	return Errorf(http.StatusConflict, code, format, args...)
+}
+
+// ErrorStyle selects the body shape of a REST-JSON error.
+type ErrorStyle int
+
+const (
+	// StyleLambda: {"Type":"User","Message":"..."} (Lambda's REST-JSON errors).
+	StyleLambda ErrorStyle = iota
+	// StyleAPIGateway: {"message":"..."} (apigateway and apigatewayv2 control planes).
+	StyleAPIGateway
+)
+
+// WriteError writes err in the REST-JSON error shape of the given style. Errors that
+// are not *Error become a 500 ServiceException/InternalFailure.
+func WriteError(w http.ResponseWriter, style ErrorStyle, err error) {
+	ae, ok := err.(*Error)
+	if !ok {
+		ae = &Error{Status: http.StatusInternalServerError, Code: "ServiceException", Message: err.Error(), Type: "Service"}
+		if style == StyleAPIGateway {
+			ae.Code = "InternalFailure"
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Amzn-ErrorType", ae.Code)
+	w.WriteHeader(ae.Status)
+	var body any
+	switch style {
+	case StyleLambda:
+		t := ae.Type
+		if t == "" {
+			t = "User"
+		}
+		body = struct {
+			Type    string `json:"Type"`
+			Message string `json:"Message"`
+		}{t, ae.Message}
+	default:
+		body = struct {
+			Message string `json:"message"`
+		}{ae.Message}
+	}
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// WriteJSON writes v as a JSON response with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		WriteError(w, StyleAPIGateway, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
