@@ -1,0 +1,58 @@
+package runtime
+
+import (
+	"errors"
+	"time"
+)
+
+// FunctionSpec is everything the pool needs to start instances of one function
+// version. The lambda service builds it from the stored configuration. Instances are
+// pooled by Key: when the configuration or code changes, Key changes, and instances of
+// the old Key are drained and never serve another invocation.
+type FunctionSpec struct {
+	Key          string // unique per (function, version, revision); e.g. name + ":" + version + ":" + revisionId
+	FunctionName string
+	FunctionARN  string // unqualified
+	Version      string // "$LATEST" or "1", "2", ...
+	Runtime      string // provided.al2023, provided.al2, nodejs18.x..nodejs22.x, python3.9..python3.13
+	Handler      string // "index.handler", "app.lambda_handler"; ignored by provided.*
+	CodeZip      string // path of the function's zip on disk (content-addressed)
+	CodeSHA256   string // hex SHA-256 of the zip; extraction cache key
+	Environment  map[string]string
+	MemoryMB     int
+	Timeout      time.Duration
+	// ReservedConcurrency caps concurrent instances of the whole function (all
+	// versions share it); nil means unreserved (bounded by the node's max instances).
+	ReservedConcurrency *int
+}
+
+// Invocation is one request for a function.
+type Invocation struct {
+	RequestID          string // Lambda request id; generated when empty
+	Payload            []byte
+	InvokedFunctionARN string // the ARN as the caller named it (qualified if it was)
+	ClientContext      string // decoded JSON
+	CognitoIdentity    string
+	TraceID            string
+	LogTail            bool
+}
+
+// Result is the outcome of an invocation that ran. A handler error, timeout, crash or
+// init failure is a Result with FunctionError "Unhandled" and Payload the AWS error
+// object ({"errorMessage":...,"errorType":...}), not a Go error.
+type Result struct {
+	RequestID     string
+	Payload       []byte
+	FunctionError string // "" | "Unhandled"
+	LogTail       []byte // last 4 KB of this invocation's log lines, when asked for
+}
+
+// Errors Invoke returns when an invocation could not run at all.
+var (
+	// ErrThrottled: no instance became free in time and no new one may start
+	// (reserved concurrency or --max-instances reached). Lambda maps it to 429
+	// TooManyRequestsException.
+	ErrThrottled = errors.New("runtime: rate exceeded")
+	// ErrClosed: the pool is shutting down.
+	ErrClosed = errors.New("runtime: pool closed")
+)
