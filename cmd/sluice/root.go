@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/sluice-dev/sluice/internal/server"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "sluice",
+		Short:         "AWS API Gateway and AWS Lambda, self-hosted, in one binary",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newServeCommand(), newVersionCommand())
+	return root
+}
+
+func newVersionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintln(cmd.OutOrStdout(), "sluice", version)
+		},
+	}
+}
+
+func newServeCommand() *cobra.Command {
+	d := server.Defaults()
+	var configFile string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the AWS-compatible control plane and the API data plane",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd.Flags(), configFile)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return server.Run(ctx, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&configFile, "config", "", "YAML config file (keys are the flag names)")
+	f.String("listen", d.Listen, "address to serve on")
+	f.String("data-dir", d.DataDir, "directory for state, code and logs")
+	f.String("region", d.Region, "AWS region Sluice presents")
+	f.String("account-id", d.AccountID, "AWS account id Sluice presents")
+	f.String("log-level", d.LogLevel, "debug, info, warn or error")
+	f.String("store", d.Store, "state backend: bolt (embedded) or etcd")
+	f.StringSlice("etcd-endpoints", nil, "etcd endpoints for --store etcd")
+	f.String("etcd-prefix", d.EtcdPrefix, "key prefix in etcd")
+	f.String("auth-mode", "", "control-plane SigV4 mode: open or verify (default: open on loopback, verify elsewhere)")
+	f.String("root-access-key-id", "", "root access key id (prefer env SLUICE_ROOT_ACCESS_KEY_ID)")
+	f.String("root-secret-access-key", "", "root secret access key (prefer env SLUICE_ROOT_SECRET_ACCESS_KEY)")
+	f.Int("max-instances", d.MaxInstances, "most function instances this node runs at once")
+	f.Duration("idle-timeout", d.IdleTimeout, "idle function instances are stopped after this long")
+	f.Duration("queue-timeout", d.QueueTimeout, "how long a sync invoke waits for a free instance before 429")
+	f.Duration("async-retry-delay", d.AsyncRetryDelay, "delay before the first retry of a failed async invoke (the second waits twice as long)")
+	f.String("public-endpoint", "", "base URL clients and functions use to reach Sluice (default http://<listen>)")
+	f.String("execute-api-domain", d.ExecuteAPIDomain, "domain under which {apiId}.<domain> serves APIs")
+	return cmd
+}
+
+// loadConfig merges defaults, the config file, SLUICE_* environment variables and
+// flags, in increasing precedence.
+func loadConfig(flags *pflag.FlagSet, file string) (server.Config, error) {
+	v := viper.New()
+	v.SetEnvPrefix("SLUICE")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	if err := v.BindPFlags(flags); err != nil {
+		return server.Config{}, err
+	}
+	if file == "" {
+		file = os.Getenv("SLUICE_CONFIG")
+	}
+	if file != "" {
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
+			return server.Config{}, fmt.Errorf("read config %s: %w", file, err)
+		}
+	}
+	cfg := server.Defaults()
+	if err := v.Unmarshal(&cfg); err != nil {
+		return server.Config{}, fmt.Errorf("config: %w", err)
+	}
+	// Env lists arrive as one comma-separated string.
+	if len(cfg.EtcdEndpoints) == 1 && strings.Contains(cfg.EtcdEndpoints[0], ",") {
+		cfg.EtcdEndpoints = strings.Split(cfg.EtcdEndpoints[0], ",")
+	}
+	return cfg, cfg.Validate()
+}

@@ -1,0 +1,99 @@
+// Package server wires Sluice together: it builds the store, the function pool and
+// every service from a Config, and serves them on one listener, dispatching each
+// request to the data plane (execute-api hosts and paths) or to a control-plane
+// service chosen by the request's SigV4 credential scope, falling back to its path.
+package server
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// Config is everything `sluice serve` can be told, by flag, SLUICE_* env or config file.
+type Config struct {
+	Listen        string   `mapstructure:"listen"`
+	DataDir       string   `mapstructure:"data-dir"`
+	Region        string   `mapstructure:"region"`
+	AccountID     string   `mapstructure:"account-id"`
+	LogLevel      string   `mapstructure:"log-level"`
+	Store         string   `mapstructure:"store"` // bolt | etcd
+	EtcdEndpoints []string `mapstructure:"etcd-endpoints"`
+	EtcdPrefix    string   `mapstructure:"etcd-prefix"`
+
+	// AuthMode is "open" or "verify"; empty picks open on loopback, verify elsewhere.
+	AuthMode            string `mapstructure:"auth-mode"`
+	RootAccessKeyID     string `mapstructure:"root-access-key-id"`
+	RootSecretAccessKey string `mapstructure:"root-secret-access-key"`
+
+	MaxInstances     int           `mapstructure:"max-instances"`
+	IdleTimeout      time.Duration `mapstructure:"idle-timeout"`
+	QueueTimeout     time.Duration `mapstructure:"queue-timeout"`
+	AsyncRetryDelay  time.Duration `mapstructure:"async-retry-delay"`
+	PublicEndpoint   string        `mapstructure:"public-endpoint"`
+	ExecuteAPIDomain string        `mapstructure:"execute-api-domain"`
+}
+
+// Defaults returns the configuration `sluice serve` runs with when told nothing.
+func Defaults() Config {
+	return Config{
+		Listen:           "127.0.0.1:4566",
+		DataDir:          "./.sluice",
+		Region:           "us-east-1",
+		AccountID:        "123456789012",
+		LogLevel:         "info",
+		Store:            "bolt",
+		EtcdPrefix:       "/sluice",
+		MaxInstances:     64,
+		IdleTimeout:      10 * time.Minute,
+		QueueTimeout:     3 * time.Second,
+		AsyncRetryDelay:  time.Minute,
+		ExecuteAPIDomain: "execute-api.localhost",
+	}
+}
+
+// Validate checks the configuration before anything starts.
+func (c *Config) Validate() error {
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen %q: %w", c.Listen, err)
+	}
+	if len(c.AccountID) != 12 || strings.Trim(c.AccountID, "0123456789") != "" {
+		return fmt.Errorf("--account-id %q: must be 12 digits", c.AccountID)
+	}
+	switch c.Store {
+	case "bolt":
+	case "etcd":
+		if len(c.EtcdEndpoints) == 0 {
+			return fmt.Errorf("--store etcd needs --etcd-endpoints")
+		}
+	default:
+		return fmt.Errorf("--store %q: want bolt or etcd", c.Store)
+	}
+	switch c.AuthMode {
+	case "":
+		c.AuthMode = "verify"
+		if isLoopback(host) {
+			c.AuthMode = "open"
+		}
+	case "open", "verify":
+	default:
+		return fmt.Errorf("--auth-mode %q: want open or verify", c.AuthMode)
+	}
+	if c.AuthMode == "verify" && (c.RootAccessKeyID == "" || c.RootSecretAccessKey == "") {
+		return fmt.Errorf("auth mode verify (the default off loopback) needs SLUICE_ROOT_ACCESS_KEY_ID and SLUICE_ROOT_SECRET_ACCESS_KEY")
+	}
+	if c.MaxInstances < 1 {
+		return fmt.Errorf("--max-instances must be at least 1")
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

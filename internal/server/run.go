@@ -1,0 +1,63 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+)
+
+// Run builds every part from cfg and serves until ctx is done, then shuts down
+// cleanly: the listener stops accepting, in-flight requests finish, function
+// instances are stopped and the store is closed.
+func Run(ctx context.Context, cfg Config) error {
+	logger := newLogger(cfg.LogLevel)
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	node, err := build(ctx, cfg, ln.Addr().String(), logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer node.close()
+
+	srv := &http.Server{
+		Handler:           &dispatcher{s: node.services},
+		ReadHeaderTimeout: 30 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("sluice serving", "listen", ln.Addr().String(), "data_dir", cfg.DataDir,
+		"store", cfg.Store, "auth_mode", cfg.AuthMode, "region", cfg.Region)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("shutdown", "err", err)
+	}
+	return nil
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}

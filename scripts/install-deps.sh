@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs everything Sluice's tests and benchmarks need on a Debian machine:
+# etcd (the cluster store backend's tests run a real etcd), wrk and hyperfine (the
+# bench script), the AWS CLI (end-to-end tests drive Sluice with it), and Go modules.
+set -euo pipefail
+need=()
+command -v etcd >/dev/null || need+=(etcd-server)
+command -v wrk >/dev/null || need+=(wrk)
+command -v hyperfine >/dev/null || need+=(hyperfine)
+command -v aws >/dev/null || need+=(awscli)
+command -v node >/dev/null || need+=(nodejs)
+command -v python3 >/dev/null || need+=(python3)
+command -v zip >/dev/null || need+=(zip)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi
+# Debian starts etcd as a service on install; our tests start their own.
+if command -v systemctl >/dev/null && systemctl is-active --quiet etcd 2>/dev/null; then
+  systemctl stop etcd || true
+fi
+go mod download
