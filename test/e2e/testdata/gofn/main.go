@@ -1,0 +1,67 @@
+// Command gofn is the Go (provided.al2023) function the end-to-end tests deploy.
+// It behaves according to its event:
+//   - an API Gateway proxy event (payload 1.0 or 2.0): answers 200 with the event as
+//     the JSON body, so tests can inspect exactly what the gateway sent;
+//   - {"mode":"sleep","ms":N}: sleeps N ms, then echoes;
+//   - {"mode":"error"}: returns a handler error;
+//   - {"mode":"exit"}: exits the process mid-invocation;
+//   - {"mode":"log","lines":N}: prints N log lines;
+//   - {"mode":"env"}: returns its environment;
+//   - anything else: echoed back unchanged.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+)
+
+type control struct {
+	Mode       string `json:"mode"`
+	MS         int    `json:"ms"`
+	Lines      int    `json:"lines"`
+	HTTPMethod string `json:"httpMethod"`
+	RouteKey   string `json:"routeKey"`
+}
+
+var started = time.Now()
+
+func handle(ctx context.Context, event json.RawMessage) (any, error) {
+	var c control
+	_ = json.Unmarshal(event, &c)
+	if c.HTTPMethod != "" || c.RouteKey != "" {
+		return map[string]any{
+			"statusCode": 200,
+			"headers":    map[string]string{"Content-Type": "application/json", "X-Started": started.Format(time.RFC3339Nano)},
+			"body":       string(event),
+		}, nil
+	}
+	switch c.Mode {
+	case "sleep":
+		time.Sleep(time.Duration(c.MS) * time.Millisecond)
+	case "error":
+		return nil, errors.New("something went wrong")
+	case "exit":
+		os.Exit(3)
+	case "log":
+		for i := 0; i < c.Lines; i++ {
+			fmt.Printf("log line %d\n", i)
+		}
+	case "env":
+		env := map[string]string{}
+		for _, kv := range os.Environ() {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+		return env, nil
+	}
+	return event, nil
+}
+
+func main() { lambda.Start(handle) }
