@@ -7,6 +7,8 @@
 //   - {"mode":"exit"}: exits the process mid-invocation;
 //   - {"mode":"log","lines":N}: prints N log lines;
 //   - {"mode":"env"}: returns its environment;
+//   - {"mode":"touch","path":P,"failures":N}: appends a line to file P, and fails
+//     while P has no more than N lines (so async retries can be observed);
 //   - anything else: echoed back unchanged.
 package main
 
@@ -28,6 +30,8 @@ type control struct {
 	Lines      int    `json:"lines"`
 	HTTPMethod string `json:"httpMethod"`
 	RouteKey   string `json:"routeKey"`
+	Path       string `json:"path"`
+	Failures   int    `json:"failures"`
 }
 
 var started = time.Now()
@@ -52,6 +56,17 @@ func handle(ctx context.Context, event json.RawMessage) (any, error) {
 	case "log":
 		for i := 0; i < c.Lines; i++ {
 			fmt.Printf("log line %d\n", i)
+		}
+	case "touch":
+		f, err := os.OpenFile(c.Path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintln(f, time.Now().Format(time.RFC3339Nano))
+		f.Close()
+		data, _ := os.ReadFile(c.Path)
+		if n := strings.Count(string(data), "\n"); n <= c.Failures {
+			return nil, fmt.Errorf("failing attempt %d", n)
 		}
 	case "env":
 		env := map[string]string{}
