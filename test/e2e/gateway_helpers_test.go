@@ -84,3 +84,16 @@ func str(v any) string {
 	s, _ := v.(string)
 	return s
 }
+
+// awaitStatus calls the API until it answers want (deployments reach the data plane
+// through a store watch, a few milliseconds after the control plane answers) and
+// returns the last response.
+func (s *instance) awaitStatus(t *testing.T, want int, method, apiID, path, body string, headers ...string) apiResponse {
+	t.Helper()
+	var r apiResponse
+	eventually(t, 3*time.Second, func() bool {
+		r = s.call(t, method, apiID, path, body, headers...)
+		return r.Status == want
+	})
+	return r
+}

@@ -18,7 +18,7 @@ func TestHTTPAPIQuickCreate(t *testing.T) {
 	}
 	s.aws("lambda", "add-permission", "--function-name", "qc", "--statement-id", "apigw", "--action", "lambda:InvokeFunction",
 		"--principal", "apigateway.amazonaws.com", "--source-arn", "arn:aws:execute-api:us-east-1:123456789012:"+apiID+"/*")
-	r := s.call(t, "GET", apiID, "/anything/here?a=1&a=2", "", "Cookie", "c1=v1; c2=v2")
+	r := s.awaitStatus(t, 200, "GET", apiID, "/anything/here?a=1&a=2", "", "Cookie", "c1=v1; c2=v2")
 	if r.Status != 200 {
 		t.Fatalf("quick-create API: %d %s", r.Status, r.Body)
 	}
@@ -55,7 +55,7 @@ func TestHTTPAPIScenario5Routes(t *testing.T) {
 		t.Fatalf("before deployment: %d %s", r.Status, r.Body)
 	}
 	s.aws("apigatewayv2", "create-deployment", "--api-id", apiID, "--stage-name", "dev")
-	r := s.call(t, "GET", apiID, "/dev/image/presigned-uri", "")
+	r := s.awaitStatus(t, 200, "GET", apiID, "/dev/image/presigned-uri", "")
 	if r.Status != 200 {
 		t.Fatalf("after deployment: %d %s", r.Status, r.Body)
 	}

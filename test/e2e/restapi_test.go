@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // Seed scenario 1: a REST API with /email/{proxy+} ANY → one Node function that
@@ -34,7 +35,7 @@ func TestRESTScenario1EmailProxy(t *testing.T) {
 	s.aws("apigateway", "create-deployment", "--rest-api-id", apiID, "--stage-name", "v1")
 
 	for _, sub := range []string{"send", "ping"} {
-		r := s.call(t, "POST", apiID, "/v1/email/"+sub, `{"to":"a@example.com"}`)
+		r := s.awaitStatus(t, 200, "POST", apiID, "/v1/email/"+sub, `{"to":"a@example.com"}`)
 		if r.Status != 200 {
 			t.Fatalf("/v1/email/%s: %d %s", sub, r.Status, r.Body)
 		}
@@ -82,7 +83,7 @@ func TestRESTScenario2NonProxy(t *testing.T) {
 		t.Fatalf("before deployment: %d %s", r.Status, r.Body)
 	}
 	s.aws("apigateway", "create-deployment", "--rest-api-id", apiID, "--stage-name", "prod")
-	r := s.call(t, "GET", apiID, "/prod/blocks", "")
+	r := s.awaitStatus(t, 500, "GET", apiID, "/prod/blocks", "")
 	if r.Status != 500 || string(r.Body) != `{"message": "Internal server error"}` {
 		t.Fatalf("without permission: %d %s", r.Status, r.Body)
 	}
@@ -109,7 +110,7 @@ func TestRESTDeploymentIsSnapshot(t *testing.T) {
 	s.aws("apigateway", "put-integration-response", "--rest-api-id", apiID, "--resource-id", rid, "--http-method", "GET",
 		"--status-code", "200", "--response-templates", `{"application/json":"{\"v\":1}"}`)
 	s.aws("apigateway", "create-deployment", "--rest-api-id", apiID, "--stage-name", "s")
-	if r := s.call(t, "GET", apiID, "/s/m", ""); r.Status != 200 || string(r.Body) != `{"v":1}` {
+	if r := s.awaitStatus(t, 200, "GET", apiID, "/s/m", ""); r.Status != 200 || string(r.Body) != `{"v":1}` {
 		t.Fatalf("mock: %d %s", r.Status, r.Body)
 	}
 	s.aws("apigateway", "put-integration-response", "--rest-api-id", apiID, "--resource-id", rid, "--http-method", "GET",
@@ -118,7 +119,7 @@ func TestRESTDeploymentIsSnapshot(t *testing.T) {
 		t.Fatalf("live edit leaked into the stage: %s", r.Body)
 	}
 	s.aws("apigateway", "create-deployment", "--rest-api-id", apiID, "--stage-name", "s")
-	if !eventually(t, 0, func() bool { return string(s.call(t, "GET", apiID, "/s/m", "").Body) == `{"v":2}` }) {
+	if !eventually(t, 3*time.Second, func() bool { return string(s.call(t, "GET", apiID, "/s/m", "").Body) == `{"v":2}` }) {
 		t.Fatalf("redeploy not served")
 	}
 }
