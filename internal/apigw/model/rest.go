@@ -20,6 +20,8 @@ type RestAPI struct {
 type EndpointConfiguration struct {
 	Types          []string `json:"types,omitempty"` // REGIONAL | EDGE | PRIVATE
 	VpcEndpointIDs []string `json:"vpcEndpointIds,omitempty"`
+	// IPAddressType is ipv4 (EDGE/REGIONAL default) or dualstack (PRIVATE, always).
+	IPAddressType string `json:"ipAddressType,omitempty"`
 }
 
 // Resource is a path node; its methods (with their integrations) are stored inline.

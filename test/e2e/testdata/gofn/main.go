@@ -1,7 +1,8 @@
 // Command gofn is the Go (provided.al2023) function the end-to-end tests deploy.
 // It behaves according to its event:
 //   - an API Gateway proxy event (payload 1.0 or 2.0): answers 200 with the event as
-//     the JSON body, so tests can inspect exactly what the gateway sent;
+//     the JSON body, so tests can inspect exactly what the gateway sent, or, for a
+//     path ending in /fixed, a fixed small body (the benchmark route);
 //   - {"mode":"sleep","ms":N}: sleeps N ms, then echoes;
 //   - {"mode":"error"}: returns a handler error;
 //   - {"mode":"exit"}: exits the process mid-invocation;
@@ -31,15 +32,24 @@ type control struct {
 	HTTPMethod string `json:"httpMethod"`
 	RouteKey   string `json:"routeKey"`
 	Path       string `json:"path"`
+	RawPath    string `json:"rawPath"`
 	Failures   int    `json:"failures"`
 }
 
 var started = time.Now()
 
+// fixedBody is what the benchmark routes answer (scripts/bench.sh's floor server
+// answers the same bytes).
+const fixedBody = "hello from sluice\n"
+
 func handle(ctx context.Context, event json.RawMessage) (any, error) {
 	var c control
 	_ = json.Unmarshal(event, &c)
 	if c.HTTPMethod != "" || c.RouteKey != "" {
+		if strings.HasSuffix(c.Path, "/fixed") || strings.HasSuffix(c.RawPath, "/fixed") {
+			// The benchmark's route: a fixed small body, like the floor server's.
+			return map[string]any{"statusCode": 200, "body": fixedBody}, nil
+		}
 		return map[string]any{
 			"statusCode": 200,
 			"headers":    map[string]string{"Content-Type": "application/json", "X-Started": started.Format(time.RFC3339Nano)},
