@@ -74,7 +74,7 @@ echo "| target | conns | req/s | p50 | p99 | non-2xx |"
 echo "|---|---|---|---|---|---|"
 for c in 1 32; do
   run_wrk "floor: Go httputil.ReverseProxy" "$c" "http://127.0.0.1:$FLOOR_PORT/fixed"
-  run_wrk "REST API AWS_PROXY → Go fn (payload 1.0)" "$c" "$base/fixed" -H "Host: $rest_id.execute-api.localhost:$PORT" -H "X-Path: /b/fixed"
+  run_wrk "REST API AWS_PROXY → Go fn (payload 1.0)" "$c" "$base/b/fixed" -H "Host: $rest_id.execute-api.localhost:$PORT"
   run_wrk "HTTP API \$default → Go fn (payload 2.0)" "$c" "$base/fixed" -H "Host: $http_id.execute-api.localhost:$PORT"
   run_wrk "Lambda Invoke API → Go fn" "$c" "$base/2015-03-31/functions/bench/invocations" -s "$work/invoke.lua"
 done
