@@ -1,0 +1,184 @@
+// Package restapi is the control plane of API Gateway REST APIs (apigateway v1): the
+// REST-JSON operations the AWS CLI, boto3 and aws-sdk-go-v2's apigateway client call
+// under /restapis (APIs, resources, methods, integrations, deployments, stages,
+// gateway responses, request validators, models) and /tags. It validates requests as
+// AWS does, writes model records to the store, and freezes an API's live definitions
+// into a model.RestSnapshot when a deployment is created.
+//
+// Operations of the apigateway API that Sluice does not serve yet (authorizers, API
+// keys, usage plans, domain names, ...) answer 501 NotImplementedException naming the
+// operation; paths that are no apigateway operation at all answer 404
+// UnknownOperationException, the shape the server's dispatcher uses for unknown paths.
+package restapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/sluice-dev/sluice/internal/awsproto"
+	"github.com/sluice-dev/sluice/internal/store"
+)
+
+// Options configures a Service.
+type Options struct {
+	Store     store.Store
+	Region    string // e.g. "us-east-1"; used in ARNs and Lambda integration URIs
+	AccountID string // 12 digits; used in ARNs and AWS's "Invalid API identifier" messages
+	Logger    *slog.Logger
+}
+
+// Service serves the apigateway (v1) control plane. It is safe for concurrent use:
+// every mutation runs in one store transaction.
+type Service struct {
+	store   store.Store
+	region  string
+	account string
+	log     *slog.Logger
+	routes  []route
+}
+
+// maxBodyBytes bounds a control-plane request body. AWS's own limit for a REST API
+// definition import is 6 MB (PutRestApi/ImportRestApi), far above any JSON operation.
+const maxBodyBytes = 10 << 20
+
+// New builds a Service.
+func New(opts Options) *Service {
+	s := &Service{store: opts.Store, region: opts.Region, account: opts.AccountID, log: opts.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.region == "" {
+		s.region = "us-east-1"
+	}
+	if s.account == "" {
+		s.account = "000000000000"
+	}
+	s.routes = s.buildRoutes()
+	return s
+}
+
+// request is one parsed control-plane call.
+type request struct {
+	http   *http.Request
+	params map[string]string // path labels, unescaped
+	query  url.Values
+	body   []byte
+}
+
+// decode unmarshals the JSON body into v. An empty body decodes as {}. A body that is
+// not JSON, or has a member of the wrong type, is refused as AWS's coral front end
+// refuses it: 400 SerializationException.
+func (r *request) decode(v any) error {
+	if len(strings.TrimSpace(string(r.body))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(r.body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return awsproto.BadRequest("SerializationException", "class %s can not be converted to a %s", te.Value, te.Type.String())
+		}
+		return awsproto.BadRequest("SerializationException", "Invalid request body")
+	}
+	return nil
+}
+
+// handlerFunc serves one operation; it returns the HTTP status and the value to
+// write as JSON (nil for no body), or an error (an *awsproto.Error for AWS errors).
+type handlerFunc func(ctx context.Context, req *request) (int, any, error)
+
+// ServeHTTP routes a control-plane request to its operation.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	segs, ok := splitPath(r.URL.EscapedPath())
+	if !ok {
+		s.writeError(w, r, unknownOperation(r))
+		return
+	}
+	rt, params, pathMatched := s.match(r.Method, segs, r.URL.Query())
+	if rt == nil {
+		if pathMatched {
+			// The path is an apigateway resource but not with this verb.
+			s.writeError(w, r, unknownOperation(r))
+			return
+		}
+		s.writeError(w, r, unknownOperation(r))
+		return
+	}
+	if rt.handler == nil {
+		// A real apigateway operation Sluice does not serve yet. 501 with AWS's
+		// error shape keeps SDK clients' error handling working.
+		s.writeError(w, r, awsproto.Errorf(http.StatusNotImplemented, "NotImplementedException",
+			"%s is not implemented in Sluice yet", rt.op))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		s.writeError(w, r, awsproto.BadRequest("BadRequestException", "could not read request body: %v", err))
+		return
+	}
+	if len(body) > maxBodyBytes {
+		s.writeError(w, r, awsproto.Errorf(http.StatusRequestEntityTooLarge, "LimitExceededException", "Request body is too large"))
+		return
+	}
+	req := &request{http: r, params: params, query: r.URL.Query(), body: body}
+	status, out, err := rt.handler(r.Context(), req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if out == nil {
+		w.WriteHeader(status)
+		return
+	}
+	awsproto.WriteJSON(w, status, out)
+}
+
+func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *awsproto.Error
+	if !errors.As(err, &ae) {
+		s.log.Error("apigateway control plane", "method", r.Method, "path", r.URL.Path,
+			"requestId", awsproto.RequestID(r.Context()), "err", err)
+		awsproto.WriteError(w, awsproto.StyleAPIGateway, err)
+		return
+	}
+	awsproto.WriteError(w, awsproto.StyleAPIGateway, ae)
+}
+
+func unknownOperation(r *http.Request) error {
+	return awsproto.Errorf(http.StatusNotFound, "UnknownOperationException",
+		"Sluice does not implement the service or operation for %s %s", r.Method, r.URL.Path)
+}
+
+// splitPath splits an escaped URL path into unescaped segments, so that a label
+// holding an escaped slash (a tag resource ARN, a resource path) stays one segment.
+func splitPath(escaped string) ([]string, bool) {
+	escaped = strings.TrimSuffix(strings.TrimPrefix(escaped, "/"), "/")
+	if escaped == "" {
+		return nil, true
+	}
+	parts := strings.Split(escaped, "/")
+	for i, p := range parts {
+		u, err := url.PathUnescape(p)
+		if err != nil {
+			return nil, false
+		}
+		parts[i] = u
+	}
+	return parts, true
+}
+
+// internalErr wraps an unexpected (store, encoding) failure with the operation's
+// context; it is answered as a 500.
+func internalErr(what string, err error) error {
+	var ae *awsproto.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
