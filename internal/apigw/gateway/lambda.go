@@ -1,0 +1,271 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/sluice-dev/sluice/internal/apigw/compile"
+	"github.com/sluice-dev/sluice/internal/awsproto"
+	"github.com/sluice-dev/sluice/internal/invoke"
+)
+
+// principal is the service principal API Gateway invokes functions as; the function's
+// resource-based policy must allow it (see "Lambda permissions for API Gateway").
+const principal = "apigateway.amazonaws.com"
+
+var eventBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// invokeFunction invokes the integration's function with payload and maps every way
+// of not getting a result to the API's failure: the integration timeout to 504 (REST)
+// or 503 (HTTP), anything else (no permission, no such function, throttled) to 500.
+func (g *Gateway) invokeFunction(ctx context.Context, x *exchange, in *compile.Integration, payload []byte) (*invoke.Response, bool) {
+	if g.invoker == nil {
+		g.fail(x, failInternal, errors.New("no Lambda invoker configured"))
+		return nil, false
+	}
+	resp, err := g.invoker.Invoke(ctx, &invoke.Request{
+		Function:      in.FunctionARN,
+		Payload:       payload,
+		Principal:     principal,
+		SourceARN:     x.route.SourceARN(x.r.Method),
+		SourceAccount: g.account,
+	})
+	if err != nil {
+		if timedOut(ctx, x) {
+			g.fail(x, failTimeout, nil)
+			return nil, false
+		}
+		var ae *awsproto.Error
+		if errors.As(err, &ae) && ae.Code == "AccessDeniedException" {
+			// As on AWS: "Execution failed due to configuration error: Invalid
+			// permissions on Lambda function" and a 500 to the client.
+			g.fail(x, failInternal, fmt.Errorf("invalid permissions on Lambda function %s: %w", in.FunctionARN, err))
+			return nil, false
+		}
+		g.fail(x, failInternal, fmt.Errorf("invoke %s: %w", in.FunctionARN, err))
+		return nil, false
+	}
+	if resp == nil {
+		g.fail(x, failInternal, errors.New("invoker returned no response"))
+		return nil, false
+	}
+	return resp, true
+}
+
+// lambdaProxy serves an AWS_PROXY integration.
+func (g *Gateway) lambdaProxy(ctx context.Context, x *exchange, in *compile.Integration) {
+	bp := eventBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
+	if in.PayloadFormatVersion == "2.0" {
+		buf = encodeProxyEventV2(buf, proxyEventV2(x, g.account))
+	} else {
+		buf = encodeProxyEventV1(buf, proxyEventV1(x, g.account), x.kind == compile.HTTP)
+	}
+	resp, ok := g.invokeFunction(ctx, x, in, buf)
+	*bp = buf
+	eventBufs.Put(bp)
+	if !ok {
+		return
+	}
+	if resp.FunctionError != "" {
+		// A function error is a 502 "Internal server error" on REST APIs and a 500
+		// "Internal Server Error" on HTTP APIs.
+		g.fail(x, failBadResponse, fmt.Errorf("function %s returned an error (%s)", in.FunctionARN, resp.FunctionError))
+		return
+	}
+	var out *proxyResponse
+	var err error
+	if in.PayloadFormatVersion == "2.0" {
+		out, err = parseProxyResponseV2(resp.Payload)
+	} else {
+		out, err = parseProxyResponseV1(resp.Payload)
+	}
+	if err != nil {
+		g.fail(x, failBadResponse, fmt.Errorf("malformed Lambda proxy response from %s: %w", in.FunctionARN, err))
+		return
+	}
+	g.writeProxyResponse(x, out)
+}
+
+// proxyResponse is a Lambda proxy integration's answer, ready to write.
+type proxyResponse struct {
+	status  int
+	headers map[string][]string
+	cookies []string
+	body    []byte
+	// base64 is the function's isBase64Encoded; bodyB64 keeps the encoded text for
+	// REST APIs, which decode only for binary media types.
+	base64  bool
+	rawBody string
+}
+
+// proxyResponseV1 is the format-1.0 response document. statusCode is decoded by hand
+// because AWS accepts an integer or a string holding one.
+type proxyResponseV1 struct {
+	StatusCode        json.RawMessage     `json:"statusCode"`
+	Headers           map[string]string   `json:"headers"`
+	MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
+	Cookies           []string            `json:"cookies"`
+	Body              *string             `json:"body"`
+	IsBase64Encoded   bool                `json:"isBase64Encoded"`
+}
+
+func parseStatusCode(raw json.RawMessage) (int, error) {
+	s := strings.TrimSpace(string(raw))
+	if s == "" || s == "null" {
+		return 0, errors.New("no statusCode")
+	}
+	if s[0] == '"' {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, err
+		}
+	}
+	code, err := strconv.Atoi(s)
+	if err != nil || code < 100 || code > 599 {
+		return 0, fmt.Errorf("invalid statusCode %s", string(raw))
+	}
+	return code, nil
+}
+
+// parseProxyResponseV1 reads a payload-1.0 response: a JSON object with a valid integer
+// statusCode, headers and multiValueHeaders (merged; multiValueHeaders win for the
+// same name, per "Output format of a Lambda function for proxy integration"), body
+// and isBase64Encoded. Anything else is a malformed Lambda proxy response.
+func parseProxyResponseV1(payload []byte) (*proxyResponse, error) {
+	var doc proxyResponseV1
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("trailing data after the response document")
+	}
+	code, err := parseStatusCode(doc.StatusCode)
+	if err != nil {
+		return nil, err
+	}
+	return buildProxyResponse(code, doc)
+}
+
+func buildProxyResponse(code int, doc proxyResponseV1) (*proxyResponse, error) {
+	out := &proxyResponse{status: code, headers: map[string][]string{}, base64: doc.IsBase64Encoded, cookies: doc.Cookies}
+	for k, v := range doc.Headers {
+		out.headers[canonicalHeader(k)] = []string{v}
+	}
+	for k, vs := range doc.MultiValueHeaders {
+		out.headers[canonicalHeader(k)] = vs
+	}
+	if doc.Body != nil {
+		out.rawBody = *doc.Body
+	}
+	return out, nil
+}
+
+// parseProxyResponseV2 reads a payload-2.0 response. A JSON object with a statusCode is
+// a response document; any other valid JSON is the body of a 200 with content-type
+// application/json (a JSON string is unquoted), per "Lambda function response for
+// format 2.0".
+func parseProxyResponseV2(payload []byte) (*proxyResponse, error) {
+	trimmed := bytes.TrimSpace(payload)
+	if !json.Valid(trimmed) {
+		return nil, errors.New("response is not valid JSON")
+	}
+	if len(trimmed) > 0 && trimmed[0] == '{' {
+		var probe struct {
+			StatusCode json.RawMessage `json:"statusCode"`
+		}
+		if err := json.Unmarshal(trimmed, &probe); err != nil {
+			return nil, err
+		}
+		if probe.StatusCode != nil {
+			var doc proxyResponseV1
+			if err := json.Unmarshal(trimmed, &doc); err != nil {
+				return nil, err
+			}
+			code, err := parseStatusCode(doc.StatusCode)
+			if err != nil {
+				return nil, err
+			}
+			return buildProxyResponse(code, doc)
+		}
+	}
+	body := trimmed
+	if len(trimmed) > 0 && trimmed[0] == '"' {
+		var s string
+		if err := json.Unmarshal(trimmed, &s); err != nil {
+			return nil, err
+		}
+		body = []byte(s)
+	}
+	return &proxyResponse{
+		status:  http.StatusOK,
+		headers: map[string][]string{"Content-Type": {"application/json"}},
+		rawBody: string(body),
+	}, nil
+}
+
+// writeProxyResponse writes a function's response. isBase64Encoded bodies are decoded
+// on HTTP APIs always; on REST APIs only when the request's Accept or the response's
+// Content-Type is one of the API's binary media types, otherwise the base64 text is
+// returned as is (see "Return binary media from a Lambda proxy integration").
+func (g *Gateway) writeProxyResponse(x *exchange, out *proxyResponse) {
+	body := []byte(out.rawBody)
+	if out.base64 {
+		decode := x.kind == compile.HTTP
+		if !decode {
+			accept, _, _ := strings.Cut(x.r.Header.Get("Accept"), ",")
+			ct := ""
+			if v := out.headers["Content-Type"]; len(v) > 0 {
+				ct = v[0]
+			}
+			decode = matchesBinaryMediaType(accept, x.stage.BinaryMediaTypes) ||
+				matchesBinaryMediaType(ct, x.stage.BinaryMediaTypes)
+		}
+		if decode {
+			d, err := base64.StdEncoding.DecodeString(out.rawBody)
+			if err != nil {
+				g.fail(x, failBadResponse, fmt.Errorf("isBase64Encoded body is not base64: %w", err))
+				return
+			}
+			body = d
+		}
+	}
+	h := x.w.Header()
+	cors := x.kind == compile.HTTP && x.stage.Cors != nil
+	for k, vs := range out.headers {
+		if cors && strings.HasPrefix(k, "Access-Control-") {
+			// With CORS configured, API Gateway ignores the integration's CORS headers.
+			continue
+		}
+		h[k] = vs
+	}
+	for _, c := range out.cookies {
+		h["Set-Cookie"] = append(h["Set-Cookie"], c)
+	}
+	if _, ok := h["Content-Type"]; !ok {
+		if x.kind == compile.REST {
+			// REST APIs answer application/json when the function sets no type.
+			h["Content-Type"] = []string{"application/json"}
+		} else {
+			h["Content-Type"] = nil // no sniffing: send no Content-Type
+		}
+	}
+	if cors {
+		g.corsHeaders(x)
+	}
+	delete(h, "Transfer-Encoding")
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	x.w.WriteHeader(out.status)
+	if x.r.Method != http.MethodHead {
+		_, _ = x.w.Write(body)
+	}
+}

@@ -1,0 +1,240 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sluice-dev/sluice/internal/apigw/compile"
+)
+
+// exchange is one request in flight and everything known about it so far.
+type exchange struct {
+	w    http.ResponseWriter
+	r    *http.Request
+	kind compile.Kind
+
+	api    *compile.API
+	stage  *compile.Stage
+	route  *compile.Route
+	params map[string]string // decoded path parameters, nil when none
+
+	// stagePath is the request path after the stage prefix, escaped as sent
+	// ("/email/send"); fullPath is the path as addressed, with the stage prefix of
+	// a named stage ("/v1/email/send").
+	stagePath string
+	fullPath  string
+
+	requestID  string // x-amzn-RequestId (REST) / apigw-requestid (HTTP)
+	extendedID string // x-amz-apigw-id (REST)
+	traceID    string // X-Amzn-Trace-Id
+	now        time.Time
+
+	body         []byte
+	domainName   string
+	domainPrefix string
+	sourceIP     string
+}
+
+// ServeHTTP serves one execute-api request from the current snapshot.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	x := &exchange{w: w, r: r, kind: compile.REST, now: time.Now()}
+	if !g.resolve(x) {
+		return
+	}
+	if r.ContentLength > maxBodyBytes {
+		g.fail(x, failTooLarge, nil)
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+		if err != nil {
+			// The client went away or sent a broken body; there is nobody to answer.
+			g.log.Debug("apigw: reading request body", "err", err)
+			g.fail(x, failBadRequestBody, err)
+			return
+		}
+		if len(body) > maxBodyBytes {
+			g.fail(x, failTooLarge, nil)
+			return
+		}
+		x.body = body
+	}
+
+	if x.kind == compile.HTTP && x.stage.Cors != nil && isPreflight(r) {
+		g.preflight(x)
+		return
+	}
+	m := x.stage.Router.Match(r.Method, x.stagePath)
+	if m.Route == nil {
+		g.fail(x, failNoRoute, nil)
+		return
+	}
+	x.route, x.params = m.Route, m.PathParams
+	if !g.admit(x) {
+		return
+	}
+	g.integrate(x)
+}
+
+// resolve picks the API and stage of the request from its address, sets the headers
+// API Gateway puts on every answer, and fails the request when either is unknown.
+func (g *Gateway) resolve(x *exchange) bool {
+	r := x.r
+	snap := g.snap.Load()
+	escaped := r.URL.EscapedPath()
+	apiID, ok := apiIDFromHost(r.Host)
+	explicitStage := ""
+	if !ok {
+		var path string
+		apiID, explicitStage, path, _ = userRequestPath(escaped)
+		escaped = path
+	}
+	x.api = snap.API(apiID)
+	if x.api != nil {
+		x.kind = x.api.Kind
+	}
+	x.domainName = hostWithoutPort(r.Host)
+	x.domainPrefix, _, _ = strings.Cut(x.domainName, ".")
+	x.sourceIP = sourceIP(r)
+	g.newIDs(x)
+	g.setCommonHeaders(x)
+	// Unknown APIs, and APIs whose default execute-api endpoint is disabled, are not
+	// there: REST APIs answer 403 {"message":"Forbidden"}, HTTP APIs 404
+	// {"message":"Not Found"} (as the default endpoint of such an API does on AWS).
+	if x.api == nil || x.api.DisableExecuteAPIEndpoint {
+		g.fail(x, failNoAPI, nil)
+		return false
+	}
+
+	if explicitStage != "" {
+		x.stage = x.api.Stage(explicitStage)
+		x.stagePath = escaped
+		if explicitStage == compile.DefaultStageName {
+			x.fullPath = escaped
+		} else {
+			x.fullPath = "/" + explicitStage + strings.TrimSuffix(escaped, "/")
+			if escaped == "/" {
+				x.fullPath = "/" + explicitStage
+			}
+		}
+	} else {
+		first, rest := firstSegment(escaped)
+		if x.kind == compile.HTTP {
+			// HTTP APIs: a named stage is addressed by its first path segment; any
+			// other path is served by the $default stage, which has no prefix.
+			if s := x.api.Stage(first); s != nil && first != compile.DefaultStageName {
+				x.stage, x.stagePath = s, rest
+			} else {
+				x.stage, x.stagePath = x.api.DefaultStage(), escaped
+			}
+		} else {
+			x.stage, x.stagePath = x.api.Stage(first), rest
+		}
+		x.fullPath = escaped
+	}
+	if x.stage == nil {
+		g.fail(x, failNoAPI, nil)
+		return false
+	}
+	return true
+}
+
+// firstSegment splits "/a/b/c" into "a" and "/b/c" ("/a" into "a" and "/").
+func firstSegment(p string) (string, string) {
+	p = strings.TrimPrefix(p, "/")
+	first, rest, ok := strings.Cut(p, "/")
+	if !ok {
+		return first, "/"
+	}
+	return first, "/" + rest
+}
+
+func hostWithoutPort(h string) string {
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		return host
+	}
+	return h
+}
+
+func sourceIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// setCommonHeaders sets the headers API Gateway puts on every data-plane answer:
+// x-amzn-RequestId, x-amz-apigw-id and X-Amzn-Trace-Id for REST APIs, and
+// apigw-requestid for HTTP APIs.
+func (g *Gateway) setCommonHeaders(x *exchange) {
+	h := x.w.Header()
+	if x.kind == compile.HTTP {
+		h["Apigw-Requestid"] = []string{x.requestID}
+		return
+	}
+	h["X-Amzn-Requestid"] = []string{x.requestID}
+	h["X-Amz-Apigw-Id"] = []string{x.extendedID}
+	h["X-Amzn-Trace-Id"] = []string{x.traceID}
+}
+
+// admit is where access control slots in, between route match and integration:
+// Lambda authorizers, JWT authorizers, IAM, API keys and resource policies
+// (internal/apigw/access, a later capability). Until it exists, a route that
+// requires any of them is refused rather than served unprotected.
+func (g *Gateway) admit(x *exchange) bool {
+	rt := x.route
+	needs := rt.APIKeyRequired
+	switch strings.ToUpper(rt.AuthorizationType) {
+	case "", "NONE":
+	default:
+		needs = true
+	}
+	if needs {
+		g.log.Warn("apigw: route requires authorization, which this build cannot check yet; refusing",
+			"api", x.api.ID, "stage", x.stage.Name, "route", rt.Key, "authorizationType", rt.AuthorizationType,
+			"apiKeyRequired", rt.APIKeyRequired)
+		g.fail(x, failInternal, errors.New("authorization not supported yet"))
+		return false
+	}
+	return true
+}
+
+// integrate calls the route's integration and writes its answer.
+func (g *Gateway) integrate(x *exchange) {
+	in := x.route.Integration
+	if in == nil || in.Err != "" {
+		msg := "no integration"
+		if in != nil {
+			msg = in.Err
+		}
+		g.fail(x, failInternal, errors.New("execution failed due to configuration error: "+msg))
+		return
+	}
+	ctx, cancel := context.WithTimeout(x.r.Context(), in.Timeout)
+	defer cancel()
+	switch in.Type {
+	case compile.TypeAWSProxy:
+		g.lambdaProxy(ctx, x, in)
+	case compile.TypeAWS:
+		g.lambdaCustom(ctx, x, in)
+	case compile.TypeHTTPProxy:
+		g.httpProxy(ctx, x, in)
+	case compile.TypeHTTP:
+		g.httpCustom(ctx, x, in)
+	case compile.TypeMock:
+		g.mock(x, in)
+	default:
+		g.fail(x, failInternal, errors.New("unsupported integration type "+in.Type))
+	}
+}
+
+// timedOut reports whether ctx ended because the integration timeout passed (rather
+// than the client going away).
+func timedOut(ctx context.Context, x *exchange) bool {
+	return errors.Is(ctx.Err(), context.DeadlineExceeded) && x.r.Context().Err() == nil
+}
