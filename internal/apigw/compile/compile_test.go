@@ -80,7 +80,7 @@ func TestRESTRouting(t *testing.T) {
 		{"PUT", "/email/send", "ANY /email/{proxy+}", map[string]string{"proxy": "send"}, false},
 		{"GET", "/email/a/b/c", "ANY /email/{proxy+}", map[string]string{"proxy": "a/b/c"}, false},
 		{"GET", "/email", "ANY /{proxy+}", map[string]string{"proxy": "email"}, false}, // /email has no methods
-		{"GET", "/a/c", "GET /{x}/c", map[string]string{"x": "a"}, false},                // backtracks from /a
+		{"GET", "/a/c", "GET /{x}/c", map[string]string{"x": "a"}, false},              // backtracks from /a
 		{"GET", "/a/b", "GET /a/b", nil, false},
 		{"GET", "/zzz", "ANY /{proxy+}", map[string]string{"proxy": "zzz"}, false},
 	}
