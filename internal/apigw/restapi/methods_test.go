@@ -83,7 +83,9 @@ func TestPutMethodErrors(t *testing.T) {
 			"Invalid authorizer ID specified. Setting the authorization type to CUSTOM or COGNITO_USER_POOLS requires a valid authorizer."},
 		{"unknown validator", func(in *apigateway.PutMethodInput) { in.RequestValidatorId = aws.String("nope") }, "BadRequestException", 400,
 			"Invalid Request Validator identifier specified"},
-		{"unknown model", func(in *apigateway.PutMethodInput) { in.RequestModels = map[string]string{"application/json": "petModel"} }, "BadRequestException", 400,
+		{"unknown model", func(in *apigateway.PutMethodInput) {
+			in.RequestModels = map[string]string{"application/json": "petModel"}
+		}, "BadRequestException", 400,
 			"Invalid model identifier specified: petModel"},
 		{"duplicate parameter name", func(in *apigateway.PutMethodInput) {
 			in.RequestParameters = map[string]bool{"method.request.header.id": true, "method.request.querystring.id": false}

@@ -231,7 +231,8 @@ func TestDeleteRestAPICascades(t *testing.T) {
 	for _, api := range []struct{ id, root string }{{id, root}, {keep, keepRoot}} {
 		r := e.createResource(t, api.id, api.root, "pets")
 		e.mockMethod(t, api.id, r, "GET")
-		// DEPLOYMENTS
+		_, err := e.client.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(api.id), StageName: aws.String("prod")})
+		mustNoErr(t, err)
 	}
 	_, err := e.client.DeleteRestApi(ctx, &apigateway.DeleteRestApiInput{RestApiId: aws.String(id)})
 	mustNoErr(t, err)
@@ -240,7 +241,8 @@ func TestDeleteRestAPICascades(t *testing.T) {
 			t.Errorf("left behind %s", k)
 		}
 	}
-	for _, prefix := range []string{model.RestAPIPrefix, model.RestResourcePrefix, model.RestModelPrefix} {
+	for _, prefix := range []string{model.RestAPIPrefix, model.RestResourcePrefix, model.RestDeploymentPrefix,
+		model.RestSnapshotPrefix, model.RestStagePrefix, model.RestModelPrefix} {
 		if len(e.store.keys(model.Key(prefix, keep))) == 0 {
 			t.Errorf("other api lost its records under %s", prefix)
 		}

@@ -234,5 +234,17 @@ func (s *Service) handlers() map[string]handlerFunc {
 		"GetIntegration":    s.getIntegration,
 		"UpdateIntegration": s.updateIntegration,
 		"DeleteIntegration": s.deleteIntegration,
+
+		"CreateDeployment": s.createDeployment,
+		"GetDeployment":    s.getDeployment,
+		"GetDeployments":   s.getDeployments,
+		"UpdateDeployment": s.updateDeployment,
+		"DeleteDeployment": s.deleteDeployment,
+
+		"CreateStage": s.createStage,
+		"GetStage":    s.getStage,
+		"GetStages":   s.getStages,
+		"UpdateStage": s.updateStage,
+		"DeleteStage": s.deleteStage,
 	}
 }
