@@ -246,5 +246,33 @@ func (s *Service) handlers() map[string]handlerFunc {
 		"GetStages":   s.getStages,
 		"UpdateStage": s.updateStage,
 		"DeleteStage": s.deleteStage,
+
+		"PutMethodResponse":    s.putMethodResponse,
+		"GetMethodResponse":    s.getMethodResponse,
+		"UpdateMethodResponse": s.updateMethodResponse,
+		"DeleteMethodResponse": s.deleteMethodResponse,
+
+		"PutIntegrationResponse":    s.putIntegrationResponse,
+		"GetIntegrationResponse":    s.getIntegrationResponse,
+		"UpdateIntegrationResponse": s.updateIntegrationResponse,
+		"DeleteIntegrationResponse": s.deleteIntegrationResponse,
+
+		"PutGatewayResponse":    s.putGatewayResponse,
+		"GetGatewayResponse":    s.getGatewayResponse,
+		"GetGatewayResponses":   s.getGatewayResponses,
+		"UpdateGatewayResponse": s.updateGatewayResponse,
+		"DeleteGatewayResponse": s.deleteGatewayResponse,
+
+		"CreateRequestValidator": s.createRequestValidator,
+		"GetRequestValidator":    s.getRequestValidator,
+		"GetRequestValidators":   s.getRequestValidators,
+		"UpdateRequestValidator": s.updateRequestValidator,
+		"DeleteRequestValidator": s.deleteRequestValidator,
+
+		"CreateModel": s.createModel,
+		"GetModel":    s.getModel,
+		"GetModels":   s.getModels,
+		"UpdateModel": s.updateModel,
+		"DeleteModel": s.deleteModel,
 	}
 }
