@@ -1,0 +1,127 @@
+package boltstore
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/sluice-dev/sluice/internal/store"
+	"github.com/sluice-dev/sluice/internal/store/storetest"
+)
+
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+// A watcher that never reads is dropped (channel closed) once its buffer is full,
+// and writers never block on it.
+func TestSlowWatcherIsClosed(t *testing.T) {
+	s := openTemp(t)
+	ch, err := s.Watch(t.Context(), "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range watchBuffer + 10 {
+		if err := s.Update(t.Context(), func(tx store.Tx) error {
+			return tx.Put(fmt.Sprintf("/k/%d", i), []byte("v"))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	for range ch {
+		n++
+	}
+	if n != watchBuffer {
+		t.Fatalf("got %d buffered events before close, want %d", n, watchBuffer)
+	}
+}
+
+func TestClose(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := s.Watch(t.Context(), "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := <-ch; ok {
+		t.Fatal("watch channel open after Close")
+	}
+	if _, err := s.Get(t.Context(), "/x"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Get after Close = %v, want ErrClosed", err)
+	}
+	if err := s.Update(t.Context(), func(store.Tx) error { return nil }); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Update after Close = %v, want ErrClosed", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close = %v", err)
+	}
+}
+
+func TestReopenKeepsDataAndRevision(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.Put("/a", []byte("1")) }); err != nil {
+		t.Fatal(err)
+	}
+	kvs, _ := s.List(t.Context(), "/a")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.Put("/b", []byte("2")) }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.List(t.Context(), "/")
+	if err != nil || len(got) != 2 || string(got[0].Value) != "1" || got[0].Revision != kvs[0].Revision || got[1].Revision <= got[0].Revision {
+		t.Fatalf("after reopen: %+v, %v (first revision was %d)", got, err, kvs[0].Revision)
+	}
+}
+
+func TestEmptyKeyRejected(t *testing.T) {
+	s := openTemp(t)
+	if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.Put("", []byte("x")) }); err == nil {
+		t.Fatal("Put with empty key succeeded")
+	}
+}
+
+func TestTxUseAfterUpdate(t *testing.T) {
+	s := openTemp(t)
+	var leaked store.Tx
+	if err := s.Update(t.Context(), func(tx store.Tx) error { leaked = tx; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leaked.Get("/x"); err == nil {
+		t.Fatal("Get on a finished tx succeeded")
+	}
+	if err := leaked.Put("/x", nil); err == nil {
+		t.Fatal("Put on a finished tx succeeded")
+	}
+}
