@@ -413,6 +413,16 @@ func TestIntegrations(t *testing.T) {
 	if aws.ToInt32(lam.TimeoutInMillis) != 30000 || aws.ToString(lam.IntegrationMethod) != "POST" {
 		t.Fatalf("CreateIntegration AWS_PROXY = %+v", lam)
 	}
+	// Stage variables may stand for parts of the URI; AWS resolves them per request.
+	for _, in := range []apigatewayv2.CreateIntegrationInput{
+		{IntegrationType: types.IntegrationTypeHttpProxy, IntegrationUri: aws.String("http://${stageVariables.host}:8080/${stageVariables.base}"),
+			IntegrationMethod: aws.String("ANY")},
+		{IntegrationType: types.IntegrationTypeAwsProxy, IntegrationUri: aws.String("arn:aws:lambda:us-east-1:123456789012:function:${stageVariables.fn}"),
+			PayloadFormatVersion: aws.String("2.0")},
+	} {
+		in.ApiId = id
+		check(e.c.CreateIntegration(e.ctx, &in)).get(t)
+	}
 
 	errCases := []struct {
 		name string

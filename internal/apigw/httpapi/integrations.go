@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/sluice-dev/sluice/internal/apigw/model"
@@ -296,8 +297,7 @@ func validateIntegration(integ *model.Integration2) error {
 		if integ.IntegrationSubtype != "" {
 			return badRequest("IntegrationSubtype is supported only for AWS_PROXY integrations")
 		}
-		u, err := url.Parse(integ.IntegrationURI)
-		if integ.IntegrationURI == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !validHTTPIntegrationURI(integ.IntegrationURI) {
 			return badRequest("Invalid integration URI specified: %q. An HTTP_PROXY integration takes a fully qualified http or https URL", integ.IntegrationURI)
 		}
 		if integ.IntegrationMethod == "" {
@@ -324,3 +324,15 @@ func validateIntegration(integ *model.Integration2) error {
 	}
 	return validateResponseParameters(integ.ResponseParameters)
 }
+
+// validHTTPIntegrationURI accepts a fully qualified http(s) URL. Stage variables
+// may stand for any part of it after the scheme (AWS resolves
+// ${stageVariables.name} when the request runs), so such URLs are checked with
+// each variable replaced by a placeholder host-safe word.
+func validHTTPIntegrationURI(raw string) bool {
+	probe := stageVariableRef.ReplaceAllString(raw, "stagevar")
+	u, err := url.Parse(probe)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+var stageVariableRef = regexp.MustCompile(`\$\{stageVariables\.[A-Za-z0-9_]+\}`)
