@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/sluice-dev/sluice/internal/apigw/compile"
 	"github.com/sluice-dev/sluice/internal/awsproto"
@@ -22,7 +21,8 @@ import (
 // resource-based policy must allow it (see "Lambda permissions for API Gateway").
 const principal = "apigateway.amazonaws.com"
 
-var eventBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+// eventBufHint sizes a fresh event buffer: events are a few KB, plus the body.
+const eventBufHint = 2048
 
 // invokeFunction invokes the integration's function with payload and maps every way
 // of not getting a result to the API's failure: the integration timeout to 504 (REST)
@@ -63,16 +63,15 @@ func (g *Gateway) invokeFunction(ctx context.Context, x *exchange, in *compile.I
 
 // lambdaProxy serves an AWS_PROXY integration.
 func (g *Gateway) lambdaProxy(ctx context.Context, x *exchange, in *compile.Integration) {
-	bp := eventBufs.Get().(*[]byte)
-	buf := (*bp)[:0]
+	// The buffer is not pooled: the invoker may hold on to the payload after Invoke
+	// returns (a queued invocation that outlives our timeout, say).
+	buf := make([]byte, 0, eventBufHint+len(x.body)*4/3)
 	if in.PayloadFormatVersion == "2.0" {
 		buf = encodeProxyEventV2(buf, proxyEventV2(x, g.account))
 	} else {
 		buf = encodeProxyEventV1(buf, proxyEventV1(x, g.account), x.kind == compile.HTTP)
 	}
 	resp, ok := g.invokeFunction(ctx, x, in, buf)
-	*bp = buf
-	eventBufs.Put(bp)
 	if !ok {
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"maps"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -368,5 +369,45 @@ func TestIsDataPlaneRequest(t *testing.T) {
 		if got := IsDataPlaneRequest(r); got != tt.want {
 			t.Errorf("IsDataPlaneRequest(%s%s) = %v", tt.host, tt.path, got)
 		}
+	}
+}
+
+func TestPrivateAPINotOnPublicEndpoint(t *testing.T) {
+	e := newEnv(t)
+	e.deployRESTSnap(model.RestSnapshot{API: model.RestAPI{ID: "api1", EndpointConfiguration: &model.EndpointConfiguration{Types: []string{"PRIVATE"}}},
+		Resources: []*model.Resource{compiletest.Resource("r1", "/x", map[string]*model.Integration{"GET": proxyIntegration()})}},
+		"d1", model.Stage{StageName: "v1"})
+	wantResponse(t, e.call("GET", "api1", "/v1/x", ""), 403, `{"message":"Forbidden"}`)
+	if e.inv.count() != 0 {
+		t.Fatal("PRIVATE API served on the public endpoint")
+	}
+}
+
+// ServeTarget is how a custom domain's base path mapping reaches a stage: no stage in
+// the path, and a disabled default endpoint does not matter.
+func TestServeTarget(t *testing.T) {
+	e := newEnv(t)
+	e.deployRESTSnap(model.RestSnapshot{API: model.RestAPI{ID: "api1", DisableExecuteAPIEndpoint: true},
+		Resources: []*model.Resource{compiletest.Resource("r1", "/email/{proxy+}", map[string]*model.Integration{"ANY": proxyIntegration()})}},
+		"d1", model.Stage{StageName: "v1"})
+	for _, tt := range []struct {
+		target     Target
+		wantStatus int
+	}{
+		{Target{APIID: "api1", Stage: "v1", Path: "/email/send"}, 200},
+		{Target{APIID: "api1", Stage: "v2", Path: "/email/send"}, 403},
+		{Target{APIID: "nope", Stage: "v1", Path: "/email/send"}, 403},
+		{Target{APIID: "api1", Stage: "v1", Path: "/other"}, 403},
+	} {
+		req := compiletestRequest("api.example.com", tt.target.Path)
+		rec := httptest.NewRecorder()
+		e.gw.ServeTarget(rec, req, tt.target)
+		if rec.Code != tt.wantStatus {
+			t.Errorf("%+v: %d %s", tt.target, rec.Code, rec.Body)
+		}
+	}
+	ev := e.inv.lastEvent(t)
+	if ev["path"] != "/email/send" || ev["requestContext"].(map[string]any)["domainName"] != "api.example.com" {
+		t.Fatalf("event path %v domain %v", ev["path"], ev["requestContext"].(map[string]any)["domainName"])
 	}
 }

@@ -3,9 +3,11 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,12 +42,67 @@ type exchange struct {
 	sourceIP     string
 }
 
-// ServeHTTP serves one execute-api request from the current snapshot.
+// ServeHTTP serves one execute-api request from the current snapshot. The API comes
+// from the Host ("{apiId}.execute-api.…") or the "/restapis/{apiId}/{stage}/_user_request_/"
+// path, the stage from the first path segment (HTTP APIs: a path that names no stage
+// goes to the $default stage).
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{w: w, r: r, kind: compile.REST, now: time.Now()}
 	if !g.resolve(x) {
 		return
 	}
+	g.serve(x)
+}
+
+// Target is a request's API and stage when something other than the execute-api
+// address decides them, such as a custom domain's base path mapping.
+type Target struct {
+	APIID string
+	Stage string
+	// Path is the request path the API sees (the base path removed), escaped as sent;
+	// it is also the path reported as requestContext.path / rawPath.
+	Path string
+}
+
+// ServeTarget serves a request for an API and stage chosen by the caller. The API's
+// disableExecuteApiEndpoint does not apply (it only closes the default endpoint).
+func (g *Gateway) ServeTarget(w http.ResponseWriter, r *http.Request, t Target) {
+	x := &exchange{w: w, r: r, kind: compile.REST, now: time.Now()}
+	g.begin(x, t.APIID)
+	if x.api == nil {
+		g.fail(x, failNoAPI, nil)
+		return
+	}
+	x.stage = x.api.Stage(t.Stage)
+	x.stagePath, x.fullPath = t.Path, t.Path
+	if x.stagePath == "" {
+		x.stagePath, x.fullPath = "/", "/"
+	}
+	if x.stage == nil {
+		g.fail(x, failNoAPI, nil)
+		return
+	}
+	g.serve(x)
+}
+
+// begin looks the API up in the current snapshot and stamps the request with its ids
+// and the headers API Gateway puts on every answer.
+func (g *Gateway) begin(x *exchange, apiID string) {
+	x.api = g.snap.Load().API(apiID)
+	if x.api != nil {
+		x.kind = x.api.Kind
+	}
+	x.domainName = hostWithoutPort(x.r.Host)
+	x.domainPrefix, _, _ = strings.Cut(x.domainName, ".")
+	x.sourceIP = sourceIP(x.r)
+	g.newIDs(x)
+	g.setCommonHeaders(x)
+}
+
+// serve runs a request whose API and stage are known: body, CORS preflight, route
+// match, access control, integration.
+func (g *Gateway) serve(x *exchange) {
+	r := x.r
 	if r.ContentLength > maxBodyBytes {
 		g.fail(x, failTooLarge, nil)
 		return
@@ -53,9 +110,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody {
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 		if err != nil {
-			// The client went away or sent a broken body; there is nobody to answer.
-			g.log.Debug("apigw: reading request body", "err", err)
-			g.fail(x, failBadRequestBody, err)
+			g.fail(x, failBadRequestBody, fmt.Errorf("reading request body: %w", err))
 			return
 		}
 		if len(body) > maxBodyBytes {
@@ -81,11 +136,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.integrate(x)
 }
 
-// resolve picks the API and stage of the request from its address, sets the headers
-// API Gateway puts on every answer, and fails the request when either is unknown.
+// resolve picks the API and stage of an execute-api request from its address and
+// fails the request when either is unknown.
 func (g *Gateway) resolve(x *exchange) bool {
 	r := x.r
-	snap := g.snap.Load()
 	escaped := r.URL.EscapedPath()
 	apiID, ok := apiIDFromHost(r.Host)
 	explicitStage := ""
@@ -94,19 +148,12 @@ func (g *Gateway) resolve(x *exchange) bool {
 		apiID, explicitStage, path, _ = userRequestPath(escaped)
 		escaped = path
 	}
-	x.api = snap.API(apiID)
-	if x.api != nil {
-		x.kind = x.api.Kind
-	}
-	x.domainName = hostWithoutPort(r.Host)
-	x.domainPrefix, _, _ = strings.Cut(x.domainName, ".")
-	x.sourceIP = sourceIP(r)
-	g.newIDs(x)
-	g.setCommonHeaders(x)
-	// Unknown APIs, and APIs whose default execute-api endpoint is disabled, are not
+	g.begin(x, apiID)
+	// Unknown APIs, APIs whose default execute-api endpoint is disabled, and PRIVATE
+	// APIs (reachable only through a private endpoint, a later capability) are not
 	// there: REST APIs answer 403 {"message":"Forbidden"}, HTTP APIs 404
-	// {"message":"Not Found"} (as the default endpoint of such an API does on AWS).
-	if x.api == nil || x.api.DisableExecuteAPIEndpoint {
+	// {"message":"Not Found"}.
+	if x.api == nil || x.api.DisableExecuteAPIEndpoint || slices.Contains(x.api.EndpointTypes, "PRIVATE") {
 		g.fail(x, failNoAPI, nil)
 		return false
 	}
@@ -114,13 +161,13 @@ func (g *Gateway) resolve(x *exchange) bool {
 	if explicitStage != "" {
 		x.stage = x.api.Stage(explicitStage)
 		x.stagePath = escaped
-		if explicitStage == compile.DefaultStageName {
+		switch {
+		case explicitStage == compile.DefaultStageName:
 			x.fullPath = escaped
-		} else {
-			x.fullPath = "/" + explicitStage + strings.TrimSuffix(escaped, "/")
-			if escaped == "/" {
-				x.fullPath = "/" + explicitStage
-			}
+		case escaped == "/":
+			x.fullPath = "/" + explicitStage
+		default:
+			x.fullPath = "/" + explicitStage + escaped
 		}
 	} else {
 		first, rest := firstSegment(escaped)
