@@ -274,3 +274,35 @@ func TestUnknownAndUnimplementedOperations(t *testing.T) {
 		t.Errorf("bad json: %d %s", resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"))
 	}
 }
+
+func TestTags(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	api, root := e.createAPI(t, "tagged")
+	e.mockMethod(t, api, root, "GET")
+	_, err := e.client.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(api), StageName: aws.String("prod")})
+	mustNoErr(t, err)
+	for _, arn := range []string{
+		"arn:aws:apigateway:us-east-1::/restapis/" + api,
+		"arn:aws:apigateway:us-east-1::/restapis/" + api + "/stages/prod",
+	} {
+		_, err := e.client.TagResource(ctx, &apigateway.TagResourceInput{ResourceArn: aws.String(arn), Tags: map[string]string{"a": "1", "b": "2"}})
+		mustNoErr(t, err)
+		_, err = e.client.UntagResource(ctx, &apigateway.UntagResourceInput{ResourceArn: aws.String(arn), TagKeys: []string{"a"}})
+		mustNoErr(t, err)
+		got, err := e.client.GetTags(ctx, &apigateway.GetTagsInput{ResourceArn: aws.String(arn)})
+		mustNoErr(t, err)
+		if len(got.Tags) != 1 || got.Tags["b"] != "2" {
+			t.Errorf("%s tags %v", arn, got.Tags)
+		}
+	}
+	st, err := e.client.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(api), StageName: aws.String("prod")})
+	mustNoErr(t, err)
+	if st.Tags["b"] != "2" {
+		t.Errorf("stage tags %v", st.Tags)
+	}
+	_, err = e.client.GetTags(ctx, &apigateway.GetTagsInput{ResourceArn: aws.String("arn:aws:apigateway:us-east-1::/restapis/nope")})
+	wantAPIError(t, err, "NotFoundException", 404, "Invalid API identifier specified 123456789012:nope")
+	_, err = e.client.GetTags(ctx, &apigateway.GetTagsInput{ResourceArn: aws.String("not-an-arn")})
+	wantAPIError(t, err, "BadRequestException", 400, "Invalid ARN specified in the request")
+}

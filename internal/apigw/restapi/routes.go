@@ -274,5 +274,9 @@ func (s *Service) handlers() map[string]handlerFunc {
 		"GetModels":   s.getModels,
 		"UpdateModel": s.updateModel,
 		"DeleteModel": s.deleteModel,
+
+		"GetTags":       s.getTags,
+		"TagResource":   s.tagResource,
+		"UntagResource": s.untagResource,
 	}
 }
