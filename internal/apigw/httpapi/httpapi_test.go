@@ -28,7 +28,7 @@ const (
 
 type env struct {
 	t   *testing.T
-	st  *memStore
+	st  *testStore
 	srv *httptest.Server
 	c   *apigatewayv2.Client
 	ctx context.Context
@@ -36,7 +36,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st := newMemStore()
+	st := newTestStore(t)
 	svc := New(Options{
 		Store: st, Region: "us-east-1", AccountID: testAccount,
 		APIEndpoint: func(id string) string { return "http://" + id + ".execute-api.localhost:4566" },
@@ -202,7 +202,7 @@ func TestCreateAPIErrors(t *testing.T) {
 			wantAPIError(t, err, tc.code, tc.msg)
 		})
 	}
-	if keys := e.st.keys("/apigw/"); len(keys) != 0 {
+	if keys := e.st.keys(t, "/apigw/"); len(keys) != 0 {
 		t.Fatalf("failed creates left records: %v", keys)
 	}
 }
@@ -629,7 +629,7 @@ func TestStagesAndManualDeployments(t *testing.T) {
 	_, err = e.c.DeleteDeployment(e.ctx, &apigatewayv2.DeleteDeploymentInput{ApiId: id, DeploymentId: dep2.DeploymentId})
 	wantAPIError(t, err, "BadRequestException", "Active stages")
 	check(e.c.DeleteDeployment(e.ctx, &apigatewayv2.DeleteDeploymentInput{ApiId: id, DeploymentId: dep.DeploymentId})).get(t)
-	if keys := e.st.keys(*dep.DeploymentId); len(keys) != 0 {
+	if keys := e.st.keys(t, *dep.DeploymentId); len(keys) != 0 {
 		t.Fatalf("deleted deployment left %v", keys)
 	}
 	deps := check(e.c.GetDeployments(e.ctx, &apigatewayv2.GetDeploymentsInput{ApiId: id})).get(t)
@@ -688,10 +688,10 @@ func TestAutoDeploy(t *testing.T) {
 		}},
 	}
 	for _, step := range steps {
-		before := e.st.commits
+		before := e.st.commits.Load()
 		step.change()
-		if e.st.commits != before+1 {
-			t.Fatalf("%s: %d transactions, want the change and its auto-deployment in one", step.name, e.st.commits-before)
+		if e.st.commits.Load() != before+1 {
+			t.Fatalf("%s: %d transactions, want the change and its auto-deployment in one", step.name, e.st.commits.Load()-before)
 		}
 		cur := stageDeployment("$default")
 		if cur == prev {
@@ -726,15 +726,15 @@ func TestCascadeDelete(t *testing.T) {
 	gone := check(e.c.CreateApi(e.ctx, &apigatewayv2.CreateApiInput{Name: aws.String("gone"), ProtocolType: types.ProtocolTypeHttp, Target: aws.String(testFnARN)})).get(t)
 	check(e.c.CreateStage(e.ctx, &apigatewayv2.CreateStageInput{ApiId: gone.ApiId, StageName: aws.String("dev")})).get(t)
 	check(e.c.CreateDeployment(e.ctx, &apigatewayv2.CreateDeploymentInput{ApiId: gone.ApiId, StageName: aws.String("dev")})).get(t)
-	if n := len(e.st.keys(*gone.ApiId)); n < 6 {
+	if n := len(e.st.keys(t, *gone.ApiId)); n < 6 {
 		t.Fatalf("expected routes, integrations, stages, deployments, snapshots; have %d keys", n)
 	}
-	keepKeys := e.st.keys(*keep.ApiId)
+	keepKeys := e.st.keys(t, *keep.ApiId)
 	check(e.c.DeleteApi(e.ctx, &apigatewayv2.DeleteApiInput{ApiId: gone.ApiId})).get(t)
-	if left := e.st.keys(*gone.ApiId); len(left) != 0 {
+	if left := e.st.keys(t, *gone.ApiId); len(left) != 0 {
 		t.Fatalf("DeleteApi left %v", left)
 	}
-	if got := e.st.keys(*keep.ApiId); !slices.Equal(got, keepKeys) {
+	if got := e.st.keys(t, *keep.ApiId); !slices.Equal(got, keepKeys) {
 		t.Fatalf("DeleteApi touched another API: %v != %v", got, keepKeys)
 	}
 	_, err := e.c.DeleteApi(e.ctx, &apigatewayv2.DeleteApiInput{ApiId: gone.ApiId})
