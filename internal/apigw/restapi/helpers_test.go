@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,21 +14,43 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/sluice-dev/sluice/internal/awsproto"
+	"github.com/sluice-dev/sluice/internal/store"
+	"github.com/sluice-dev/sluice/internal/store/boltstore"
 )
 
 const testAccount = "123456789012"
 
 type testEnv struct {
 	client *apigateway.Client
-	store  *memStore
+	store  testStore
 	url    string
+}
+
+// testStore is the bbolt store the service under test writes, with a helper to
+// list keys for assertions.
+type testStore struct{ store.Store }
+
+func (s testStore) keys(prefix string) []string {
+	kvs, err := s.List(context.Background(), prefix)
+	if err != nil {
+		panic(err)
+	}
+	var out []string
+	for _, kv := range kvs {
+		out = append(out, kv.Key)
+	}
+	return out
 }
 
 // newTestEnv serves a Service over HTTP and returns aws-sdk-go-v2's apigateway
 // client pointed at it, as a user's tooling would be.
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
-	st := newMemStore()
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "sluice.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
 	svc := New(Options{Store: st, Region: "us-east-1", AccountID: testAccount})
 	srv := httptest.NewServer(awsproto.RequestIDMiddleware(svc))
 	t.Cleanup(srv.Close)
@@ -39,7 +62,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		RetryMaxAttempts: 1,
 	}
 	client := apigateway.NewFromConfig(cfg, func(o *apigateway.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	return &testEnv{client: client, store: st, url: srv.URL}
+	return &testEnv{client: client, store: testStore{st}, url: srv.URL}
 }
 
 // wantAPIError asserts err is the AWS error (code, HTTP status, message) expected.
