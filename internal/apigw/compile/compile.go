@@ -8,8 +8,11 @@ package compile
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash"
+	"hash/fnv"
 	"log/slog"
 	"strings"
 
@@ -46,6 +49,9 @@ type Options struct {
 	Region    string
 	AccountID string
 	Logger    *slog.Logger
+	// Previous is the snapshot being replaced; APIs whose records did not change are
+	// reused from it.
+	Previous *Snapshot
 }
 
 // Snapshot is everything the data plane serves, frozen. It is never modified after
@@ -84,6 +90,7 @@ type API struct {
 	// reachable only through private endpoints, a later capability).
 	EndpointTypes []string
 	stages        map[string]*Stage
+	fingerprint   uint64 // of the records compiled, for reuse by the next Build
 }
 
 // Stage returns the deployed stage with the given name, or nil.
@@ -123,53 +130,121 @@ type Stage struct {
 // Build compiles a snapshot from every record under model.Prefix. Records that cannot
 // be decoded or that reference missing records are logged and skipped; one broken API
 // never takes the others down.
+//
+// When opts.Previous is set, an API none of whose records (API, stages, deployment
+// snapshots) changed revision is carried over from it as is, so a change to one API
+// recompiles that API only.
 func Build(kvs []store.KV, opts Options) *Snapshot {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	b := builder{opts: opts, log: log, records: map[string][]byte{}}
+	b := builder{opts: opts, log: log}
 	snap := &Snapshot{apis: map[string]*API{}}
-	restAPIs := map[string]*model.RestAPI{}
-	httpAPIs := map[string]*model.HTTPAPI{}
-	var restStages, httpStages []store.KV
+	groups := map[string]*apiRecords{}
+	group := func(id string) *apiRecords {
+		g := groups[id]
+		if g == nil {
+			g = &apiRecords{snapshots: map[string][]byte{}, fp: fnv.New64a()}
+			groups[id] = g
+		}
+		return g
+	}
 	for _, kv := range kvs {
-		if kv.Revision > snap.Revision {
-			snap.Revision = kv.Revision
-		}
-		switch {
-		case strings.HasPrefix(kv.Key, model.RestAPIPrefix):
-			var a model.RestAPI
-			if b.decode(kv, &a) {
-				restAPIs[strings.TrimPrefix(kv.Key, model.RestAPIPrefix)] = &a
-			}
-		case strings.HasPrefix(kv.Key, model.HTTPAPIPrefix):
-			var a model.HTTPAPI
-			if b.decode(kv, &a) {
-				httpAPIs[strings.TrimPrefix(kv.Key, model.HTTPAPIPrefix)] = &a
-			}
-		case strings.HasPrefix(kv.Key, model.RestStagePrefix):
-			restStages = append(restStages, kv)
-		case strings.HasPrefix(kv.Key, model.HTTPStagePrefix):
-			httpStages = append(httpStages, kv)
-		case strings.HasPrefix(kv.Key, model.RestSnapshotPrefix), strings.HasPrefix(kv.Key, model.HTTPSnapshotPrefix):
-			b.records[kv.Key] = kv.Value
-		}
-	}
-	for id, a := range restAPIs {
-		snap.apis[id] = &API{ID: id, Kind: REST, Name: a.Name, DisableExecuteAPIEndpoint: a.DisableExecuteAPIEndpoint,
-			EndpointTypes: endpointTypes(a), stages: map[string]*Stage{}}
-	}
-	for id, a := range httpAPIs {
-		snap.apis[id] = &API{ID: id, Kind: HTTP, Name: a.Name, DisableExecuteAPIEndpoint: a.DisableExecuteAPIEndpoint,
-			stages: map[string]*Stage{}}
-	}
-	for _, kv := range restStages {
-		apiID, _, ok := strings.Cut(strings.TrimPrefix(kv.Key, model.RestStagePrefix), "/")
-		api := snap.apis[apiID]
-		if !ok || api == nil || api.Kind != REST {
+		snap.Revision = max(snap.Revision, kv.Revision)
+		prefix, kind := recordPrefix(kv.Key)
+		if prefix == "" {
 			continue
 		}
+		id, _, _ := strings.Cut(strings.TrimPrefix(kv.Key, prefix), "/")
+		g := group(id)
+		g.addToFingerprint(kv)
+		switch prefix {
+		case model.RestAPIPrefix, model.HTTPAPIPrefix:
+			g.api, g.kind = kv, kind
+		case model.RestStagePrefix, model.HTTPStagePrefix:
+			g.stages = append(g.stages, kv)
+		case model.RestSnapshotPrefix, model.HTTPSnapshotPrefix:
+			g.snapshots[kv.Key] = kv.Value
+		}
+	}
+	for id, g := range groups {
+		if g.kind == 0 {
+			continue // stages or snapshots of a deleted API
+		}
+		sum := g.fp.Sum64()
+		if prev := opts.Previous.API(id); prev != nil && g.reusable && prev.fingerprint == sum && prev.Kind == g.kind {
+			snap.apis[id] = prev
+			continue
+		}
+		b.records = g.snapshots
+		var api *API
+		if g.kind == REST {
+			api = b.restAPI(id, g)
+		} else {
+			api = b.httpAPI(id, g)
+		}
+		if api != nil {
+			if g.reusable {
+				api.fingerprint = sum
+			}
+			snap.apis[id] = api
+		}
+	}
+	return snap
+}
+
+// apiRecords are the stored records one API compiles from.
+type apiRecords struct {
+	kind      Kind
+	api       store.KV
+	stages    []store.KV
+	snapshots map[string][]byte // deployment snapshots by key
+	fp        hash.Hash64       // over every record's key and revision
+	// reusable is false when some record has no revision, so an unchanged
+	// fingerprint would prove nothing.
+	reusable bool
+	seen     bool
+}
+
+func (g *apiRecords) addToFingerprint(kv store.KV) {
+	if !g.seen {
+		g.seen, g.reusable = true, true
+	}
+	if kv.Revision == 0 {
+		g.reusable = false
+	}
+	var rev [8]byte
+	binary.LittleEndian.PutUint64(rev[:], uint64(kv.Revision))
+	g.fp.Write([]byte(kv.Key))
+	g.fp.Write(rev[:])
+}
+
+// recordPrefix names the prefix of a record the compiler reads, and the API kind it
+// belongs to; "" for records it does not read.
+func recordPrefix(key string) (string, Kind) {
+	for _, p := range [...]struct {
+		prefix string
+		kind   Kind
+	}{
+		{model.RestAPIPrefix, REST}, {model.RestStagePrefix, REST}, {model.RestSnapshotPrefix, REST},
+		{model.HTTPAPIPrefix, HTTP}, {model.HTTPStagePrefix, HTTP}, {model.HTTPSnapshotPrefix, HTTP},
+	} {
+		if strings.HasPrefix(key, p.prefix) {
+			return p.prefix, p.kind
+		}
+	}
+	return "", 0
+}
+
+func (b *builder) restAPI(id string, g *apiRecords) *API {
+	var a model.RestAPI
+	if !b.decode(g.api, &a) {
+		return nil
+	}
+	api := &API{ID: id, Kind: REST, Name: a.Name, DisableExecuteAPIEndpoint: a.DisableExecuteAPIEndpoint,
+		EndpointTypes: endpointTypes(&a), stages: map[string]*Stage{}}
+	for _, kv := range g.stages {
 		var st model.Stage
 		if !b.decode(kv, &st) {
 			continue
@@ -178,12 +253,17 @@ func Build(kvs []store.KV, opts Options) *Snapshot {
 			api.stages[s.Name] = s
 		}
 	}
-	for _, kv := range httpStages {
-		apiID, _, ok := strings.Cut(strings.TrimPrefix(kv.Key, model.HTTPStagePrefix), "/")
-		api := snap.apis[apiID]
-		if !ok || api == nil || api.Kind != HTTP {
-			continue
-		}
+	return api
+}
+
+func (b *builder) httpAPI(id string, g *apiRecords) *API {
+	var a model.HTTPAPI
+	if !b.decode(g.api, &a) {
+		return nil
+	}
+	api := &API{ID: id, Kind: HTTP, Name: a.Name, DisableExecuteAPIEndpoint: a.DisableExecuteAPIEndpoint,
+		stages: map[string]*Stage{}}
+	for _, kv := range g.stages {
 		var st model.Stage2
 		if !b.decode(kv, &st) {
 			continue
@@ -192,7 +272,7 @@ func Build(kvs []store.KV, opts Options) *Snapshot {
 			api.stages[s.Name] = s
 		}
 	}
-	return snap
+	return api
 }
 
 // FromStore lists every API Gateway record and compiles them.

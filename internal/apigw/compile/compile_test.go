@@ -249,3 +249,27 @@ func TestCorsAllowedOrigin(t *testing.T) {
 		t.Fatal(`"*" must answer "*"`)
 	}
 }
+
+// A change to one API recompiles that API only; the others are carried over.
+func TestIncrementalBuild(t *testing.T) {
+	st := compiletest.NewMemStore()
+	res := []*model.Resource{compiletest.Resource("r", "/x", map[string]*model.Integration{"GET": proxy()})}
+	compiletest.RestDeploy(t, st, model.RestSnapshot{API: model.RestAPI{ID: "a"}, Resources: res}, "d", model.Stage{StageName: "s"})
+	compiletest.RestDeploy(t, st, model.RestSnapshot{API: model.RestAPI{ID: "b"}, Resources: res}, "d", model.Stage{StageName: "s"})
+	first := build(t, st)
+	compiletest.Put(t, st, model.Key(model.RestStagePrefix, "b", "s"), model.Stage{StageName: "s", DeploymentID: "d",
+		Variables: map[string]string{"v": "1"}})
+	kvs, _ := st.List(context.Background(), model.Prefix)
+	second := compile.Build(kvs, compile.Options{Region: region, AccountID: account, Previous: first})
+	if second.API("a") != first.API("a") {
+		t.Error("unchanged API a was recompiled")
+	}
+	if second.API("b") == first.API("b") || second.API("b").Stage("s").Variables["v"] != "1" {
+		t.Error("changed API b was not recompiled")
+	}
+	compiletest.Delete(t, st, model.Key(model.RestAPIPrefix, "a"))
+	kvs, _ = st.List(context.Background(), model.Prefix)
+	if third := compile.Build(kvs, compile.Options{Previous: second}); third.API("a") != nil || third.API("b") != second.API("b") {
+		t.Error("deleted API a still served, or b not reused")
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -54,7 +55,8 @@ type Gateway struct {
 	log      *slog.Logger
 	debounce time.Duration
 
-	snap atomic.Pointer[compile.Snapshot]
+	snap     atomic.Pointer[compile.Snapshot]
+	reloadMu sync.Mutex // serializes Reload, so snapshots are swapped in store order
 }
 
 // maxBodyBytes is API Gateway's payload limit, 10 MB (see "Amazon API Gateway quotas").
@@ -119,9 +121,14 @@ func (g *Gateway) Start(ctx context.Context) error {
 	return nil
 }
 
-// Reload recompiles every API from the store and swaps the served snapshot.
+// Reload recompiles the store's APIs (reusing those whose records did not change) and
+// swaps the served snapshot.
 func (g *Gateway) Reload(ctx context.Context) error {
-	snap, err := compile.FromStore(ctx, g.store, g.compileOptions())
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	opts := g.compileOptions()
+	opts.Previous = g.snap.Load()
+	snap, err := compile.FromStore(ctx, g.store, opts)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
