@@ -307,6 +307,28 @@ func TestRouteKeyValidation(t *testing.T) {
 	}
 }
 
+func TestConflictingVariables(t *testing.T) {
+	cases := []struct {
+		a, b string
+		want bool
+	}{
+		{"GET /pets/{id}", "GET /pets/{petId}", true},
+		{"GET /pets/{id}", "POST /pets/{petId}/toys", true},
+		{"GET /pets/{id}", "GET /pets/{id}/toys", false},
+		{"GET /pets/{id}", "GET /cats/{catId}", false},
+		{"GET /pets/{id}", "ANY /pets/{proxy+}", false},
+		{"ANY /{proxy+}", "GET /{rest+}", true},
+		{"GET /a/{x}/b/{y}", "GET /a/{x}/c/{z}", false},
+		{"GET /a/{x}/b/{y}", "GET /a/{x}/b/{z}", true},
+		{"$default", "GET /{id}", false},
+	}
+	for _, tc := range cases {
+		if got := conflictingVariables(tc.a, tc.b); got != tc.want {
+			t.Errorf("conflictingVariables(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
 func TestRoutes(t *testing.T) {
 	e := newEnv(t)
 	api := e.createAPI("r")
@@ -324,6 +346,8 @@ func TestRoutes(t *testing.T) {
 	}{
 		{"duplicate key", &apigatewayv2.CreateRouteInput{RouteKey: aws.String("GET /pets/{id}")}, "ConflictException", "Route with key GET /pets/{id} already exists"},
 		{"bad key", &apigatewayv2.CreateRouteInput{RouteKey: aws.String("GET pets")}, "BadRequestException", "Invalid route key specified"},
+		{"conflicting variable", &apigatewayv2.CreateRouteInput{RouteKey: aws.String("DELETE /pets/{petId}/toys")}, "ConflictException",
+			`The provided route key "DELETE /pets/{petId}/toys" has a conflicting variable on the same hierarchical level as "GET /pets/{id}"`},
 		{"missing integration", &apigatewayv2.CreateRouteInput{RouteKey: aws.String("GET /a"), Target: aws.String("integrations/nope123")},
 			"NotFoundException", "Invalid Integration identifier specified nope123"},
 		{"malformed target", &apigatewayv2.CreateRouteInput{RouteKey: aws.String("GET /a"), Target: aws.String("lambda/" + integ)},

@@ -251,8 +251,17 @@ func checkRoute(r reader, apiID string, route *model.Route) error {
 		return err
 	}
 	for _, other := range routes {
-		if other.RouteID != route.RouteID && other.RouteKey == route.RouteKey {
+		if other.RouteID == route.RouteID {
+			continue
+		}
+		if other.RouteKey == route.RouteKey {
 			return errDuplicateRouteKey(route.RouteKey)
+		}
+		if conflictingVariables(route.RouteKey, other.RouteKey) {
+			// AWS (409): `The provided route key "GET /a/{id}" has a conflicting
+			// variable on the same hierarchical level as "GET /a/{key}"`.
+			return conflict("The provided route key \"%s\" has a conflicting variable on the same hierarchical level as \"%s\"",
+				route.RouteKey, other.RouteKey)
 		}
 	}
 	if route.Target != "" {
@@ -296,8 +305,43 @@ func checkRoute(r reader, apiID string, route *model.Route) error {
 	return nil
 }
 
+// errDuplicateRouteKey is AWS's 409 for a second route with the same key:
+// "Route with key ANY /{proxy+} already exists for this API".
 func errDuplicateRouteKey(key string) error {
 	return conflict("Route with key %s already exists for this API", key)
+}
+
+// conflictingVariables reports whether two route paths name the variable at the
+// same level of the path hierarchy differently (/pets/{id} and /pets/{petId}),
+// which API Gateway refuses whatever the methods: a request path could not say
+// which name its value belongs to. Paths that differ in a literal segment before
+// that level never conflict.
+func conflictingVariables(keyA, keyB string) bool {
+	_, pathA, okA := strings.Cut(keyA, " ")
+	_, pathB, okB := strings.Cut(keyB, " ")
+	if !okA || !okB {
+		return false
+	}
+	segsA, segsB := strings.Split(pathA, "/"), strings.Split(pathB, "/")
+	for i := 0; i < len(segsA) && i < len(segsB); i++ {
+		a, b := pathParamSegment.FindStringSubmatch(segsA[i]), pathParamSegment.FindStringSubmatch(segsB[i])
+		switch {
+		case a == nil && b == nil:
+			if segsA[i] != segsB[i] {
+				return false
+			}
+		case a != nil && b != nil:
+			if a[2] != b[2] {
+				return false // a greedy {proxy+} next to a {name} is allowed
+			}
+			if a[1] != b[1] {
+				return true
+			}
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // routeKeyMethods are the methods an HTTP API route key may start with.
