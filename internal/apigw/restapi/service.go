@@ -100,13 +100,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, unknownOperation(r))
 		return
 	}
-	rt, params, pathMatched := s.match(r.Method, segs, r.URL.Query())
+	rt, params, _ := s.match(r.Method, segs, r.URL.Query())
 	if rt == nil {
-		if pathMatched {
-			// The path is an apigateway resource but not with this verb.
-			s.writeError(w, r, unknownOperation(r))
-			return
-		}
 		s.writeError(w, r, unknownOperation(r))
 		return
 	}
@@ -142,10 +137,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *awsproto.Error
 	if !errors.As(err, &ae) {
+		// A store or encoding failure: details go to the log, not to the client.
 		s.log.Error("apigateway control plane", "method", r.Method, "path", r.URL.Path,
 			"requestId", awsproto.RequestID(r.Context()), "err", err)
-		awsproto.WriteError(w, awsproto.StyleAPIGateway, err)
-		return
+		ae = &awsproto.Error{Status: http.StatusInternalServerError, Code: "InternalFailure",
+			Message: "Internal server error (request " + awsproto.RequestID(r.Context()) + ")"}
 	}
 	awsproto.WriteError(w, awsproto.StyleAPIGateway, ae)
 }
