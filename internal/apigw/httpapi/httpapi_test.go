@@ -512,7 +512,7 @@ func TestIntegrations(t *testing.T) {
 	// An integration a route targets cannot be deleted.
 	route := e.createRoute(*id, "GET /a", *lam.IntegrationId)
 	_, err = e.c.DeleteIntegration(e.ctx, &apigatewayv2.DeleteIntegrationInput{ApiId: id, IntegrationId: lam.IntegrationId})
-	wantAPIError(t, err, "ConflictException", *route.RouteId)
+	wantAPIError(t, err, "ConflictException", "Cannot delete Integration because it is referenced by the following Routes with Ids: ["+*route.RouteId+"]")
 	check(e.c.DeleteRoute(e.ctx, &apigatewayv2.DeleteRouteInput{ApiId: id, RouteId: route.RouteId})).get(t)
 	check(e.c.DeleteIntegration(e.ctx, &apigatewayv2.DeleteIntegrationInput{ApiId: id, IntegrationId: lam.IntegrationId})).get(t)
 	_, err = e.c.GetIntegration(e.ctx, &apigatewayv2.GetIntegrationInput{ApiId: id, IntegrationId: lam.IntegrationId})
@@ -643,7 +643,7 @@ func TestStagesAndManualDeployments(t *testing.T) {
 	}
 	_, err = e.c.UpdateStage(e.ctx, &apigatewayv2.UpdateStageInput{ApiId: id, StageName: aws.String("dev"),
 		RouteSettings: map[string]types.RouteSettings{"GET /missing": {}}})
-	wantAPIError(t, err, "BadRequestException", "Unable to find Route by key GET /missing")
+	wantAPIError(t, err, "NotFoundException", "Unable to find Route by key GET /missing within the provided RouteSettings")
 	check(e.c.DeleteRouteSettings(e.ctx, &apigatewayv2.DeleteRouteSettingsInput{ApiId: id, StageName: aws.String("dev"), RouteKey: aws.String("POST /changed")})).get(t)
 	if got := check(e.c.GetStage(e.ctx, &apigatewayv2.GetStageInput{ApiId: id, StageName: aws.String("dev")})).get(t); len(got.RouteSettings) != 0 {
 		t.Fatalf("route settings after DeleteRouteSettings = %+v", got.RouteSettings)
@@ -853,6 +853,18 @@ func TestWireErrors(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 201 || api["createdDate"] != "2024-05-06T07:08:09Z" || api["disableExecuteApiEndpoint"] != false {
 		t.Fatalf("CreateApi: %d %v", resp.StatusCode, api)
+	}
+	// A stage reports empty maps rather than omitting them, as AWS does.
+	resp, err = e.srv.Client().Post(e.srv.URL+"/v2/apis/"+api["apiId"].(string)+"/stages", "application/json", strings.NewReader(`{"stageName":"s"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`"routeSettings":{}`, `"stageVariables":{}`, `"tags":{}`, `"stageName":"s"`, `"defaultRouteSettings":{`} {
+		if resp.StatusCode != 201 || !strings.Contains(string(b), want) {
+			t.Fatalf("CreateStage: %d %s lacks %s", resp.StatusCode, b, want)
+		}
 	}
 	req, _ := http.NewRequest("DELETE", e.srv.URL+"/v2/apis/"+api["apiId"].(string), nil)
 	resp, err = e.srv.Client().Do(req)

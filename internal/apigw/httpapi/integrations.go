@@ -163,9 +163,10 @@ func (s *Service) deleteIntegration(ctx context.Context, req *request) (int, any
 			}
 		}
 		if len(users) > 0 {
-			// AWS refuses to delete an integration a route still targets (409).
-			return conflict("Cannot delete integration %s: it is the target of route(s) %s. Update or delete those routes first",
-				integrationID, strings.Join(users, ", "))
+			// AWS (409): "Cannot delete Integration because it is referenced by the
+			// following Routes with Ids: [xrfucl1]".
+			return conflict("Cannot delete Integration because it is referenced by the following Routes with Ids: [%s]",
+				strings.Join(users, ", "))
 		}
 		if err := tx.Delete(model.Key(model.HTTPIntegrationPrefix, apiID, integrationID)); err != nil {
 			return err

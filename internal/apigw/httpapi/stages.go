@@ -117,10 +117,11 @@ func (s *Service) getStages(ctx context.Context, req *request) (int, any, error)
 	if err != nil {
 		return 0, nil, err
 	}
+	views := make([]stageOut, len(stages))
 	for i, st := range stages {
-		stages[i] = stageView(st)
+		views[i] = stageView(st)
 	}
-	p, err := paginate(req, stages, func(st *model.Stage2) string { return st.StageName })
+	p, err := paginate(req, views, func(st stageOut) string { return st.StageName })
 	if err != nil {
 		return 0, nil, err
 	}
@@ -285,8 +286,8 @@ func applyStageFields(r reader, apiID string, stage *model.Stage2, in *stageInpu
 		}
 		for _, key := range sortedKeys(in.RouteSettings) {
 			if !keys[key] {
-				// AWS: "Unable to find Route by key ... within the provided RouteSettings".
-				return badRequest("Unable to find Route by key %s within the provided RouteSettings", key)
+				// AWS (404): "Unable to find Route by key GET /x within the provided RouteSettings".
+				return notFound("Unable to find Route by key %s within the provided RouteSettings", key)
 			}
 			rs := stage.RouteSettings[key]
 			if !update {
@@ -350,14 +351,30 @@ func applyRouteSettings(rs *model.RouteSettings, in *routeSettingsInput) error {
 	return nil
 }
 
-// stageView is a stage as the control plane returns it.
-func stageView(st *model.Stage2) *model.Stage2 {
+// stageOut is a stage as the control plane returns it. AWS always includes
+// routeSettings, stageVariables and tags, as empty objects when unset; the stored
+// record omits them, so these fields shadow the embedded ones when encoding.
+type stageOut struct {
+	*model.Stage2
+	RouteSettings  map[string]model.RouteSettings `json:"routeSettings"`
+	StageVariables map[string]string              `json:"stageVariables"`
+	Tags           map[string]string              `json:"tags"`
+}
+
+func stageView(st *model.Stage2) stageOut {
 	v := *st
 	if v.DefaultRouteSettings == nil {
 		v.DefaultRouteSettings = &model.RouteSettings{}
 	}
-	if v.Tags == nil {
-		v.Tags = map[string]string{}
+	out := stageOut{Stage2: &v, RouteSettings: v.RouteSettings, StageVariables: v.StageVariables, Tags: v.Tags}
+	if out.RouteSettings == nil {
+		out.RouteSettings = map[string]model.RouteSettings{}
 	}
-	return &v
+	if out.StageVariables == nil {
+		out.StageVariables = map[string]string{}
+	}
+	if out.Tags == nil {
+		out.Tags = map[string]string{}
+	}
+	return out
 }
