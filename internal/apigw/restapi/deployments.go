@@ -2,6 +2,7 @@ package restapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"sort"
 	"time"
@@ -19,7 +20,12 @@ type createDeploymentInput struct {
 	CacheClusterSize    string            `json:"cacheClusterSize"`
 	Variables           map[string]string `json:"variables"`
 	TracingEnabled      *bool             `json:"tracingEnabled"`
+	CanarySettings      json.RawMessage   `json:"canarySettings"`
 }
+
+// errCanaryUnsupported refuses canary releases rather than silently dropping them.
+var errCanaryUnsupported = awsproto.Errorf(http.StatusNotImplemented, "NotImplementedException",
+	"Canary settings are not implemented in Sluice yet")
 
 // methodSummary is one entry of a deployment's apiSummary (GetDeployment with
 // ?embed=apisummary): path → method → how the method is protected.
@@ -41,6 +47,9 @@ func (s *Service) createDeployment(ctx context.Context, req *request) (int, any,
 	var in createDeploymentInput
 	if err := req.decode(&in); err != nil {
 		return 0, nil, err
+	}
+	if len(in.CanarySettings) > 0 && string(in.CanarySettings) != "null" {
+		return 0, nil, errCanaryUnsupported
 	}
 	if in.StageName != "" {
 		if err := validateStageName(in.StageName); err != nil {

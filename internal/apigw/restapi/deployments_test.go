@@ -128,6 +128,10 @@ func TestCreateDeploymentErrors(t *testing.T) {
 	}
 	_, err = e.client.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String("nope")})
 	wantAPIError(t, err, "NotFoundException", 404, "Invalid API identifier specified 123456789012:nope")
+	// Canary releases are refused, not silently dropped.
+	_, err = e.client.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(api), StageName: aws.String("prod"),
+		CanarySettings: &types.DeploymentCanarySettings{PercentTraffic: 10}})
+	wantAPIError(t, err, "NotImplementedException", 501, "Canary settings are not implemented in Sluice yet")
 }
 
 func TestStageLifecycle(t *testing.T) {

@@ -2,6 +2,7 @@ package restapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"slices"
@@ -72,6 +73,7 @@ type createStageInput struct {
 	DocumentationVersion string            `json:"documentationVersion"`
 	TracingEnabled       bool              `json:"tracingEnabled"`
 	Tags                 map[string]string `json:"tags"`
+	CanarySettings       json.RawMessage   `json:"canarySettings"`
 }
 
 var errDeploymentIDMissing = badRequest("Deployment id does not exist")
@@ -80,6 +82,9 @@ func (s *Service) createStage(ctx context.Context, req *request) (int, any, erro
 	var in createStageInput
 	if err := req.decode(&in); err != nil {
 		return 0, nil, err
+	}
+	if len(in.CanarySettings) > 0 && string(in.CanarySettings) != "null" {
+		return 0, nil, errCanaryUnsupported
 	}
 	if in.StageName == nil {
 		return 0, nil, validationError("Value null at 'createStageInput.stageName' failed to satisfy constraint: Member must not be null")
