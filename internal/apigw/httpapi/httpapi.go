@@ -104,11 +104,11 @@ func (s *Service) operations() []operation {
 		// APIs.
 		op("POST", "apis", "CreateApi", s.createAPI),
 		op("GET", "apis", "GetApis", s.getAPIs),
-		op("PUT", "apis", "ImportApi", nil),
+		op("PUT", "apis", "ImportApi", s.importAPI),
 		op("GET", "apis/{apiId}", "GetApi", s.getAPI),
 		op("PATCH", "apis/{apiId}", "UpdateApi", s.updateAPI),
 		op("DELETE", "apis/{apiId}", "DeleteApi", s.deleteAPI),
-		op("PUT", "apis/{apiId}", "ReimportApi", nil),
+		op("PUT", "apis/{apiId}", "ReimportApi", s.reimportAPI),
 		op("DELETE", "apis/{apiId}/cors", "DeleteCorsConfiguration", s.deleteCors),
 		op("GET", "apis/{apiId}/exports/{specification}", "ExportApi", nil),
 

@@ -1,0 +1,378 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/sluice-dev/sluice/internal/apigw/model"
+	"github.com/sluice-dev/sluice/internal/awsproto"
+	"github.com/sluice-dev/sluice/internal/store"
+)
+
+// ImportApi and ReimportApi build an HTTP API from an OpenAPI 3.0 (or Swagger 2.0)
+// definition with API Gateway's extensions, as AWS documents for HTTP APIs:
+//
+//   - info.title, info.description, info.version → name, description, version
+//   - x-amazon-apigateway-cors → corsConfiguration
+//   - x-amazon-apigateway-disable-execute-api-endpoint → disableExecuteApiEndpoint
+//   - each operation → a route "METHOD /path" (x-amazon-apigateway-any-method →
+//     ANY; the path "/$default" → the $default route), operationId → operationName
+//   - an operation's x-amazon-apigateway-integration → an integration the route
+//     targets (type aws_proxy|http_proxy, uri, httpMethod, payloadFormatVersion,
+//     connectionType, timeoutInMillis, credentials, requestParameters,
+//     responseParameters)
+//
+// Operations with security requirements would need authorizers, which Sluice does
+// not build yet; importing them without their protection would silently open the
+// API, so such documents are refused with 501.
+
+type importInput struct {
+	Body *string `json:"body"`
+}
+
+type oasDoc struct {
+	OpenAPI           string                `yaml:"openapi"`
+	Swagger           string                `yaml:"swagger"`
+	Info              oasInfo               `yaml:"info"`
+	Servers           []oasServer           `yaml:"servers"`
+	BasePath          string                `yaml:"basePath"`
+	Paths             map[string]yaml.Node  `yaml:"paths"`
+	Security          []map[string][]string `yaml:"security"`
+	Cors              *oasCors              `yaml:"x-amazon-apigateway-cors"`
+	DisableExecuteAPI *bool                 `yaml:"x-amazon-apigateway-disable-execute-api-endpoint"`
+}
+
+type oasInfo struct {
+	Title       string `yaml:"title"`
+	Description string `yaml:"description"`
+	Version     string `yaml:"version"`
+}
+
+type oasServer struct {
+	URL       string `yaml:"url"`
+	Variables map[string]struct {
+		Default string `yaml:"default"`
+	} `yaml:"variables"`
+}
+
+type oasCors struct {
+	AllowCredentials bool     `yaml:"allowCredentials"`
+	AllowHeaders     []string `yaml:"allowHeaders"`
+	AllowMethods     []string `yaml:"allowMethods"`
+	AllowOrigins     []string `yaml:"allowOrigins"`
+	ExposeHeaders    []string `yaml:"exposeHeaders"`
+	MaxAge           *int     `yaml:"maxAge"`
+}
+
+type oasOperation struct {
+	OperationID string                `yaml:"operationId"`
+	Security    []map[string][]string `yaml:"security"`
+	Integration *oasIntegration       `yaml:"x-amazon-apigateway-integration"`
+}
+
+type oasIntegration struct {
+	Type                 string                       `yaml:"type"`
+	URI                  string                       `yaml:"uri"`
+	HTTPMethod           string                       `yaml:"httpMethod"`
+	PayloadFormatVersion string                       `yaml:"payloadFormatVersion"`
+	ConnectionType       string                       `yaml:"connectionType"`
+	ConnectionID         string                       `yaml:"connectionId"`
+	TimeoutInMillis      *int                         `yaml:"timeoutInMillis"`
+	Credentials          string                       `yaml:"credentials"`
+	IntegrationSubtype   string                       `yaml:"integrationSubtype"`
+	Description          string                       `yaml:"description"`
+	RequestParameters    map[string]string            `yaml:"requestParameters"`
+	ResponseParameters   map[string]map[string]string `yaml:"responseParameters"`
+}
+
+// importedRoute is one route of a parsed definition and its integration, if any.
+type importedRoute struct {
+	route       model.Route
+	integration *model.Integration2
+}
+
+// importedAPI is a parsed, validated definition, ready to be written.
+type importedAPI struct {
+	fields apiInput
+	routes []importedRoute
+}
+
+var oasMethods = map[string]string{
+	"get": "GET", "put": "PUT", "post": "POST", "delete": "DELETE", "options": "OPTIONS",
+	"head": "HEAD", "patch": "PATCH", "x-amazon-apigateway-any-method": "ANY",
+}
+
+func parseOpenAPI(req *request) (*importedAPI, error) {
+	var in importInput
+	if err := decode(req, &in); err != nil {
+		return nil, err
+	}
+	if in.Body == nil || strings.TrimSpace(*in.Body) == "" {
+		return nil, badRequest("Invalid OpenAPI definition: body is required")
+	}
+	if fw := req.query.Get("failOnWarnings"); fw != "" && fw != "true" && fw != "false" {
+		return nil, badRequest("Invalid failOnWarnings specified: must be true or false")
+	}
+	basepath := req.query.Get("basepath")
+	switch basepath {
+	case "", "ignore", "prepend":
+	case "split":
+		return nil, notImplemented("ImportApi with basepath=split")
+	default:
+		return nil, badRequest("Invalid basepath specified. Must be one of [ignore, prepend, split]")
+	}
+	var doc oasDoc
+	if err := yaml.Unmarshal([]byte(*in.Body), &doc); err != nil {
+		return nil, badRequest("Invalid OpenAPI definition: %v", err)
+	}
+	if doc.OpenAPI == "" && doc.Swagger == "" {
+		return nil, badRequest("Invalid OpenAPI definition: the openapi (or swagger) version field is missing")
+	}
+	if strings.TrimSpace(doc.Info.Title) == "" {
+		return nil, badRequest("Invalid OpenAPI definition: info.title is required; it becomes the API name")
+	}
+	if hasSecurity(doc.Security) {
+		return nil, notImplemented("Importing OpenAPI security requirements (authorizers)")
+	}
+	out := &importedAPI{}
+	out.fields.Name = &doc.Info.Title
+	out.fields.Description = &doc.Info.Description
+	out.fields.Version = &doc.Info.Version
+	out.fields.DisableExecuteAPIEndpoint = doc.DisableExecuteAPI
+	if c := doc.Cors; c != nil {
+		out.fields.CorsConfiguration = &model.Cors{AllowCredentials: c.AllowCredentials, AllowHeaders: c.AllowHeaders,
+			AllowMethods: c.AllowMethods, AllowOrigins: c.AllowOrigins, ExposeHeaders: c.ExposeHeaders, MaxAge: c.MaxAge}
+	}
+	prefix := ""
+	if basepath == "prepend" {
+		prefix = strings.TrimSuffix(docBasePath(&doc), "/")
+	}
+
+	paths := make([]string, 0, len(doc.Paths))
+	for p := range doc.Paths {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		node := doc.Paths[p]
+		var item map[string]yaml.Node
+		if err := node.Decode(&item); err != nil {
+			return nil, badRequest("Invalid OpenAPI definition: path %s: %v", p, err)
+		}
+		for _, key := range sortedKeys(item) {
+			method, ok := oasMethods[strings.ToLower(key)]
+			if !ok {
+				continue // parameters, summary, servers, ...
+			}
+			opNode := item[key]
+			var op oasOperation
+			if err := opNode.Decode(&op); err != nil {
+				return nil, badRequest("Invalid OpenAPI definition: %s %s: %v", key, p, err)
+			}
+			if hasSecurity(op.Security) {
+				return nil, notImplemented("Importing OpenAPI security requirements (authorizers)")
+			}
+			routeKey := method + " " + prefix + p
+			if p == "/$default" {
+				routeKey = "$default"
+			}
+			ir, err := importRoute(routeKey, &op)
+			if err != nil {
+				return nil, err
+			}
+			out.routes = append(out.routes, ir)
+		}
+	}
+	return out, nil
+}
+
+func hasSecurity(reqs []map[string][]string) bool {
+	for _, r := range reqs {
+		if len(r) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// docBasePath is the base path a definition declares: Swagger's basePath or the
+// path of OpenAPI 3's first server URL, with {variables} at their defaults.
+func docBasePath(doc *oasDoc) string {
+	if doc.BasePath != "" {
+		return doc.BasePath
+	}
+	if len(doc.Servers) == 0 {
+		return ""
+	}
+	raw := doc.Servers[0].URL
+	for name, v := range doc.Servers[0].Variables {
+		raw = strings.ReplaceAll(raw, "{"+name+"}", v.Default)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Path
+}
+
+func importRoute(routeKey string, op *oasOperation) (importedRoute, error) {
+	in := routeInput{RouteKey: &routeKey}
+	if op.OperationID != "" {
+		in.OperationName = &op.OperationID
+	}
+	ir := importedRoute{route: model.Route{AuthorizationType: "NONE"}}
+	if err := applyRouteFields(&ir.route, &in); err != nil {
+		return ir, err
+	}
+	x := op.Integration
+	if x == nil {
+		return ir, nil
+	}
+	integ := &model.Integration2{
+		ConnectionType:       strings.ToUpper(x.ConnectionType),
+		ConnectionID:         x.ConnectionID,
+		CredentialsArn:       x.Credentials,
+		Description:          x.Description,
+		IntegrationMethod:    strings.ToUpper(x.HTTPMethod),
+		IntegrationSubtype:   x.IntegrationSubtype,
+		IntegrationType:      strings.ToUpper(x.Type),
+		IntegrationURI:       x.URI,
+		PayloadFormatVersion: x.PayloadFormatVersion,
+		RequestParameters:    x.RequestParameters,
+		ResponseParameters:   x.ResponseParameters,
+		TimeoutInMillis:      defaultTimeoutMillis,
+	}
+	if x.TimeoutInMillis != nil {
+		integ.TimeoutInMillis = *x.TimeoutInMillis
+	}
+	if err := validateIntegration(integ); err != nil {
+		var ae *awsproto.Error
+		if errors.As(err, &ae) {
+			// Name the route whose integration is wrong; keep AWS's code and status.
+			cp := *ae
+			cp.Message = fmt.Sprintf("Invalid integration for route %s: %s", routeKey, ae.Message)
+			return ir, &cp
+		}
+		return ir, err
+	}
+	ir.integration = integ
+	return ir, nil
+}
+
+func (s *Service) importAPI(ctx context.Context, req *request) (int, any, error) {
+	imp, err := parseOpenAPI(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	now := s.timestamp()
+	api := &model.HTTPAPI{
+		CreatedDate:               now,
+		ProtocolType:              "HTTP",
+		RouteSelectionExpression:  defaultRouteSelectionExpression,
+		APIKeySelectionExpression: "$request.header.x-api-key",
+		IPAddressType:             "ipv4",
+	}
+	if err := applyAPIFields(api, &imp.fields); err != nil {
+		return 0, nil, err
+	}
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		id, err := newID(tx, model.HTTPAPIPrefix, 10)
+		if err != nil {
+			return err
+		}
+		api.APIID = id
+		api.APIEndpoint = s.endpoint(id)
+		if err := putRecord(tx, model.Key(model.HTTPAPIPrefix, id), api); err != nil {
+			return err
+		}
+		return s.writeImportedRoutes(tx, id, imp.routes)
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	s.log.Info("imported HTTP API", "apiId", api.APIID, "name", api.Name, "routes", len(imp.routes))
+	return http.StatusCreated, s.apiView(api), nil
+}
+
+// reimportAPI replaces an API's definition: routes and integrations are replaced by
+// the document's, the API's fields are overwritten, stages and deployments stay,
+// and auto-deploy stages pick the new definition up in the same transaction.
+func (s *Service) reimportAPI(ctx context.Context, req *request) (int, any, error) {
+	imp, err := parseOpenAPI(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	apiID := req.params["apiId"]
+	var out *model.HTTPAPI
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		api, err := s.loadAPI(tx, apiID)
+		if err != nil {
+			return err
+		}
+		api.CorsConfiguration = nil
+		api.DisableExecuteAPIEndpoint = false
+		if err := applyAPIFields(api, &imp.fields); err != nil {
+			return err
+		}
+		if err := putRecord(tx, model.Key(model.HTTPAPIPrefix, apiID), api); err != nil {
+			return err
+		}
+		for _, prefix := range []string{model.HTTPRoutePrefix, model.HTTPIntegrationPrefix} {
+			kvs, err := tx.List(apiChild(prefix, apiID))
+			if err != nil {
+				return err
+			}
+			for _, kv := range kvs {
+				if err := tx.Delete(kv.Key); err != nil {
+					return err
+				}
+			}
+		}
+		if err := s.writeImportedRoutes(tx, apiID, imp.routes); err != nil {
+			return err
+		}
+		out = api
+		return s.autoDeploy(tx, apiID, s.timestamp())
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, s.apiView(out), nil
+}
+
+func (s *Service) writeImportedRoutes(tx store.Tx, apiID string, routes []importedRoute) error {
+	for _, ir := range routes {
+		route := ir.route
+		if ir.integration != nil {
+			integ := *ir.integration
+			id, err := newID(tx, apiChild(model.HTTPIntegrationPrefix, apiID), 7)
+			if err != nil {
+				return err
+			}
+			integ.IntegrationID = id
+			if err := putRecord(tx, model.Key(model.HTTPIntegrationPrefix, apiID, id), &integ); err != nil {
+				return err
+			}
+			route.Target = "integrations/" + id
+		}
+		id, err := newID(tx, apiChild(model.HTTPRoutePrefix, apiID), 7)
+		if err != nil {
+			return err
+		}
+		route.RouteID = id
+		if err := checkRoute(tx, apiID, &route); err != nil {
+			return err
+		}
+		if err := putRecord(tx, model.Key(model.HTTPRoutePrefix, apiID, id), &route); err != nil {
+			return err
+		}
+	}
+	return nil
+}

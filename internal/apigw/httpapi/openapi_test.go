@@ -1,0 +1,148 @@
+package httpapi
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
+)
+
+const petsOpenAPI = `
+openapi: "3.0.1"
+info:
+  title: pets
+  description: the pet store
+  version: "2024-01-01"
+servers:
+  - url: https://api.example.com/{base}
+    variables:
+      base:
+        default: v1
+x-amazon-apigateway-cors:
+  allowOrigins: ["https://app.example.com"]
+  allowMethods: ["GET", "POST"]
+  maxAge: 300
+paths:
+  /pets/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+    get:
+      operationId: getPet
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        uri: arn:aws:lambda:us-east-1:123456789012:function:hello
+        httpMethod: POST
+        payloadFormatVersion: 2.0
+  /pets:
+    post:
+      x-amazon-apigateway-integration:
+        type: http_proxy
+        uri: https://backend.example.com/pets
+        httpMethod: POST
+        timeoutInMillis: 5000
+        requestParameters:
+          append:header.x-source: $context.requestId
+  /{proxy+}:
+    x-amazon-apigateway-any-method:
+      x-amazon-apigateway-integration:
+        type: AWS_PROXY
+        uri: arn:aws:lambda:us-east-1:123456789012:function:hello
+        payloadFormatVersion: "1.0"
+  /$default:
+    x-amazon-apigateway-any-method:
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        uri: arn:aws:lambda:us-east-1:123456789012:function:hello
+        payloadFormatVersion: "2.0"
+`
+
+func TestImportAndReimportAPI(t *testing.T) {
+	e := newEnv(t)
+	api := check(e.c.ImportApi(e.ctx, &apigatewayv2.ImportApiInput{Body: aws.String(petsOpenAPI)})).get(t)
+	if aws.ToString(api.Name) != "pets" || aws.ToString(api.Version) != "2024-01-01" || api.ProtocolType != types.ProtocolTypeHttp ||
+		api.CorsConfiguration == nil || aws.ToInt32(api.CorsConfiguration.MaxAge) != 300 {
+		t.Fatalf("ImportApi = %+v", api)
+	}
+	routes := check(e.c.GetRoutes(e.ctx, &apigatewayv2.GetRoutesInput{ApiId: api.ApiId})).get(t)
+	var keys []string
+	for _, r := range routes.Items {
+		keys = append(keys, *r.RouteKey)
+		if *r.RouteKey == "GET /pets/{id}" && aws.ToString(r.OperationName) != "getPet" {
+			t.Fatalf("operationName = %v", r.OperationName)
+		}
+	}
+	slices.Sort(keys)
+	if want := []string{"$default", "ANY /{proxy+}", "GET /pets/{id}", "POST /pets"}; !slices.Equal(keys, want) {
+		t.Fatalf("imported routes = %v, want %v", keys, want)
+	}
+	integs := check(e.c.GetIntegrations(e.ctx, &apigatewayv2.GetIntegrationsInput{ApiId: api.ApiId})).get(t)
+	if len(integs.Items) != 4 {
+		t.Fatalf("imported integrations = %d", len(integs.Items))
+	}
+	for _, in := range integs.Items {
+		if in.IntegrationType == types.IntegrationTypeHttpProxy && (aws.ToInt32(in.TimeoutInMillis) != 5000 ||
+			in.RequestParameters["append:header.x-source"] != "$context.requestId" || aws.ToString(in.PayloadFormatVersion) != "1.0") {
+			t.Fatalf("http_proxy integration = %+v", in)
+		}
+	}
+
+	// Reimport replaces routes and integrations and auto-deploys.
+	def := check(e.c.CreateStage(e.ctx, &apigatewayv2.CreateStageInput{ApiId: api.ApiId, StageName: aws.String("$default"), AutoDeploy: aws.Bool(true)})).get(t)
+	small := `{"openapi":"3.0.1","info":{"title":"pets2"},"paths":{"/only":{"get":{"x-amazon-apigateway-integration":{"type":"http_proxy","uri":"http://b.example","httpMethod":"GET"}}}}}`
+	re := check(e.c.ReimportApi(e.ctx, &apigatewayv2.ReimportApiInput{ApiId: api.ApiId, Body: aws.String(small)})).get(t)
+	if aws.ToString(re.Name) != "pets2" || re.CorsConfiguration != nil {
+		t.Fatalf("ReimportApi = %+v", re)
+	}
+	routes = check(e.c.GetRoutes(e.ctx, &apigatewayv2.GetRoutesInput{ApiId: api.ApiId})).get(t)
+	if len(routes.Items) != 1 || *routes.Items[0].RouteKey != "GET /only" {
+		t.Fatalf("routes after reimport = %+v", routes.Items)
+	}
+	st := check(e.c.GetStage(e.ctx, &apigatewayv2.GetStageInput{ApiId: api.ApiId, StageName: aws.String("$default")})).get(t)
+	if *st.DeploymentId == *def.DeploymentId || !slices.Equal(routeKeys(e.snapshot(*api.ApiId, *st.DeploymentId)), []string{"GET /only"}) {
+		t.Fatalf("reimport did not auto-deploy: %+v", st)
+	}
+
+	// basepath=prepend puts the server's base path in front of every route.
+	pre := check(e.c.ImportApi(e.ctx, &apigatewayv2.ImportApiInput{Body: aws.String(petsOpenAPI), Basepath: aws.String("prepend")})).get(t)
+	routes = check(e.c.GetRoutes(e.ctx, &apigatewayv2.GetRoutesInput{ApiId: pre.ApiId})).get(t)
+	keys = nil
+	for _, r := range routes.Items {
+		keys = append(keys, *r.RouteKey)
+	}
+	if !slices.Contains(keys, "GET /v1/pets/{id}") || !slices.Contains(keys, "$default") {
+		t.Fatalf("prepended routes = %v", keys)
+	}
+}
+
+func TestImportAPIErrors(t *testing.T) {
+	e := newEnv(t)
+	cases := []struct {
+		name, body, code, msg string
+	}{
+		{"not a document", "{{{", "BadRequestException", "Invalid OpenAPI definition"},
+		{"no version", `{"info":{"title":"x"},"paths":{}}`, "BadRequestException", "version field is missing"},
+		{"no title", `{"openapi":"3.0.1","info":{},"paths":{}}`, "BadRequestException", "info.title is required"},
+		{"security", `{"openapi":"3.0.1","info":{"title":"x"},"paths":{"/a":{"get":{"security":[{"jwt":[]}]}}}}`,
+			"NotImplementedException", "security"},
+		{"bad route", `{"openapi":"3.0.1","info":{"title":"x"},"paths":{"a":{"get":{}}}}`, "BadRequestException", "Invalid route key specified"},
+		{"bad integration", `{"openapi":"3.0.1","info":{"title":"x"},"paths":{"/a":{"get":{"x-amazon-apigateway-integration":{"type":"aws_proxy","uri":"arn:aws:lambda:us-east-1:1:function:f"}}}}}`,
+			"BadRequestException", "Invalid integration for route GET /a: Invalid payload format version"},
+		{"conflicting variables", `{"openapi":"3.0.1","info":{"title":"x"},"paths":{"/a/{x}":{"get":{}},"/a/{y}":{"post":{}}}}`,
+			"ConflictException", "conflicting variable"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.c.ImportApi(e.ctx, &apigatewayv2.ImportApiInput{Body: aws.String(tc.body)})
+			wantAPIError(t, err, tc.code, tc.msg)
+		})
+	}
+	if keys := e.st.keys(t, "/apigw/"); len(keys) != 0 {
+		t.Fatalf("failed imports left records: %v", keys)
+	}
+	_, err := e.c.ReimportApi(e.ctx, &apigatewayv2.ReimportApiInput{ApiId: aws.String("nope000000"), Body: aws.String(petsOpenAPI)})
+	wantAPIError(t, err, "NotFoundException", "Invalid API identifier specified")
+}
