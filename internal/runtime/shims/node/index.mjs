@@ -1,0 +1,690 @@
+// Sluice runtime client for the nodejs*.x runtimes.
+//
+// Sluice starts one long-lived `node index.mjs` per function instance with
+// AWS_LAMBDA_RUNTIME_API, _HANDLER and LAMBDA_TASK_ROOT set, exactly as Lambda
+// starts its managed Node.js runtime. This file plays the part of AWS's
+// runtime interface client (aws-lambda-nodejs-runtime-interface-client, "the
+// RIC"): it loads the handler named by _HANDLER the way the RIC does, then
+// loops GET /invocation/next -> handler -> POST /response or /error against
+// the Lambda Runtime API. The behaviours below (handler resolution, callback
+// and beforeExit semantics, error shapes, log line format) follow the RIC's
+// UserFunction.js, Runtime.js, CallbackContext.js, Errors.js and LogPatch.js;
+// each section names the file it mirrors. It uses no npm packages.
+
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import util from 'node:util';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+
+const require = createRequire(import.meta.url);
+
+// ---------------------------------------------------------------------------
+// Errors (RIC Errors.js). Runtime errors carry names "Runtime.<Class>", which
+// become the errorType Lambda reports.
+
+function runtimeError(name, fixedMessage) {
+  const cls = class extends Error {
+    constructor(message) {
+      super(fixedMessage ?? message);
+    }
+  };
+  Object.defineProperty(cls, 'name', { value: name });
+  cls.prototype.name = `Runtime.${name}`;
+  return cls;
+}
+
+const ImportModuleError = runtimeError('ImportModuleError');
+const HandlerNotFound = runtimeError('HandlerNotFound');
+const MalformedHandlerName = runtimeError('MalformedHandlerName');
+const UserCodeSyntaxError = runtimeError('UserCodeSyntaxError');
+const MalformedStreamingHandler = runtimeError('MalformedStreamingHandler');
+const NodeJsExit = runtimeError(
+  'NodeJsExit',
+  'The Lambda runtime client detected an unexpected Node.js exit code. This is most commonly caused by a Promise that was never settled. For more information, see https://nodejs.org/docs/latest/api/process.html#exit-codes',
+);
+class UnhandledPromiseRejection extends Error {
+  constructor(reason, promise) {
+    super(reason);
+    this.reason = reason;
+    this.promise = promise;
+  }
+}
+UnhandledPromiseRejection.prototype.name = 'Runtime.UnhandledPromiseRejection';
+
+function looksLikeError(obj) {
+  return (
+    obj &&
+    typeof obj.name === 'string' &&
+    typeof obj.message === 'string' &&
+    typeof obj.stack === 'string' &&
+    obj.name &&
+    obj.message &&
+    obj.stack
+  );
+}
+
+// toRapidResponse turns anything a handler rejects with into the body Lambda
+// returns for a function error: {"errorType","errorMessage","trace"}.
+function toRapidResponse(error) {
+  try {
+    if (util.types.isNativeError(error) || looksLikeError(error)) {
+      return {
+        errorType: error.name?.replaceAll('\x7F', '%7F'),
+        errorMessage: error.message?.replaceAll('\x7F', '%7F'),
+        trace: error.stack.replaceAll('\x7F', '%7F').split('\n'),
+      };
+    }
+    return { errorType: typeof error, errorMessage: error.toString(), trace: [] };
+  } catch {
+    return {
+      errorType: 'handled',
+      errorMessage:
+        'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack',
+    };
+  }
+}
+
+function intoError(err) {
+  return err instanceof Error ? err : new Error(err);
+}
+
+// formatErrorForLog renders an error the way the RIC logs "Invoke Error" and
+// "Uncaught Exception" lines: a tab, then JSON including enumerable fields.
+function formatErrorForLog(error) {
+  const withProps = (_k, v) => {
+    if (v instanceof Error) {
+      const out = Object.assign({ errorType: v.name, errorMessage: v.message, code: v.code }, v);
+      if (typeof v.stack === 'string') out.stack = v.stack.split('\n');
+      return out;
+    }
+    return v;
+  };
+  try {
+    return '\t' + JSON.stringify(error, withProps);
+  } catch {
+    return '\t' + JSON.stringify(toRapidResponse(error));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Logging (RIC LogPatch.js). console.* writes one line per call to stdout:
+// "<ISO time>\t<request id>\t<LEVEL>\t<message>" with newlines turned into \r so a
+// multi-line message stays one log event, or a JSON object when
+// AWS_LAMBDA_LOG_FORMAT=JSON. AWS_LAMBDA_LOG_LEVEL filters levels.
+
+let currentRequestId; // undefined until the first invocation, printed as "undefined" like AWS
+const LEVELS = {
+  TRACE: { name: 'TRACE', priority: 1 },
+  DEBUG: { name: 'DEBUG', priority: 2 },
+  INFO: { name: 'INFO', priority: 3 },
+  WARN: { name: 'WARN', priority: 4 },
+  ERROR: { name: 'ERROR', priority: 5 },
+  FATAL: { name: 'FATAL', priority: 6 },
+};
+const jsonLogFormat = process.env.AWS_LAMBDA_LOG_FORMAT?.toUpperCase() === 'JSON';
+
+function jsonErrorReplacer(_k, value) {
+  if (value instanceof Error) {
+    return Object.assign(
+      {
+        errorType: value?.constructor?.name ?? 'UnknownError',
+        errorMessage: value.message,
+        stackTrace: typeof value.stack === 'string' ? value.stack.split('\n') : value.stack,
+      },
+      value,
+    );
+  }
+  return value;
+}
+
+function formatJsonLine(time, level, params) {
+  const result = { timestamp: time, level: level.name, requestId: currentRequestId };
+  if (params.length === 1) {
+    result.message = params[0];
+    try {
+      return JSON.stringify(result, jsonErrorReplacer);
+    } catch {
+      result.message = util.format(result.message);
+      return JSON.stringify(result);
+    }
+  }
+  result.message = util.format(...params);
+  for (const p of params) {
+    if (p instanceof Error) {
+      result.errorType = p?.constructor?.name ?? 'UnknownError';
+      result.errorMessage = p.message;
+      result.stackTrace = typeof p.stack === 'string' ? p.stack.split('\n') : [];
+      break;
+    }
+  }
+  return JSON.stringify(result);
+}
+
+function writeLog(level, params) {
+  const time = new Date().toISOString();
+  let line = jsonLogFormat
+    ? formatJsonLine(time, level, params)
+    : `${time}\t${currentRequestId}\t${level.name}\t${util.format(...params)}`;
+  line = line.replace(/\n/g, '\r');
+  process.stdout.write(line + '\n');
+}
+
+function patchConsole() {
+  const threshold = LEVELS[process.env.AWS_LAMBDA_LOG_LEVEL?.toUpperCase()] ?? LEVELS.TRACE;
+  const nop = () => {};
+  const make = (level) => (level.priority >= threshold.priority ? (...p) => writeLog(level, p) : nop);
+  console.trace = make(LEVELS.TRACE);
+  console.debug = make(LEVELS.DEBUG);
+  console.info = make(LEVELS.INFO);
+  console.log = console.info;
+  console.warn = make(LEVELS.WARN);
+  console.error = make(LEVELS.ERROR);
+  console.fatal = (...p) => writeLog(LEVELS.FATAL, p);
+}
+
+function logError(label, err) {
+  if (jsonLogFormat) {
+    console.error(intoError(err));
+  } else {
+    console.error(label, formatErrorForLog(intoError(err)));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Runtime API client. One keep-alive connection (maxSockets 1), like the RIC.
+// Idle keep-alive sockets are unref'd by node's Agent, so they do not keep the
+// event loop alive; that is what lets 'beforeExit' signal an empty loop.
+
+const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
+const API_PREFIX = '/2018-06-01/runtime';
+
+class RuntimeAPI {
+  constructor(address) {
+    if (!address) throw new Error('AWS_LAMBDA_RUNTIME_API is not set');
+    const i = address.lastIndexOf(':');
+    this.host = address.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+    this.port = parseInt(address.slice(i + 1), 10);
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  }
+
+  call(method, urlPath, body, headers, retried = false) {
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { host: this.host, port: this.port, method, path: urlPath, agent: this.agent, headers: headers || {} },
+        (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('error', (err) => {
+        // A keep-alive socket the server closed while idle fails on reuse; node
+        // documents retrying exactly this case once.
+        if (!retried && req.reusedSocket && err.code === 'ECONNRESET') {
+          this.call(method, urlPath, body, headers, true).then(resolve, reject);
+          return;
+        }
+        reject(err);
+      });
+      req.end(body);
+    });
+  }
+
+  async next() {
+    const res = await this.call('GET', `${API_PREFIX}/invocation/next`);
+    if (res.status !== 200) {
+      throw new Error(`Runtime API GET /invocation/next returned ${res.status}: ${res.body}`);
+    }
+    return res;
+  }
+
+  async post(urlPath, bodyString, extraHeaders) {
+    const body = Buffer.from(bodyString, 'utf8');
+    const res = await this.call('POST', urlPath, body, {
+      'Content-Type': 'application/json',
+      'Content-Length': body.length,
+      ...extraHeaders,
+    });
+    if (res.status !== 202) {
+      // The invocation may have timed out or been cancelled; the Runtime API
+      // then answers 4xx and the loop simply moves on, as the RIC does.
+      process.stderr.write(`sluice runtime: POST ${urlPath} returned ${res.status}: ${res.body}\n`);
+    }
+  }
+
+  postResponse(id, bodyString) {
+    return this.post(`${API_PREFIX}/invocation/${encodeURIComponent(id)}/response`, bodyString);
+  }
+
+  postError(id, error) {
+    const resp = toRapidResponse(error);
+    // The Runtime API documents Lambda-Runtime-Function-Error-Type as the
+    // error's type; the RIC sends it on init errors, and we send it on
+    // invocation errors too so the server need not parse the body.
+    return this.post(`${API_PREFIX}/invocation/${encodeURIComponent(id)}/error`, JSON.stringify(resp), {
+      [ERROR_TYPE_HEADER]: headerSafe(resp.errorType),
+    });
+  }
+
+  postInitError(error) {
+    const resp = toRapidResponse(error);
+    return this.post(`${API_PREFIX}/init/error`, JSON.stringify(resp), {
+      [ERROR_TYPE_HEADER]: headerSafe(resp.errorType),
+    });
+  }
+}
+
+function headerSafe(s) {
+  return String(s ?? '').replace(/[^\x20-\x7E]/g, '');
+}
+
+// ---------------------------------------------------------------------------
+// Handler loading (RIC UserFunction.js).
+//
+// _HANDLER is "[dir/]module.export[.nested]": the part after the last "/" is
+// split at its first "."; the module is tried, relative to LAMBDA_TASK_ROOT,
+// as an extensionless file (require), ".js" via require unless the nearest
+// package.json says "type":"module", then ".js" via import (type module),
+// ".mjs" via import, ".cjs" via require, and finally node's own resolution
+// from the task root (node_modules packages).
+
+const FUNCTION_EXPR = /^([^.]*)\.(.*)$/;
+const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const STREAM_RESPONSE = 'response';
+
+function splitModuleRoot(fullHandler) {
+  const handlerString = path.basename(fullHandler);
+  const moduleRoot = fullHandler.substring(0, fullHandler.indexOf(handlerString));
+  return [moduleRoot, handlerString];
+}
+
+function splitHandlerString(handler) {
+  const match = handler.match(FUNCTION_EXPR);
+  if (!match || match.length !== 3) {
+    throw new MalformedHandlerName('Bad handler');
+  }
+  return [match[1], match[2]];
+}
+
+function resolveNested(object, nestedProperty) {
+  return nestedProperty.split('.').reduce((nested, key) => nested && nested[key], object);
+}
+
+function tryRequireFile(file, ext = '') {
+  const p = file + ext;
+  return fs.existsSync(p) ? require(p) : undefined;
+}
+
+async function tryImportFile(file, ext = '') {
+  const p = file + ext;
+  return fs.existsSync(p) ? await import(pathToFileURL(p).href) : undefined;
+}
+
+function folderHasTypeModule(folder) {
+  if (folder.endsWith('/node_modules')) return false;
+  const pj = path.join(folder, 'package.json');
+  if (fs.existsSync(pj)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(pj));
+      if (pkg) return pkg.type === 'module';
+    } catch (e) {
+      console.warn(`${pj} cannot be read, it will be ignored for ES module detection purposes.`, e);
+      return false;
+    }
+  }
+  if (folder === '/') return false;
+  return folderHasTypeModule(path.resolve(folder, '..'));
+}
+
+function hasPackageJsonTypeModule(file) {
+  const jsPath = file + '.js';
+  return fs.existsSync(jsPath) ? folderHasTypeModule(path.resolve(path.dirname(jsPath))) : false;
+}
+
+async function tryLoad(appRoot, moduleRoot, moduleName) {
+  const lambdaStylePath = path.resolve(appRoot, moduleRoot, moduleName);
+
+  const extensionless = tryRequireFile(lambdaStylePath);
+  if (extensionless) return extensionless;
+
+  const typeModule = hasPackageJsonTypeModule(lambdaStylePath);
+  if (!typeModule) {
+    const loaded = tryRequireFile(lambdaStylePath, '.js');
+    if (loaded) return loaded;
+  }
+
+  const loaded =
+    (typeModule && (await tryImportFile(lambdaStylePath, '.js'))) ||
+    (await tryImportFile(lambdaStylePath, '.mjs')) ||
+    tryRequireFile(lambdaStylePath, '.cjs');
+  if (loaded) return loaded;
+
+  // require() resolves relative to this file, not the task root, so resolve
+  // explicitly from the task root (node_modules packages named as modules).
+  const nodeStylePath = require.resolve(moduleName, { paths: [appRoot, moduleRoot] });
+  return require(nodeStylePath);
+}
+
+function installGlobalAwsLambda() {
+  const off = process.env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA;
+  if (off === '1' || off === 'true') return;
+  globalThis.awslambda = {
+    streamifyResponse: (handler) => {
+      handler[HANDLER_STREAMING] = STREAM_RESPONSE;
+      return handler;
+    },
+  };
+}
+
+async function loadUserModule(appRoot, moduleRoot, moduleName) {
+  installGlobalAwsLambda();
+  try {
+    return await tryLoad(appRoot, moduleRoot, moduleName);
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new UserCodeSyntaxError(e);
+    if (e && e.code === 'MODULE_NOT_FOUND') throw new ImportModuleError(e);
+    throw e;
+  }
+}
+
+async function loadHandler(appRoot, fullHandler) {
+  if (fullHandler.includes('..')) {
+    throw new MalformedHandlerName(
+      `'${fullHandler}' is not a valid handler name. Use absolute paths when specifying root directories in handler names.`,
+    );
+  }
+  const [moduleRoot, moduleAndHandler] = splitModuleRoot(fullHandler);
+  const [moduleName, handlerPath] = splitHandlerString(moduleAndHandler);
+  const userModule = await loadUserModule(appRoot, moduleRoot, moduleName);
+  const handler = resolveNested(userModule, handlerPath);
+  if (!handler) throw new HandlerNotFound(`${fullHandler} is undefined or not exported`);
+  if (typeof handler !== 'function') throw new HandlerNotFound(`${fullHandler} is not a function`);
+  if (handler[HANDLER_STREAMING] !== undefined && handler[HANDLER_STREAMING] !== null &&
+      handler[HANDLER_STREAMING] !== false && handler[HANDLER_STREAMING] !== STREAM_RESPONSE) {
+    throw new MalformedStreamingHandler('Only response streaming is supported.');
+  }
+  return handler;
+}
+
+function isAsyncFunction(fn) {
+  try {
+    return fn?.constructor?.name === 'AsyncFunction';
+  } catch {
+    return false;
+  }
+}
+
+function isPromise(obj) {
+  return obj && typeof obj.then === 'function';
+}
+
+// ---------------------------------------------------------------------------
+// The invoke loop (RIC Runtime.js, CallbackContext.js, BeforeExitListener.js).
+//
+// Completion rules, as on Lambda:
+//   - a returned promise settles the invocation (resolve -> response, reject -> error);
+//   - callback(err) posts the error at once; callback(null, v) posts v once the
+//     event loop is empty, or at once if context.callbackWaitsForEmptyEventLoop
+//     is false;
+//   - context.succeed/fail/done post at once;
+//   - a non-async handler that never calls back completes with null when the
+//     event loop empties; an async one whose promise never settles fails with
+//     Runtime.NodeJsExit.
+// Only the first completion counts.
+
+const NO_OP = () => {};
+let beforeExitListener = NO_OP;
+process.on('beforeExit', () => beforeExitListener());
+
+class Runtime {
+  constructor(client, handler) {
+    this.client = client;
+    this.handler = handler;
+    this.handlerIsAsync = isAsyncFunction(handler);
+    this.streaming = handler[HANDLER_STREAMING] === STREAM_RESPONSE;
+    // Replaced per invocation so uncaught errors are reported against it.
+    this.onFatal = (error, code) => {
+      this.client.postInitError(error).finally(() => process.exit(code));
+    };
+  }
+
+  scheduleIteration() {
+    setImmediate(() => {
+      this.handleOnce().catch((err) => {
+        // Only a broken Runtime API gets here (the server went away or
+        // refused us). There is nothing left to report to; exit.
+        process.stderr.write(`sluice runtime: ${err?.stack ?? err}\n`);
+        process.exit(1);
+      });
+    });
+  }
+
+  async handleOnce() {
+    const { body, headers } = await this.client.next();
+    const id = headers['lambda-runtime-aws-request-id'];
+    if (!id) throw new Error('invocation id is missing from /invocation/next');
+    currentRequestId = id;
+    if (headers['lambda-runtime-trace-id']) {
+      process.env._X_AMZN_TRACE_ID = headers['lambda-runtime-trace-id'];
+    } else {
+      delete process.env._X_AMZN_TRACE_ID;
+    }
+
+    this.onFatal = (error, code) => {
+      this.client.postError(id, error).finally(() => process.exit(code));
+    };
+
+    const [callback, context, markCompleted] = this.buildCallbackContext(id);
+    beforeExitListener = () => {
+      markCompleted();
+      if (this.handlerIsAsync) {
+        const err = new NodeJsExit();
+        logError('Invoke Error', err);
+        this.client.postError(id, err).finally(() => this.scheduleIteration());
+      } else {
+        this.client.postResponse(id, 'null').finally(() => this.scheduleIteration());
+      }
+    };
+
+    try {
+      attachInvokeData(context, headers);
+      const event = JSON.parse(body);
+      if (this.streaming) {
+        this.invokeStreaming(event, context);
+        return;
+      }
+      const result = this.handler(event, context, callback);
+      if (isPromise(result)) {
+        result.then(context.succeed, context.fail).catch(context.fail);
+      }
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  // Response streaming handlers (awslambda.streamifyResponse) get a writable
+  // stream; Sluice buffers what they write and returns it as the response
+  // body, since the pool's Invoke is not streamed.
+  invokeStreaming(event, context) {
+    const chunks = [];
+    let ended = false;
+    const stream = {
+      write(chunk, enc, cb) {
+        chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk), typeof enc === 'string' ? enc : 'utf8'));
+        if (typeof enc === 'function') enc();
+        if (typeof cb === 'function') cb();
+        return true;
+      },
+      end(chunk, enc, cb) {
+        if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') stream.write(chunk, enc);
+        ended = true;
+        const done = [chunk, enc, cb].find((f) => typeof f === 'function');
+        if (done) done();
+        return stream;
+      },
+      setContentType() {},
+      on() { return stream; },
+      once() { return stream; },
+      get writableFinished() { return ended; },
+    };
+    const complete = (err) => {
+      beforeExitListener = NO_OP;
+      if (err) {
+        logError('Invoke Error', err);
+        this.client.postError(context.awsRequestId, err).finally(() => this.scheduleIteration());
+        return;
+      }
+      this.client
+        .post(`${API_PREFIX}/invocation/${encodeURIComponent(context.awsRequestId)}/response`,
+          Buffer.concat(chunks).toString('utf8'))
+        .finally(() => this.scheduleIteration());
+    };
+    let result;
+    try {
+      result = this.handler(event, stream, context);
+    } catch (err) {
+      complete(err);
+      return;
+    }
+    if (!isPromise(result)) {
+      complete(new Error('Streaming does not support non-async handlers.'));
+      return;
+    }
+    result.then(() => complete(ended ? null : new Error('Response stream is not finished.')), complete);
+  }
+
+  buildCallbackContext(id) {
+    const client = this.client;
+    const scheduleNext = () => this.scheduleIteration();
+    let completed = false;
+    let waitForEmptyEventLoop = true;
+    let finished = false;
+
+    const postError = (err) => {
+      logError('Invoke Error', err);
+      client.postError(id, err).finally(scheduleNext);
+    };
+    const complete = (result) => {
+      if (completed) {
+        console.error('Invocation has already been reported as done. Cannot call complete more than once per invocation.');
+        return;
+      }
+      completed = true;
+      let bodyString;
+      try {
+        bodyString = JSON.stringify(result === undefined ? null : result);
+      } catch {
+        // RIC: _trySerializeResponse throws this, and the invocation fails with it.
+        postError(new Error('Unable to stringify response body'));
+        return;
+      }
+      client.postResponse(id, bodyString).finally(scheduleNext);
+    };
+    const callback = (err, result) => {
+      beforeExitListener = NO_OP;
+      if (err !== undefined && err !== null) {
+        postError(err);
+      } else if (!waitForEmptyEventLoop) {
+        complete(result);
+      } else {
+        beforeExitListener = () => setImmediate(() => complete(result));
+      }
+    };
+    const done = (err, result) => {
+      beforeExitListener = NO_OP;
+      if (err !== undefined && err !== null) {
+        postError(err);
+      } else {
+        complete(result);
+      }
+    };
+    const firstOnly = (fn) => (...args) => {
+      if (finished) return;
+      finished = true;
+      fn(...args);
+    };
+    const context = {
+      get callbackWaitsForEmptyEventLoop() {
+        return waitForEmptyEventLoop;
+      },
+      set callbackWaitsForEmptyEventLoop(value) {
+        waitForEmptyEventLoop = value;
+      },
+      succeed: firstOnly((result) => done(null, result)),
+      fail: firstOnly((err) => (err === undefined || err === null ? done('handled') : done(err, null))),
+      done: firstOnly(done),
+    };
+    return [firstOnly(callback), context, () => { completed = true; }];
+  }
+}
+
+function parseJsonHeader(value, name) {
+  if (value === undefined) return undefined;
+  try {
+    return JSON.parse(value);
+  } catch (err) {
+    throw new Error(`Cannot parse ${name} as json: ${err.toString()}`);
+  }
+}
+
+// attachInvokeData fills the context from the environment and the
+// /invocation/next headers (RIC InvokeContext.js). memoryLimitInMB is a
+// string, as on Lambda.
+function attachInvokeData(context, headers) {
+  const deadline = Number(headers['lambda-runtime-deadline-ms']);
+  Object.assign(context, {
+    functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+    clientContext: parseJsonHeader(headers['lambda-runtime-client-context'], 'ClientContext'),
+    identity: parseJsonHeader(headers['lambda-runtime-cognito-identity'], 'CognitoIdentity'),
+    invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
+    awsRequestId: headers['lambda-runtime-aws-request-id'],
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Start-up (RIC index.mjs).
+
+async function main() {
+  patchConsole();
+  const client = new RuntimeAPI(process.env.AWS_LAMBDA_RUNTIME_API);
+  const runtime = { onFatal: (error, code) => client.postInitError(error).finally(() => process.exit(code)) };
+  let active = runtime;
+
+  process.on('uncaughtException', (error) => {
+    logError('Uncaught Exception', error);
+    active.onFatal(error, 129);
+  });
+  process.on('unhandledRejection', (reason, promise) => {
+    const error = new UnhandledPromiseRejection(reason, promise);
+    logError('Unhandled Promise Rejection', error);
+    active.onFatal(error, 128);
+  });
+
+  const appRoot = process.env.LAMBDA_TASK_ROOT || process.cwd();
+  const handlerName = process.env._HANDLER || '';
+  let handler;
+  try {
+    handler = await loadHandler(appRoot, handlerName);
+  } catch (error) {
+    // The RIC lets this escape as an uncaught exception: it is logged as
+    // "Uncaught Exception", posted to /init/error, and the process exits 129.
+    logError('Uncaught Exception', error);
+    await client.postInitError(error).catch(() => {});
+    process.exit(129);
+  }
+  const rt = new Runtime(client, handler);
+  active = rt;
+  rt.scheduleIteration();
+}
+
+main();

@@ -1,0 +1,289 @@
+package shims
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+const nodeRuntime = "nodejs20.x"
+
+// nodeError is the body the Node.js runtime posts for a function or init error.
+type nodeError struct {
+	ErrorType    string   `json:"errorType"`
+	ErrorMessage string   `json:"errorMessage"`
+	Trace        []string `json:"trace"`
+}
+
+func decodeNodeError(t *testing.T, p apiPost) nodeError {
+	t.Helper()
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(p.body, &keys); err != nil {
+		t.Fatalf("error body is not a JSON object: %v: %s", err, p.body)
+	}
+	for k := range keys {
+		if k != "errorType" && k != "errorMessage" && k != "trace" {
+			t.Errorf("unexpected key %q in error body %s", k, p.body)
+		}
+	}
+	var e nodeError
+	json.Unmarshal(p.body, &e)
+	if got := p.header.Get("Lambda-Runtime-Function-Error-Type"); got != e.ErrorType {
+		t.Errorf("Lambda-Runtime-Function-Error-Type = %q, want %q", got, e.ErrorType)
+	}
+	return e
+}
+
+func TestNodeResponses(t *testing.T) {
+	in := installed(t)
+	tests := []struct {
+		name    string
+		dir     string
+		handler string
+		payload string
+		want    string
+	}{
+		{"async", "cjs", "index.asyncHandler", `{"a":1}`, `{"model":"async","event":{"a":1}}`},
+		{"promise returned by sync function", "cjs", "index.promiseHandler", `[1,2]`, `{"model":"promise","event":[1,2]}`},
+		// Lambda ignores the return value of a non-async handler with fewer than
+		// three parameters and completes with null (RIC Runtime.js beforeExit).
+		{"sync return value is ignored", "cjs", "index.syncHandler", `{}`, `null`},
+		{"callback", "cjs", "index.callbackHandler", `"s"`, `{"model":"callback","event":"s"}`},
+		{"callback waits for empty event loop", "cjs", "index.callbackWaits", `{}`, `{"late":true}`},
+		{"callbackWaitsForEmptyEventLoop false", "cjs", "index.callbackNoWait", `{}`, `{"late":false}`},
+		{"context.succeed", "cjs", "index.contextSucceed", `{}`, `{"model":"succeed"}`},
+		{"undefined result is null", "cjs", "index.undefinedResult", `{}`, `null`},
+		{"nested export", "cjs", "index.nested.deeper.handler", `{}`, `"nested ok"`},
+		{"esm .mjs", "esm_mjs", "index.handler", `{"x":true}`, `{"module":"esm-mjs","event":{"x":true}}`},
+		{"esm .js with type module", "esm_type_module", "index.handler", `{}`, `{"module":"esm-type-module","sep":"/"}`},
+		{"commonjs .cjs", "cjs_ext", "index.handler", `{}`, `{"module":"cjs-ext"}`},
+		{"handler in a subdirectory", "nested", "src/handlers/app.handler", `{}`, `{"module":"nested","dir":"src/handlers"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			api := newFakeRuntimeAPI(t)
+			p := start(t, in, api, nodeRuntime, filepath.Join("testdata/node", tt.dir), tt.handler)
+			api.invoke("req-1", tt.payload)
+			got := api.next(t, p)
+			if got.kind != "response" || got.requestID != "req-1" {
+				t.Fatalf("post = %s %s %s, want response for req-1\nstdout:\n%s", got.kind, got.requestID, got.body, p.stdout)
+			}
+			jsonEqual(t, got.body, tt.want)
+		})
+	}
+}
+
+func TestNodeInvocationErrors(t *testing.T) {
+	in := installed(t)
+	tests := []struct {
+		handler   string
+		wantType  string
+		wantMsg   string
+		wantTrace string // first trace line; "" means an empty trace
+	}{
+		{"index.throwSync", "Error", "boom", "Error: boom"},
+		{"index.rejectAsync", "RangeError", "out of range", "RangeError: out of range"},
+		{"index.customError", "ValidationError", "invalid thing", "ValidationError: invalid thing"},
+		{"index.callbackError", "TypeError", "bad input", "TypeError: bad input"},
+		{"index.contextFail", "Error", "failed via context", "Error: failed via context"},
+		// A non-Error value: errorType is its typeof and the trace is empty.
+		{"index.callbackString", "string", "plain string error", ""},
+		// RIC RAPIDClient._trySerializeResponse.
+		{"index.circular", "Error", "Unable to stringify response body", "Error: Unable to stringify response body"},
+		{"index.neverSettles", "Runtime.NodeJsExit", "The Lambda runtime client detected an unexpected Node.js exit code. This is most commonly caused by a Promise that was never settled. For more information, see https://nodejs.org/docs/latest/api/process.html#exit-codes", "Runtime.NodeJsExit: The Lambda runtime client detected an unexpected Node.js exit code. This is most commonly caused by a Promise that was never settled. For more information, see https://nodejs.org/docs/latest/api/process.html#exit-codes"},
+		{"index.notAFunction", "Runtime.HandlerNotFound", "index.notAFunction is not a function", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.handler, func(t *testing.T) {
+			t.Parallel()
+			api := newFakeRuntimeAPI(t)
+			p := start(t, in, api, nodeRuntime, "testdata/node/cjs", tt.handler)
+			api.invoke("req-err", `{}`)
+			got := api.next(t, p)
+			if tt.wantType == "Runtime.HandlerNotFound" {
+				if got.kind != "init-error" {
+					t.Fatalf("post = %s %s, want init-error", got.kind, got.body)
+				}
+			} else if got.kind != "error" || got.requestID != "req-err" {
+				t.Fatalf("post = %s %s %s, want error for req-err\nstdout:\n%s", got.kind, got.requestID, got.body, p.stdout)
+			}
+			e := decodeNodeError(t, got)
+			if e.ErrorType != tt.wantType || e.ErrorMessage != tt.wantMsg {
+				t.Errorf("error = %q %q, want %q %q", e.ErrorType, e.ErrorMessage, tt.wantType, tt.wantMsg)
+			}
+			switch {
+			case tt.wantTrace == "" && tt.wantType == "string":
+				if len(e.Trace) != 0 {
+					t.Errorf("trace = %q, want empty", e.Trace)
+				}
+			case tt.wantTrace != "":
+				if len(e.Trace) < 2 || e.Trace[0] != tt.wantTrace || !strings.HasPrefix(e.Trace[1], "    at ") {
+					t.Errorf("trace = %q, want %q then stack frames", e.Trace, tt.wantTrace)
+				}
+			}
+			if got.kind == "error" {
+				// The error is also logged, as the RIC's "Invoke Error" line;
+				// non-Error values are logged wrapped in an Error.
+				logType := tt.wantType
+				if logType == "string" {
+					logType = "Error"
+				}
+				re := regexp.MustCompile(`(?m)^\S+Z\treq-err\tERROR\tInvoke Error \t\{"errorType":"` + regexp.QuoteMeta(logType) + `","errorMessage":"` + regexp.QuoteMeta(tt.wantMsg) + `"`)
+				waitFor(t, p, func(out string) bool { return re.MatchString(out) })
+			}
+		})
+	}
+}
+
+func TestNodeFatalDuringInvocation(t *testing.T) {
+	in := installed(t)
+	tests := []struct {
+		handler  string
+		wantType string
+		wantMsg  string
+		wantExit int
+	}{
+		{"index.uncaught", "Error", "late throw", 129},
+		{"index.unhandledRejection", "Runtime.UnhandledPromiseRejection", "Error: nobody caught me", 128},
+	}
+	for _, tt := range tests {
+		t.Run(tt.handler, func(t *testing.T) {
+			t.Parallel()
+			api := newFakeRuntimeAPI(t)
+			p := start(t, in, api, nodeRuntime, "testdata/node/cjs", tt.handler)
+			api.invoke("req-fatal", `{}`)
+			got := api.next(t, p)
+			if got.kind != "error" || got.requestID != "req-fatal" {
+				t.Fatalf("post = %s %s %s, want error", got.kind, got.requestID, got.body)
+			}
+			e := decodeNodeError(t, got)
+			if e.ErrorType != tt.wantType || e.ErrorMessage != tt.wantMsg {
+				t.Errorf("error = %q %q, want %q %q", e.ErrorType, e.ErrorMessage, tt.wantType, tt.wantMsg)
+			}
+			if code := exitCode(p.wait(t)); code != tt.wantExit {
+				t.Errorf("exit code = %d, want %d", code, tt.wantExit)
+			}
+		})
+	}
+}
+
+func TestNodeInitErrors(t *testing.T) {
+	in := installed(t)
+	client := filepath.Join(in.Dir, NodeClient)
+	tests := []struct {
+		name     string
+		dir      string
+		handler  string
+		wantType string
+		wantMsg  string
+	}{
+		{"missing module", "cjs", "nope.handler", "Runtime.ImportModuleError",
+			"Error: Cannot find module 'nope'\nRequire stack:\n- " + client},
+		{"missing export", "cjs", "index.missing", "Runtime.HandlerNotFound", "index.missing is undefined or not exported"},
+		{"missing nested export", "cjs", "index.nested.nope", "Runtime.HandlerNotFound", "index.nested.nope is undefined or not exported"},
+		{"no dot", "cjs", "index", "Runtime.MalformedHandlerName", "Bad handler"},
+		{"relative path", "cjs", "../cjs/index.handler", "Runtime.MalformedHandlerName",
+			"'../cjs/index.handler' is not a valid handler name. Use absolute paths when specifying root directories in handler names."},
+		{"syntax error", "syntax", "index.handler", "Runtime.UserCodeSyntaxError", "SyntaxError: Unexpected token ';'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			api := newFakeRuntimeAPI(t)
+			p := start(t, in, api, nodeRuntime, filepath.Join("testdata/node", tt.dir), tt.handler)
+			got := api.next(t, p)
+			if got.kind != "init-error" {
+				t.Fatalf("post = %s %s, want init-error", got.kind, got.body)
+			}
+			e := decodeNodeError(t, got)
+			if e.ErrorType != tt.wantType || e.ErrorMessage != tt.wantMsg {
+				t.Errorf("error = %q %q\nwant      %q %q", e.ErrorType, e.ErrorMessage, tt.wantType, tt.wantMsg)
+			}
+			if len(e.Trace) == 0 || !strings.HasPrefix(e.Trace[0], tt.wantType+": ") {
+				t.Errorf("trace = %q, want it to start with the error", e.Trace)
+			}
+			if code := exitCode(p.wait(t)); code != 129 {
+				t.Errorf("exit code = %d, want 129", code)
+			}
+			// AWS logs init failures as "Uncaught Exception" with request id "undefined".
+			if !regexp.MustCompile(`(?m)^\S+Z\tundefined\tERROR\tUncaught Exception \t\{"errorType":"` + regexp.QuoteMeta(tt.wantType) + `"`).MatchString(p.stdout.String()) {
+				t.Errorf("stdout lacks the Uncaught Exception line:\n%s", p.stdout)
+			}
+		})
+	}
+}
+
+func TestNodeContext(t *testing.T) {
+	in := installed(t)
+	api := newFakeRuntimeAPI(t)
+	p := start(t, in, api, nodeRuntime, "testdata/node/cjs", "index.context")
+	api.events <- fakeEvent{id: "ctx-1", payload: `{}`, headers: map[string]string{
+		"Lambda-Runtime-Client-Context":   `{"custom":{"k":"v"}}`,
+		"Lambda-Runtime-Cognito-Identity": `{"cognitoIdentityId":"id-1"}`,
+	}}
+	got := api.next(t, p)
+	jsonEqual(t, got.body, `{
+		"functionName":"fn","functionVersion":"$LATEST",
+		"invokedFunctionArn":"arn:aws:lambda:us-east-1:000000000000:function:fn",
+		"memoryLimitInMB":"256","awsRequestId":"ctx-1",
+		"logGroupName":"/aws/lambda/fn","logStreamName":"2024/01/01/[$LATEST]abcdef",
+		"identity":{"cognitoIdentityId":"id-1"},"clientContext":{"custom":{"k":"v"}},
+		"callbackWaitsForEmptyEventLoop":true,"remainingPositive":true,
+		"traceId":"Root=1-00000000-000000000000000000000000;Sampled=0","hasSucceed":true}`)
+}
+
+func TestNodeLoopReusesInstance(t *testing.T) {
+	in := installed(t)
+	api := newFakeRuntimeAPI(t)
+	p := start(t, in, api, nodeRuntime, "testdata/node/cjs", "index.counter")
+	for i, want := range []string{"1", "2", "3"} {
+		id := "loop-" + want
+		api.invoke(id, `{}`)
+		got := api.next(t, p)
+		if got.kind != "response" || got.requestID != id || string(got.body) != want {
+			t.Fatalf("invocation %d: post = %s %s %s, want response %s", i, got.kind, got.requestID, got.body, want)
+		}
+	}
+}
+
+func TestNodeConsoleFormat(t *testing.T) {
+	in := installed(t)
+	api := newFakeRuntimeAPI(t)
+	p := start(t, in, api, nodeRuntime, "testdata/node/cjs", "index.logs")
+	api.invoke("log-1", `{}`)
+	if got := api.next(t, p); string(got.body) != `"logged"` {
+		t.Fatalf("response = %s", got.body)
+	}
+	wantLines := []string{
+		`INFO\thello world`,
+		`INFO\tmulti\rline`,
+		`WARN\tcareful`,
+		`ERROR\tbad { a: 1 }`,
+		`DEBUG\tdbg`,
+	}
+	for _, l := range wantLines {
+		re := regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\tlog-1\t` + l + `$`)
+		waitFor(t, p, func(out string) bool { return re.MatchString(out) })
+	}
+}
+
+func TestNodeLogLevelAndJSONFormat(t *testing.T) {
+	in := installed(t)
+	api := newFakeRuntimeAPI(t)
+	p := start(t, in, api, nodeRuntime, "testdata/node/cjs", "index.logs",
+		"AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=WARN")
+	api.invoke("log-2", `{}`)
+	api.next(t, p)
+	waitFor(t, p, func(out string) bool { return strings.Contains(out, `"message":"bad { a: 1 }"`) })
+	out := p.stdout.String()
+	if strings.Contains(out, "hello world") || strings.Contains(out, "dbg") {
+		t.Errorf("INFO/DEBUG lines logged at level WARN:\n%s", out)
+	}
+	re := regexp.MustCompile(`(?m)^\{"timestamp":"[^"]+Z","level":"WARN","requestId":"log-2","message":"careful"\}$`)
+	if !re.MatchString(out) {
+		t.Errorf("no JSON WARN line in:\n%s", out)
+	}
+}
