@@ -110,7 +110,7 @@ func (s *Service) operations() []operation {
 		op("DELETE", "apis/{apiId}", "DeleteApi", s.deleteAPI),
 		op("PUT", "apis/{apiId}", "ReimportApi", s.reimportAPI),
 		op("DELETE", "apis/{apiId}/cors", "DeleteCorsConfiguration", s.deleteCors),
-		op("GET", "apis/{apiId}/exports/{specification}", "ExportApi", nil),
+		op("GET", "apis/{apiId}/exports/{specification}", "ExportApi", s.exportAPI),
 
 		// Routes.
 		op("POST", "apis/{apiId}/routes", "CreateRoute", s.createRoute),
@@ -242,7 +242,18 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		return
 	}
+	if raw, ok := out.(rawBody); ok {
+		if err := raw.write(w); err != nil {
+			s.log.Warn("apigatewayv2 response not written", "op", o.name, "err", err)
+		}
+		return
+	}
 	awsproto.WriteJSON(w, status, out)
+}
+
+// rawBody is a response that is not a JSON structure (ExportApi's document).
+type rawBody interface {
+	write(w http.ResponseWriter) error
 }
 
 // maxBodyBytes bounds a control-plane request body; API definitions are small.

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -145,4 +146,49 @@ func TestImportAPIErrors(t *testing.T) {
 	}
 	_, err := e.c.ReimportApi(e.ctx, &apigatewayv2.ReimportApiInput{ApiId: aws.String("nope000000"), Body: aws.String(petsOpenAPI)})
 	wantAPIError(t, err, "NotFoundException", "Invalid API identifier specified")
+}
+
+func TestExportAPIRoundTrip(t *testing.T) {
+	e := newEnv(t)
+	api := check(e.c.ImportApi(e.ctx, &apigatewayv2.ImportApiInput{Body: aws.String(petsOpenAPI)})).get(t)
+	for _, outputType := range []string{"YAML", "JSON"} {
+		out := check(e.c.ExportApi(e.ctx, &apigatewayv2.ExportApiInput{ApiId: api.ApiId, Specification: aws.String("OAS30"),
+			OutputType: aws.String(outputType)})).get(t)
+		body := string(out.Body)
+		for _, want := range []string{"x-amazon-apigateway-any-method", "/$default", "/pets/{id}", "aws_proxy", "getPet",
+			"x-amazon-apigateway-cors", "https://app.example.com"} {
+			if !strings.Contains(body, want) {
+				t.Fatalf("%s export lacks %q:\n%s", outputType, want, body)
+			}
+		}
+		// Importing the export gives the same routes.
+		again := check(e.c.ImportApi(e.ctx, &apigatewayv2.ImportApiInput{Body: aws.String(body)})).get(t)
+		a := check(e.c.GetRoutes(e.ctx, &apigatewayv2.GetRoutesInput{ApiId: api.ApiId})).get(t)
+		b := check(e.c.GetRoutes(e.ctx, &apigatewayv2.GetRoutesInput{ApiId: again.ApiId})).get(t)
+		keys := func(rs []types.Route) []string {
+			var k []string
+			for _, r := range rs {
+				k = append(k, *r.RouteKey)
+			}
+			slices.Sort(k)
+			return k
+		}
+		if !slices.Equal(keys(a.Items), keys(b.Items)) {
+			t.Fatalf("%s round trip: %v != %v", outputType, keys(a.Items), keys(b.Items))
+		}
+	}
+	// A stage exports what it serves, not the live definition.
+	check(e.c.CreateStage(e.ctx, &apigatewayv2.CreateStageInput{ApiId: api.ApiId, StageName: aws.String("prod")})).get(t)
+	check(e.c.CreateDeployment(e.ctx, &apigatewayv2.CreateDeploymentInput{ApiId: api.ApiId, StageName: aws.String("prod")})).get(t)
+	integ := e.createLambdaIntegration(*api.ApiId)
+	e.createRoute(*api.ApiId, "GET /live-only", integ)
+	out := check(e.c.ExportApi(e.ctx, &apigatewayv2.ExportApiInput{ApiId: api.ApiId, Specification: aws.String("OAS30"),
+		OutputType: aws.String("JSON"), StageName: aws.String("prod")})).get(t)
+	if strings.Contains(string(out.Body), "/live-only") || !strings.Contains(string(out.Body), "/prod/{basePath}") {
+		t.Fatalf("stage export:\n%s", out.Body)
+	}
+	_, err := e.c.ExportApi(e.ctx, &apigatewayv2.ExportApiInput{ApiId: api.ApiId, Specification: aws.String("SWAGGER"), OutputType: aws.String("JSON")})
+	wantAPIError(t, err, "BadRequestException", "Must be OAS30")
+	_, err = e.c.ExportApi(e.ctx, &apigatewayv2.ExportApiInput{ApiId: api.ApiId, Specification: aws.String("OAS30"), OutputType: aws.String("XML")})
+	wantAPIError(t, err, "BadRequestException", "outputType")
 }
