@@ -1,0 +1,5 @@
+raise RuntimeError("init failed")
+
+
+def handler(event, context):
+    return None
