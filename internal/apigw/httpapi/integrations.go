@@ -288,11 +288,12 @@ func validateIntegration(integ *model.Integration2) error {
 		default:
 			return badRequest("Invalid payload format version specified: %s. Must be one of [1.0, 2.0]", integ.PayloadFormatVersion)
 		}
+		// Lambda is always invoked with POST; AWS fills it in when omitted.
 		if integ.IntegrationMethod == "" {
 			integ.IntegrationMethod = "POST"
 		}
-		if integ.IntegrationMethod != "POST" {
-			return badRequest("Invalid integration method specified: Lambda proxy integrations are invoked with POST")
+		if integ.IntegrationMethod != "ANY" && !isHTTPMethod(integ.IntegrationMethod) {
+			return badRequest("Invalid integration method specified: %s", integ.IntegrationMethod)
 		}
 	case "HTTP_PROXY":
 		if integ.IntegrationSubtype != "" {
