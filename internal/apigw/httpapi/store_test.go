@@ -20,7 +20,7 @@ type testStore struct {
 	commits atomic.Int64
 }
 
-func newTestStore(t *testing.T) *testStore {
+func newTestStore(t testing.TB) *testStore {
 	t.Helper()
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
