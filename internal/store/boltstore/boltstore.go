@@ -198,6 +198,7 @@ func (s *Store) publish(events []store.Event) {
 			if !hasPrefix(ev.Key, w.prefix) {
 				continue
 			}
+			ev.Value = cloneValue(ev) // each watcher owns its bytes
 			select {
 			case w.ch <- ev:
 			default:
@@ -393,6 +394,13 @@ func list(b *bolt.Bucket, prefix string) ([]store.KV, error) {
 		out = append(out, store.KV{Key: key, Value: nonNil(v), Revision: rev})
 	}
 	return out, nil
+}
+
+func cloneValue(ev store.Event) []byte {
+	if ev.Type == store.EventDelete {
+		return nil
+	}
+	return nonNil(bytes.Clone(ev.Value))
 }
 
 func nonNil(v []byte) []byte {

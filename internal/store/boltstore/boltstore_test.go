@@ -125,3 +125,38 @@ func TestTxUseAfterUpdate(t *testing.T) {
 		t.Fatal("Put on a finished tx succeeded")
 	}
 }
+
+// BenchmarkUpdate measures one durable (fsynced) single-key Update.
+func BenchmarkUpdate(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "state.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	value := make([]byte, 512)
+	i := 0
+	for b.Loop() {
+		i++
+		if err := s.Update(b.Context(), func(tx store.Tx) error {
+			return tx.Put(fmt.Sprintf("/bench/%d", i%1000), value)
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkGet(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "state.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Update(b.Context(), func(tx store.Tx) error { return tx.Put("/k", make([]byte, 512)) }); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := s.Get(b.Context(), "/k"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

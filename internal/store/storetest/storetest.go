@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TxReadsOwnWrites", testTxReadsOwnWrites},
 		{"TxListSeesOwnWrites", testTxListSeesOwnWrites},
 		{"DeleteMissingIsNoop", testDeleteMissingIsNoop},
+		{"LargeUpdate", testLargeUpdate},
 		{"ConcurrentCounter", testConcurrentCounter},
 		{"ConcurrentPrefixInsert", testConcurrentPrefixInsert},
 		{"Revision", testRevision},
@@ -337,6 +338,50 @@ func testDeleteMissingIsNoop(t *testing.T, s store.Store) {
 		t.Fatalf("delete of a missing key: %v", err)
 	}
 	mustMissing(t, s, "/never")
+}
+
+// LargeUpdateKeys is the number of keys one Update may write on every backend.
+// etcd's default --max-txn-ops is 128 operations per Txn and etcdstore needs one
+// for its own bookkeeping, so services must keep single Updates below this.
+const LargeUpdateKeys = 100
+
+func testLargeUpdate(t *testing.T, s store.Store) {
+	err := s.Update(ctxT(t), func(tx store.Tx) error {
+		for i := range LargeUpdateKeys {
+			if _, err := tx.Get(fmt.Sprintf("/big/%03d", i)); !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("get: %v", err)
+			}
+			if err := tx.Put(fmt.Sprintf("/big/%03d", i), []byte(strconv.Itoa(i))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("update writing %d keys: %v", LargeUpdateKeys, err)
+	}
+	kvs, err := s.List(ctxT(t), "/big/")
+	if err != nil || len(kvs) != LargeUpdateKeys {
+		t.Fatalf("listed %d keys, %v; want %d", len(kvs), err, LargeUpdateKeys)
+	}
+	err = s.Update(ctxT(t), func(tx store.Tx) error {
+		kvs, err := tx.List("/big/")
+		if err != nil {
+			return err
+		}
+		for _, kv := range kvs {
+			if err := tx.Delete(kv.Key); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("update deleting %d keys: %v", LargeUpdateKeys, err)
+	}
+	if kvs, err := s.List(ctxT(t), "/big/"); err != nil || len(kvs) != 0 {
+		t.Fatalf("after deleting all: %d keys, %v", len(kvs), err)
+	}
 }
 
 // testConcurrentCounter is the lost-update check: every increment reads the
