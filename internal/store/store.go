@@ -50,6 +50,8 @@ type Store interface {
 	// commits a conflicting change first, fn is run again (so fn must be free of side
 	// effects outside tx). If fn returns an error nothing is written and Update returns
 	// that error unchanged. When Update returns nil the writes are durable.
+	// Keep one Update to at most storetest.LargeUpdateKeys (100) keys read outside
+	// a listed prefix or written: etcd caps a transaction at 128 operations by default.
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	// Watch reports every change under prefix made after Watch returns, in revision
 	// order, until ctx is done; then the channel is closed. A watcher that falls too far
