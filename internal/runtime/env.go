@@ -1,0 +1,86 @@
+package runtime
+
+import (
+	"os"
+	"sort"
+	"strconv"
+)
+
+// ReservedEnvironmentKeys are the variables Lambda sets itself and a function's
+// configuration may not override
+// (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
+// The lambda service rejects them at CreateFunction/UpdateFunctionConfiguration;
+// the pool additionally ignores them if they get through.
+var ReservedEnvironmentKeys = map[string]bool{
+	"_HANDLER":                        true,
+	"_X_AMZN_TRACE_ID":                true,
+	"AWS_DEFAULT_REGION":              true,
+	"AWS_REGION":                      true,
+	"AWS_EXECUTION_ENV":               true,
+	"AWS_LAMBDA_FUNCTION_NAME":        true,
+	"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true,
+	"AWS_LAMBDA_FUNCTION_VERSION":     true,
+	"AWS_LAMBDA_INITIALIZATION_TYPE":  true,
+	"AWS_LAMBDA_LOG_GROUP_NAME":       true,
+	"AWS_LAMBDA_LOG_STREAM_NAME":      true,
+	"AWS_ACCESS_KEY":                  true,
+	"AWS_ACCESS_KEY_ID":               true,
+	"AWS_SECRET_ACCESS_KEY":           true,
+	"AWS_SESSION_TOKEN":               true,
+	"AWS_LAMBDA_RUNTIME_API":          true,
+	"LAMBDA_TASK_ROOT":                true,
+	"LAMBDA_RUNTIME_DIR":              true,
+}
+
+// environment builds the process environment: Lambda's defined runtime variables, then
+// the function's own variables (which may override the unreserved defaults such as
+// LANG, PATH, TZ or AWS_ENDPOINT_URL, as on AWS).
+func (p *Pool) environment(inst *instance, runtimeAPI, codeDir, runtimeDir string) []string {
+	spec := inst.spec
+	path := os.Getenv("PATH")
+	if path == "" {
+		path = "/usr/local/bin:/usr/bin:/bin"
+	}
+	vars := map[string]string{
+		"AWS_LAMBDA_FUNCTION_NAME":        spec.FunctionName,
+		"AWS_LAMBDA_FUNCTION_VERSION":     spec.Version,
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(memoryMB(spec)),
+		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + spec.FunctionName,
+		"AWS_LAMBDA_LOG_STREAM_NAME":      inst.stream,
+		"AWS_LAMBDA_RUNTIME_API":          runtimeAPI,
+		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
+		"_HANDLER":                        spec.Handler,
+		"LAMBDA_TASK_ROOT":                codeDir,
+		"LAMBDA_RUNTIME_DIR":              runtimeDir,
+		"AWS_REGION":                      p.opts.Region,
+		"AWS_DEFAULT_REGION":              p.opts.Region,
+		"TZ":                              ":UTC",
+		"LANG":                            "en_US.UTF-8",
+		"PATH":                            path,
+	}
+	if isManagedRuntime(spec.Runtime) {
+		// provided.* runtimes have no AWS_EXECUTION_ENV on AWS.
+		vars["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + spec.Runtime
+	}
+	if c := p.opts.Credentials; c.AccessKeyID != "" {
+		vars["AWS_ACCESS_KEY_ID"] = c.AccessKeyID
+		vars["AWS_SECRET_ACCESS_KEY"] = c.SecretAccessKey
+		if c.SessionToken != "" {
+			vars["AWS_SESSION_TOKEN"] = c.SessionToken
+		}
+	}
+	if p.opts.EndpointURL != "" {
+		vars["AWS_ENDPOINT_URL"] = p.opts.EndpointURL
+	}
+	for k, v := range spec.Environment {
+		if !ReservedEnvironmentKeys[k] {
+			vars[k] = v
+		}
+	}
+	env := make([]string, 0, len(vars))
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	return env
+}

@@ -1,0 +1,275 @@
+package runtime
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// killReason says why an instance was killed; the first reason wins.
+type killReason int
+
+const (
+	killNone    killReason = iota
+	killRetired            // replaced by a new key, evicted, or unhealthy
+	killIdle               // idle longer than IdleTimeout
+	killClosed             // the pool is closing
+	killTimeout            // its invocation timed out
+	killMemory             // it exceeded its memory size
+)
+
+// instance is one function process (an "execution environment" in AWS's terms) with
+// its own Runtime API listener. It runs one invocation at a time.
+type instance struct {
+	pool    *Pool
+	spec    *FunctionSpec
+	id      string // 32 hex digits, the tail of the log stream name
+	stream  string // log stream name
+	codeDir string
+
+	// Guarded by pool.mu.
+	busy     bool
+	retired  bool
+	lastUsed time.Time
+
+	// Set by start before the instance is used, read-only afterwards.
+	cmd      *exec.Cmd
+	startErr *errorObject // the process could not start: reported as an init error
+	srv      *http.Server
+	logs     *logPipe
+	spawned  time.Time
+	cgroup   string // memory cgroup directory, "" when memory is advisory
+
+	work    chan *invocation // capacity 1: the next invocation for /next
+	exited  chan struct{}    // closed when the process has exited and been reaped
+	exitErr error            // the process's exit status; valid once exited is closed
+	// Also valid once exited is closed: whether the kernel OOM-killed it, and its
+	// peak memory (read before its cgroup is removed).
+	oomKilled  bool
+	peakAtExit int64
+	lastHWM    atomic.Int64 // the last VmHWM read while it ran
+
+	mu           sync.Mutex // guards the fields below
+	cur          *invocation
+	initDone     bool
+	initDuration time.Duration
+	initErr      []byte // the payload of /init/error, if the runtime posted one
+	killed       killReason
+
+	logMu sync.Mutex  // serializes log lines and guards logTo
+	logTo *invocation // the invocation the next log lines belong to
+}
+
+func (p *Pool) newInstance(spec *FunctionSpec) *instance {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	now := time.Now().UTC()
+	return &instance{
+		pool: p,
+		spec: spec,
+		id:   id,
+		// AWS names streams "YYYY/MM/DD/[version]<execution environment id>".
+		stream:   fmt.Sprintf("%s/[%s]%s", now.Format("2006/01/02"), spec.Version, id),
+		busy:     true,
+		lastUsed: now,
+		work:     make(chan *invocation, 1),
+		exited:   make(chan struct{}),
+	}
+}
+
+// start launches the process. Failures that AWS reports as init errors of the
+// invocation (missing or non-executable bootstrap, unsupported runtime) are recorded
+// in startErr rather than returned.
+func (p *Pool) start(inst *instance, codeDir string) {
+	inst.codeDir = codeDir
+	argv, runtimeDir, errObj := p.command(inst.spec, codeDir)
+	if errObj != nil {
+		inst.startErr = errObj
+		return
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		inst.startErr = &errorObject{Type: "Runtime.Unknown", Message: "Error: listen: " + err.Error()}
+		return
+	}
+	inst.srv = &http.Server{
+		Handler:           inst,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          nil,
+	}
+	go func() { _ = inst.srv.Serve(ln) }()
+
+	r, w, err := os.Pipe()
+	if err != nil {
+		_ = inst.srv.Close()
+		inst.startErr = &errorObject{Type: "Runtime.Unknown", Message: "Error: pipe: " + err.Error()}
+		return
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = codeDir
+	cmd.Env = p.environment(inst, ln.Addr().String(), codeDir, runtimeDir)
+	// stdout and stderr share one pipe so lines keep their order, as in CloudWatch.
+	cmd.Stdout = w
+	cmd.Stderr = w
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	inst.spawned = time.Now()
+	err = cmd.Start()
+	_ = w.Close()
+	if err != nil {
+		_ = r.Close()
+		_ = inst.srv.Close()
+		inst.startErr = entrypointError(err, inst.spec)
+		return
+	}
+	inst.cgroup = p.memory.attach(inst.id, cmd.Process.Pid, inst.spec.MemoryMB)
+	inst.logs = newLogPipe(r, inst.logLine)
+	inst.mu.Lock()
+	inst.cmd = cmd
+	killedEarly := inst.killed != killNone
+	inst.mu.Unlock()
+	go inst.logs.run()
+	p.running.Add(1)
+	go inst.wait()
+	if killedEarly { // Close (or an eviction) raced with the start
+		inst.signalGroup()
+	}
+}
+
+// command returns the argv that starts spec's runtime and LAMBDA_RUNTIME_DIR.
+func (p *Pool) command(spec *FunctionSpec, codeDir string) (argv []string, runtimeDir string, errObj *errorObject) {
+	switch {
+	case strings.HasPrefix(spec.Runtime, "provided"):
+		bootstrap := filepath.Join(codeDir, "bootstrap")
+		fi, err := os.Stat(bootstrap)
+		if err != nil || fi.IsDir() {
+			// AWS: {"errorType":"Runtime.InvalidEntrypoint","errorMessage":"RequestId: ... Error:
+			// Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]"}
+			return nil, "", &errorObject{Type: "Runtime.InvalidEntrypoint",
+				Message: "Error: Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]"}
+		}
+		if fi.Mode().Perm()&0o111 == 0 {
+			return nil, "", &errorObject{Type: "Runtime.InvalidEntrypoint",
+				Message: "Error: fork/exec /var/task/bootstrap: permission denied"}
+		}
+		return []string{bootstrap}, codeDir, nil
+	case isManagedRuntime(spec.Runtime):
+		if p.opts.Shims == nil {
+			return nil, "", &errorObject{Type: "Runtime.InvalidEntrypoint",
+				Message: fmt.Sprintf("Error: runtime %s is not available on this node", spec.Runtime)}
+		}
+		argv, err := p.opts.Shims.Command(spec.Runtime)
+		if err != nil || len(argv) == 0 {
+			msg := "no command"
+			if err != nil {
+				msg = err.Error()
+			}
+			return nil, "", &errorObject{Type: "Runtime.InvalidEntrypoint",
+				Message: fmt.Sprintf("Error: runtime %s: %s", spec.Runtime, msg)}
+		}
+		return argv, filepath.Dir(argv[len(argv)-1]), nil
+	default:
+		return nil, "", &errorObject{Type: "Runtime.InvalidEntrypoint",
+			Message: fmt.Sprintf("Error: unsupported runtime %q", spec.Runtime)}
+	}
+}
+
+func isManagedRuntime(r string) bool {
+	return strings.HasPrefix(r, "nodejs") || strings.HasPrefix(r, "python3")
+}
+
+// entrypointError turns an exec failure into AWS's Runtime.InvalidEntrypoint error,
+// naming the path as AWS does (/var/task is LAMBDA_TASK_ROOT on AWS).
+func entrypointError(err error, spec *FunctionSpec) *errorObject {
+	msg := err.Error()
+	var pe *os.PathError
+	if errors.As(err, &pe) && strings.HasPrefix(spec.Runtime, "provided") {
+		msg = fmt.Sprintf("fork/exec /var/task/bootstrap: %s", pe.Err)
+	}
+	return &errorObject{Type: "Runtime.InvalidEntrypoint", Message: "Error: " + msg}
+}
+
+// wait reaps the process, kills what is left of its process group, and shuts the
+// Runtime API listener.
+func (inst *instance) wait() {
+	defer inst.pool.running.Done()
+	err := inst.cmd.Wait()
+	inst.signalGroup() // children the runtime left behind
+	inst.exitErr = err
+	inst.oomKilled = inst.pool.memory.oomKilled(inst.cgroup)
+	inst.peakAtExit = inst.pool.memory.peakBytes(inst.cgroup)
+	if inst.peakAtExit == 0 {
+		inst.peakAtExit = inst.lastHWM.Load()
+	}
+	close(inst.exited)
+	_ = inst.srv.Close()
+	inst.pool.memory.detach(inst.cgroup)
+	inst.pool.forget(inst)
+}
+
+// forget drops an instance whose process exited while idle.
+func (p *Pool) forget(inst *instance) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fs := p.functions[inst.spec.FunctionName]
+	if fs == nil || inst.busy {
+		return
+	}
+	if _, ok := fs.all[inst]; !ok {
+		return
+	}
+	stack := fs.idle[inst.spec.Key]
+	for i, s := range stack {
+		if s == inst {
+			fs.idle[inst.spec.Key] = append(stack[:i:i], stack[i+1:]...)
+			break
+		}
+	}
+	p.detachLocked(inst)
+}
+
+// kill kills the process group. The first reason is kept.
+func (inst *instance) kill(reason killReason) {
+	inst.mu.Lock()
+	if inst.killed == killNone {
+		inst.killed = reason
+	}
+	started := inst.cmd != nil
+	inst.mu.Unlock()
+	if started {
+		inst.signalGroup()
+	}
+}
+
+func (inst *instance) killReason() killReason {
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
+	return inst.killed
+}
+
+func (inst *instance) signalGroup() {
+	if inst.cmd == nil || inst.cmd.Process == nil {
+		return
+	}
+	// Setpgid made the process the leader of a group whose id is its pid.
+	_ = syscall.Kill(-inst.cmd.Process.Pid, syscall.SIGKILL)
+}
+
+// pid is the process id, or 0 when it never started.
+func (inst *instance) pid() int {
+	if inst.cmd == nil || inst.cmd.Process == nil {
+		return 0
+	}
+	return inst.cmd.Process.Pid
+}

@@ -1,0 +1,378 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// maxResponseSize is the largest synchronous response AWS accepts from a runtime:
+// 6 MB plus 100 bytes of framing, which is the number AWS prints in its error
+// ("... maximum allowed payload size (6291556 bytes).").
+const maxResponseSize = 6*1024*1024 + 100
+
+// tailSize is how much log Invoke returns with LogType Tail: "the last 4 KB".
+const tailSize = 4096
+
+// outcomeKind says how an invocation ended.
+type outcomeKind int
+
+const (
+	outSuccess      outcomeKind = iota
+	outHandlerError             // the runtime posted /invocation/{id}/error
+	outInitError                // the runtime posted /init/error
+	outTooLarge                 // the response exceeded maxResponseSize
+	outTimeout
+	outExit   // the process exited mid-invocation
+	outMemory // the process exceeded its memory size
+)
+
+type outcome struct {
+	kind    outcomeKind
+	payload []byte
+	errType string // for REPORT's "Error Type"
+	at      time.Time
+}
+
+// errorObject is the standard Lambda error body
+// ({"errorMessage":...,"errorType":...}); Message is without the "RequestId: " prefix.
+type errorObject struct {
+	Type    string
+	Message string
+}
+
+// payload renders the error as AWS does for platform errors:
+// {"errorType":"Runtime.ExitError","errorMessage":"RequestId: <id> Error: ..."}.
+func (e *errorObject) payload(requestID string) []byte {
+	b, _ := json.Marshal(struct {
+		ErrorType    string `json:"errorType"`
+		ErrorMessage string `json:"errorMessage"`
+	}{e.Type, "RequestId: " + requestID + " " + e.Message})
+	return b
+}
+
+// invocation is one Invoke in flight on an instance.
+type invocation struct {
+	inv     *Invocation
+	timeout time.Duration
+
+	started   chan struct{} // closed by /next when the runtime receives the event
+	startedAt time.Time     // written before started is closed
+	deadline  time.Time     // written before started is closed
+	claimed   atomic.Bool   // the first outcome wins
+	done      chan outcome  // capacity 1; receives the winning outcome
+
+	// Guarded by instance.logMu.
+	tail        []byte
+	startLogged bool
+}
+
+func newInvocation(inv *Invocation, spec *FunctionSpec) *invocation {
+	timeout := spec.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	return &invocation{
+		inv:     inv,
+		timeout: timeout,
+		started: make(chan struct{}),
+		done:    make(chan outcome, 1),
+	}
+}
+
+// finish delivers o if no other outcome was delivered first; it reports whether o won.
+func (c *invocation) finish(o outcome) bool {
+	if !c.claimed.CompareAndSwap(false, true) {
+		return false
+	}
+	if o.at.IsZero() {
+		o.at = time.Now()
+	}
+	c.done <- o
+	return true
+}
+
+func (c *invocation) hasStarted() bool {
+	select {
+	case <-c.started:
+		return true
+	default:
+		return false
+	}
+}
+
+// errRetry: the instance died before the invocation reached it; try another one.
+var errRetry = errors.New("runtime: instance gone before delivery")
+
+// run hands c to the runtime and waits for its outcome, enforcing the timeout.
+// healthy says whether the instance may serve again. A nil Result comes with
+// ErrClosed (the pool closed underneath) or errRetry.
+func (inst *instance) run(c *invocation) (res *Result, healthy bool, err error) {
+	inst.mu.Lock()
+	inst.cur = c
+	cold := !inst.initDone
+	initErr := inst.initErr
+	inst.mu.Unlock()
+	if initErr != nil { // posted before the invocation was assigned
+		c.finish(outcome{kind: outInitError, payload: initErr})
+	}
+	inst.logMu.Lock()
+	inst.logTo = c
+	inst.logMu.Unlock()
+	submitted := time.Now()
+	inst.work <- c
+
+	limit := c.timeout
+	if cold {
+		limit += initTimeout
+	}
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	started := c.started
+	var o outcome
+wait:
+	for {
+		select {
+		case <-started:
+			started = nil
+			timer.Reset(time.Until(c.deadline))
+		case o = <-c.done:
+			break wait
+		case <-inst.exited:
+			if !cold && !c.hasStarted() && c.finish(outcome{kind: outExit}) {
+				// A warm instance that died between invocations (e.g. a runtime that
+				// exits after reporting a panic) never saw this event.
+				inst.detachLogs(c)
+				return nil, false, errRetry
+			}
+			c.finish(inst.exitOutcome()) // loses to an answer that raced with the exit
+			o = <-c.done
+			break wait
+		case <-timer.C:
+			if c.finish(outcome{kind: outTimeout}) {
+				inst.kill(killTimeout)
+			}
+			o = <-c.done
+			break wait
+		}
+	}
+	switch inst.killReason() {
+	case killClosed:
+		inst.detachLogs(c)
+		return nil, false, ErrClosed
+	case killMemory:
+		if o.kind != outSuccess && o.kind != outHandlerError {
+			o = outcome{kind: outMemory, at: o.at}
+		}
+	}
+	return inst.complete(c, o, cold, submitted)
+}
+
+// exitOutcome describes the process's exit (it has exited). An exit after /init/error
+// keeps the init error; an exit caused by the memory watchdog is Runtime.OutOfMemory.
+func (inst *instance) exitOutcome() outcome {
+	if inst.oomKilled || inst.killReason() == killMemory {
+		return outcome{kind: outMemory}
+	}
+	inst.mu.Lock()
+	initErr := inst.initErr
+	inst.mu.Unlock()
+	if initErr != nil {
+		return outcome{kind: outInitError, payload: initErr}
+	}
+	return outcome{kind: outExit}
+}
+
+// complete writes END/REPORT, collects the log tail and builds the Result.
+func (inst *instance) complete(c *invocation, o outcome, cold bool, submitted time.Time) (*Result, bool, error) {
+	id := c.inv.RequestID
+	res := &Result{RequestID: id}
+	healthy := false
+	status := ""
+	switch o.kind {
+	case outSuccess:
+		res.Payload = o.payload
+		healthy = true
+	case outHandlerError:
+		res.Payload, res.FunctionError = o.payload, "Unhandled"
+		healthy = true
+	case outTooLarge:
+		res.Payload, res.FunctionError = o.payload, "Unhandled"
+		healthy = true
+		status = "error\tError Type: Function.ResponseSizeTooLarge"
+	case outInitError:
+		res.Payload, res.FunctionError = o.payload, "Unhandled"
+		status = "error\tError Type: " + errorTypeOf(o.payload, "Runtime.Unknown")
+	case outTimeout:
+		// Current AWS form (console and Invoke API):
+		// {"errorType":"Sandbox.Timedout","errorMessage":"RequestId: <id> Error: Task timed out after 3.00 seconds"}
+		res.Payload = (&errorObject{Type: "Sandbox.Timedout",
+			Message: fmt.Sprintf("Error: Task timed out after %.2f seconds", c.timeout.Seconds())}).payload(id)
+		res.FunctionError = "Unhandled"
+		status = "timeout"
+	case outExit:
+		res.Payload = (&errorObject{Type: "Runtime.ExitError", Message: "Error: " + exitMessage(inst.exitErr)}).payload(id)
+		res.FunctionError = "Unhandled"
+		status = "error\tError Type: Runtime.ExitError"
+	case outMemory:
+		// AWS: {"errorType":"Runtime.OutOfMemory","errorMessage":"RequestId: <id> Error: Runtime exited with error: signal: killed"}
+		res.Payload = (&errorObject{Type: "Runtime.OutOfMemory",
+			Message: "Error: Runtime exited with error: signal: killed"}).payload(id)
+		res.FunctionError = "Unhandled"
+		status = "error\tError Type: Runtime.OutOfMemory"
+	}
+
+	// Lines the function printed before answering are still in the pipe; wait for
+	// them so they land before END, as in CloudWatch.
+	if inst.logs != nil {
+		if o.kind == outSuccess || o.kind == outHandlerError || o.kind == outTooLarge {
+			inst.logs.flush(50 * time.Millisecond)
+		} else {
+			inst.logs.waitEOF(200 * time.Millisecond)
+		}
+	}
+
+	begin := c.startedAt
+	if !c.hasStarted() {
+		begin = submitted
+	}
+	duration := o.at.Sub(begin)
+	if o.kind == outTimeout {
+		duration = c.timeout
+	}
+	var initDur time.Duration
+	if cold {
+		inst.mu.Lock()
+		initDur = inst.initDuration
+		if !inst.initDone {
+			initDur = o.at.Sub(inst.spawned)
+		}
+		inst.mu.Unlock()
+	}
+	report := inst.reportLine(id, duration, initDur, cold, status)
+
+	inst.logMu.Lock()
+	if !c.startLogged {
+		inst.emitLocked(c, startLine(id, inst.spec.Version))
+	}
+	inst.emitLocked(c, "END RequestId: "+id)
+	inst.emitLocked(c, report)
+	if o.kind == outTimeout {
+		inst.emitLocked(c, fmt.Sprintf("%s %s Task timed out after %.2f seconds",
+			o.at.UTC().Format("2006-01-02T15:04:05.000Z"), id, c.timeout.Seconds()))
+	}
+	if c.inv.LogTail {
+		res.LogTail = append([]byte(nil), lastBytes(c.tail, tailSize)...)
+	}
+	inst.logTo = nil
+	inst.logMu.Unlock()
+
+	inst.mu.Lock()
+	if inst.cur == c {
+		inst.cur = nil
+	}
+	inst.mu.Unlock()
+	return res, healthy, nil
+}
+
+func (inst *instance) detachLogs(c *invocation) {
+	inst.logMu.Lock()
+	if inst.logTo == c {
+		inst.logTo = nil
+	}
+	inst.logMu.Unlock()
+	inst.mu.Lock()
+	if inst.cur == c {
+		inst.cur = nil
+	}
+	inst.mu.Unlock()
+}
+
+// exitMessage renders AWS's "Runtime exited with error: exit status 1" (or "signal:
+// killed"); a clean exit is "Runtime exited without providing a reason".
+func exitMessage(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return "Runtime exited with error: " + ee.ProcessState.String()
+	}
+	if err != nil {
+		return "Runtime exited with error: " + err.Error()
+	}
+	return "Runtime exited without providing a reason"
+}
+
+// errorTypeOf extracts errorType from an error payload.
+func errorTypeOf(payload []byte, def string) string {
+	var e struct {
+		ErrorType string `json:"errorType"`
+	}
+	if json.Unmarshal(payload, &e) == nil && e.ErrorType != "" {
+		return e.ErrorType
+	}
+	return def
+}
+
+func startLine(id, version string) string {
+	return "START RequestId: " + id + " Version: " + version
+}
+
+// reportLine formats AWS's REPORT line. Since August 2025 AWS bills the init phase of
+// on-demand functions too, so Billed Duration includes Init Duration on a cold start.
+func (inst *instance) reportLine(id string, d, initDur time.Duration, cold bool, status string) string {
+	ms := float64(d.Microseconds()) / 1000
+	billed := ms
+	if cold {
+		billed += float64(initDur.Microseconds()) / 1000
+	}
+	var b strings.Builder
+	b.Grow(200)
+	fmt.Fprintf(&b, "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
+		id, ms, int64(math.Ceil(billed)), memoryMB(inst.spec), inst.maxMemoryUsedMB())
+	if cold {
+		fmt.Fprintf(&b, "Init Duration: %.2f ms\t", float64(initDur.Microseconds())/1000)
+	}
+	if status != "" {
+		b.WriteString("Status: " + status + "\t")
+	}
+	return b.String()
+}
+
+func memoryMB(spec *FunctionSpec) int {
+	if spec.MemoryMB <= 0 {
+		return defaultMemoryMB
+	}
+	return spec.MemoryMB
+}
+
+func lastBytes(b []byte, n int) []byte {
+	if len(b) <= n {
+		return b
+	}
+	return b[len(b)-n:]
+}
+
+// failStart is the Result of an invocation whose process could not start.
+func (inst *instance) failStart(inv *Invocation) *Result {
+	id := inv.RequestID
+	res := &Result{RequestID: id, Payload: inst.startErr.payload(id), FunctionError: "Unhandled"}
+	lines := []string{
+		startLine(id, inst.spec.Version),
+		"END RequestId: " + id,
+		fmt.Sprintf("REPORT RequestId: %s\tDuration: 0.00 ms\tBilled Duration: 0 ms\tMemory Size: %d MB\tMax Memory Used: 0 MB\tStatus: error\tError Type: %s\t",
+			id, memoryMB(inst.spec), inst.startErr.Type),
+	}
+	var tail []byte
+	for _, l := range lines {
+		inst.pool.appendLog(inst, l)
+		tail = append(append(tail, l...), '\n')
+	}
+	if inv.LogTail {
+		res.LogTail = lastBytes(tail, tailSize)
+	}
+	return res
+}

@@ -1,0 +1,528 @@
+// Package runtime owns the function pool: it extracts function code, starts function
+// processes (a custom runtime's bootstrap, or Sluice's Node.js/Python shim), serves each
+// of them the Lambda Runtime API on a private loopback listener, keeps warm instances
+// for reuse under the node's and the function's concurrency limits, and turns
+// timeouts, crashes and init failures into the error payloads AWS Lambda returns.
+//
+// The lambda service resolves a function name and qualifier to a FunctionSpec and calls
+// Pool.Invoke; everything about processes stays in this package.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// LogSink receives every log line a function writes (and the START/END/REPORT lines
+// the platform adds), as CloudWatch Logs would: function is the function name, stream
+// the log stream name AWS would use ("2026/11/23/[$LATEST]<instance id>"). Append is
+// called synchronously from the goroutine that reads the function's output, so it must
+// be quick and must not block.
+type LogSink interface {
+	Append(function, stream string, t time.Time, line string)
+}
+
+// ShimSource gives the command line that starts a managed runtime (nodejs*, python3.*):
+// for example ["node", "/data/shims/node/index.mjs"]. The process it starts reads
+// _HANDLER, LAMBDA_TASK_ROOT and AWS_LAMBDA_RUNTIME_API like AWS's runtime interface
+// clients. An error means the runtime is not supported on this node.
+type ShimSource interface {
+	Command(runtime string) (argv []string, err error)
+}
+
+// Credentials are injected into every function's environment so that AWS SDKs inside
+// functions reach Sluice's own services.
+type Credentials struct {
+	AccessKeyID, SecretAccessKey, SessionToken string
+}
+
+// Options configure a Pool. Zero values take the documented defaults.
+type Options struct {
+	// DataDir holds extracted code under DataDir/runtime/code/<sha256>.
+	DataDir string
+	// MaxInstances caps function processes on this node (default 64).
+	MaxInstances int
+	// IdleTimeout is how long an idle warm instance lives (default 10m).
+	IdleTimeout time.Duration
+	// QueueTimeout is how long Invoke waits for an instance when the function or the
+	// node is at its limit before returning ErrThrottled (default 3s).
+	QueueTimeout time.Duration
+	// Region and AccountID describe the emulated account (AWS_REGION etc.).
+	Region, AccountID string
+	// EndpointURL is injected as AWS_ENDPOINT_URL so SDKs in functions call Sluice.
+	EndpointURL string
+	Credentials Credentials
+	Logs        LogSink    // optional
+	Shims       ShimSource // optional; without it only provided.* runtimes run
+	Logger      *slog.Logger
+}
+
+const (
+	defaultMaxInstances = 64
+	defaultIdleTimeout  = 10 * time.Minute
+	defaultQueueTimeout = 3 * time.Second
+	defaultTimeout      = 3 * time.Second // AWS's default function timeout
+	defaultMemoryMB     = 128             // AWS's default memory size
+	// initTimeout is AWS's limit on the init phase of an on-demand function
+	// (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
+	// AWS retries a timed-out init inside the invoke phase, under the function timeout;
+	// Sluice approximates that by allowing init this long plus the function timeout.
+	initTimeout = 10 * time.Second
+)
+
+// Pool runs function instances. It is safe for concurrent use.
+type Pool struct {
+	opts   Options
+	log    *slog.Logger
+	code   *codeCache
+	memory memoryLimiter
+
+	mu sync.Mutex // guards the fields below
+	// functions by FunctionName: concurrency is accounted per function, all versions.
+	functions map[string]*functionState
+	total     int           // instances alive or starting on this node
+	freed     chan struct{} // closed (and replaced) whenever capacity may have freed up
+	closed    bool
+
+	done    chan struct{} // closed by Close; stops the reaper
+	reaped  sync.WaitGroup
+	running sync.WaitGroup // one per live instance, done when its process is reaped
+}
+
+// functionState is the pool's view of one function name.
+type functionState struct {
+	instances int                    // alive or starting, all keys
+	idle      map[string][]*instance // by spec Key; a stack (LIFO keeps few instances warm)
+	latest    map[string]string      // version → newest Key seen for it
+	all       map[*instance]struct{} // every live instance, busy or idle
+}
+
+// Stats is a snapshot of the pool's occupancy.
+type Stats struct {
+	Instances int // alive or starting
+	Busy      int
+	Idle      int
+}
+
+// NewPool validates opts, prepares DataDir and starts the idle reaper.
+func NewPool(opts Options) (*Pool, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("runtime: Options.DataDir is required")
+	}
+	if opts.MaxInstances <= 0 {
+		opts.MaxInstances = defaultMaxInstances
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = defaultIdleTimeout
+	}
+	if opts.QueueTimeout <= 0 {
+		opts.QueueTimeout = defaultQueueTimeout
+	}
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.AccountID == "" {
+		opts.AccountID = "000000000000"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	codeDir := filepath.Join(opts.DataDir, "runtime", "code")
+	if err := os.MkdirAll(codeDir, 0o755); err != nil {
+		return nil, fmt.Errorf("runtime: create code dir: %w", err)
+	}
+	p := &Pool{
+		opts:      opts,
+		log:       opts.Logger.With("component", "runtime"),
+		code:      newCodeCache(codeDir),
+		functions: make(map[string]*functionState),
+		freed:     make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	p.memory = detectMemoryLimiter(p.log)
+	p.reaped.Add(1)
+	go p.reapIdle()
+	return p, nil
+}
+
+// Invoke runs one invocation of spec on a warm instance, or on a new one when none is
+// free and the limits allow it. Function failures (handler errors, timeouts, crashes,
+// init errors) are Results with FunctionError set; the error return is reserved for
+// invocations that could not run: ErrThrottled, ErrClosed, a cancelled ctx, or a
+// spec that cannot be started (bad code zip, unsupported runtime).
+func (p *Pool) Invoke(ctx context.Context, spec *FunctionSpec, inv Invocation) (*Result, error) {
+	if err := validateSpec(spec); err != nil {
+		return nil, err
+	}
+	if inv.RequestID == "" {
+		inv.RequestID = uuid.NewString()
+	}
+	codeDir, err := p.code.extracted(spec.CodeSHA256, spec.CodeZip)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: function %q code: %w", spec.FunctionName, err)
+	}
+	for attempt := 0; ; attempt++ {
+		res, err := p.invokeOnce(ctx, spec, codeDir, &inv)
+		if err == errRetry && attempt < 3 {
+			continue
+		}
+		if err == errRetry {
+			err = ErrClosed
+		}
+		return res, err
+	}
+}
+
+type answer struct {
+	res *Result
+	err error
+}
+
+func (p *Pool) invokeOnce(ctx context.Context, spec *FunctionSpec, codeDir string, inv *Invocation) (*Result, error) {
+	inst, err := p.acquire(ctx, spec, codeDir)
+	if err != nil {
+		return nil, err
+	}
+	if inst.startErr != nil {
+		// The process could not even start (no bootstrap, not executable): AWS reports
+		// that as an init error of the invocation.
+		res := inst.failStart(inv)
+		p.release(inst, false)
+		return res, nil
+	}
+	call := newInvocation(inv, spec)
+	answered := make(chan answer, 1)
+	go func() {
+		res, healthy, err := inst.run(call)
+		p.release(inst, healthy)
+		answered <- answer{res, err}
+	}()
+	select {
+	case a := <-answered:
+		return a.res, a.err
+	case <-ctx.Done():
+		// As on AWS, a caller that goes away does not stop the function: the
+		// invocation runs to completion (or timeout) and the instance is then
+		// released by the goroutine above.
+		return nil, ctx.Err()
+	}
+}
+
+func validateSpec(spec *FunctionSpec) error {
+	switch {
+	case spec == nil:
+		return errors.New("runtime: nil FunctionSpec")
+	case spec.Key == "" || spec.FunctionName == "":
+		return errors.New("runtime: FunctionSpec needs Key and FunctionName")
+	case spec.CodeZip == "" || spec.CodeSHA256 == "":
+		return fmt.Errorf("runtime: function %q has no code", spec.FunctionName)
+	}
+	return nil
+}
+
+// acquire returns an instance reserved for the caller: a warm idle one of spec.Key,
+// or a new one (started here) when the limits allow. At a limit it waits up to
+// QueueTimeout for capacity to free up.
+func (p *Pool) acquire(ctx context.Context, spec *FunctionSpec, codeDir string) (*instance, error) {
+	if r := spec.ReservedConcurrency; r != nil && *r <= 0 {
+		// Reserved concurrency 0 means the function is throttled outright
+		// (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+		return nil, ErrThrottled
+	}
+	var timer *time.Timer
+	for {
+		inst, fresh, evict, wait, err := p.tryAcquire(spec)
+		for _, e := range evict {
+			e.kill(killRetired)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if inst != nil {
+			if fresh {
+				p.start(inst, codeDir)
+			}
+			return inst, nil
+		}
+		if timer == nil {
+			timer = time.NewTimer(p.opts.QueueTimeout)
+			defer timer.Stop()
+		}
+		select {
+		case <-wait:
+		case <-timer.C:
+			return nil, ErrThrottled
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// tryAcquire does one locked attempt. It returns either an instance (warm, or new and
+// not yet started), or a channel to wait on. Instances in evict must be killed by the
+// caller (outside the lock): idle instances of retired keys, or another function's
+// idle instance making room at the node limit.
+func (p *Pool) tryAcquire(spec *FunctionSpec) (inst *instance, fresh bool, evict []*instance, wait <-chan struct{}, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, false, nil, nil, ErrClosed
+	}
+	fs := p.function(spec.FunctionName)
+	evict = p.noteKey(fs, spec)
+
+	if stack := fs.idle[spec.Key]; len(stack) > 0 {
+		inst = stack[len(stack)-1]
+		fs.idle[spec.Key] = stack[:len(stack)-1]
+		inst.busy = true
+		return inst, false, evict, nil, nil
+	}
+
+	limit := p.opts.MaxInstances
+	if r := spec.ReservedConcurrency; r != nil && *r < limit {
+		limit = *r
+	}
+	if fs.instances >= limit {
+		// The function is at its limit; an idle instance of another key of the
+		// same function (another version) can make room.
+		victim := p.anyIdle(fs, spec.Key)
+		if victim == nil {
+			return nil, false, evict, p.freed, nil
+		}
+		evict = append(evict, victim)
+	}
+	if p.total >= p.opts.MaxInstances {
+		victim := p.lruIdleNodeWide()
+		if victim == nil {
+			return nil, false, evict, p.freed, nil
+		}
+		evict = append(evict, victim)
+	}
+	inst = p.newInstance(spec)
+	fs.instances++
+	fs.all[inst] = struct{}{}
+	p.total++
+	return inst, true, evict, nil, nil
+}
+
+func (p *Pool) function(name string) *functionState {
+	fs := p.functions[name]
+	if fs == nil {
+		fs = &functionState{
+			idle:   make(map[string][]*instance),
+			latest: make(map[string]string),
+			all:    make(map[*instance]struct{}),
+		}
+		p.functions[name] = fs
+	}
+	return fs
+}
+
+// noteKey records spec.Key as the newest for its version. When the key changed (new
+// code or configuration), instances of the old key never get new work: idle ones are
+// returned for eviction, busy ones are retired when they finish.
+func (p *Pool) noteKey(fs *functionState, spec *FunctionSpec) (evict []*instance) {
+	old, seen := fs.latest[spec.Version]
+	if seen && old == spec.Key {
+		return nil
+	}
+	fs.latest[spec.Version] = spec.Key
+	if !seen {
+		return nil
+	}
+	for inst := range fs.all {
+		if inst.spec.Version == spec.Version && inst.spec.Key != spec.Key {
+			inst.retired = true
+		}
+	}
+	for key, stack := range fs.idle {
+		if key == old || (len(stack) > 0 && stack[0].retired) {
+			for _, inst := range stack {
+				evict = append(evict, p.detachLocked(inst))
+			}
+			delete(fs.idle, key)
+		}
+	}
+	return evict
+}
+
+// anyIdle detaches an idle instance of fs with a key other than key, or returns nil.
+func (p *Pool) anyIdle(fs *functionState, key string) *instance {
+	for k, stack := range fs.idle {
+		if k == key || len(stack) == 0 {
+			continue
+		}
+		inst := stack[0] // the oldest of that key
+		fs.idle[k] = stack[1:]
+		return p.detachLocked(inst)
+	}
+	return nil
+}
+
+// lruIdleNodeWide detaches the least recently used idle instance on the node.
+func (p *Pool) lruIdleNodeWide() *instance {
+	var victim *instance
+	for _, fs := range p.functions {
+		for _, stack := range fs.idle {
+			if len(stack) > 0 && (victim == nil || stack[0].lastUsed.Before(victim.lastUsed)) {
+				victim = stack[0]
+			}
+		}
+	}
+	if victim == nil {
+		return nil
+	}
+	fs := p.functions[victim.spec.FunctionName]
+	stack := fs.idle[victim.spec.Key]
+	fs.idle[victim.spec.Key] = stack[1:]
+	return p.detachLocked(victim)
+}
+
+// detachLocked removes inst from the accounting (it no longer counts toward limits)
+// and returns it for killing. The caller has removed it from any idle stack.
+func (p *Pool) detachLocked(inst *instance) *instance {
+	fs := p.functions[inst.spec.FunctionName]
+	if _, ok := fs.all[inst]; !ok {
+		return inst
+	}
+	delete(fs.all, inst)
+	fs.instances--
+	p.total--
+	p.broadcastLocked()
+	return inst
+}
+
+func (p *Pool) broadcastLocked() {
+	close(p.freed)
+	p.freed = make(chan struct{})
+}
+
+// release returns inst after an invocation. A healthy instance of the current key
+// goes back on its idle stack; anything else is killed.
+func (p *Pool) release(inst *instance, healthy bool) {
+	p.mu.Lock()
+	inst.busy = false
+	fs := p.functions[inst.spec.FunctionName]
+	keep := healthy && !p.closed && !inst.retired && fs != nil && fs.latest[inst.spec.Version] == inst.spec.Key
+	if keep {
+		if _, ok := fs.all[inst]; !ok {
+			keep = false
+		}
+	}
+	if keep {
+		inst.lastUsed = time.Now()
+		fs.idle[inst.spec.Key] = append(fs.idle[inst.spec.Key], inst)
+		p.broadcastLocked()
+		p.mu.Unlock()
+		return
+	}
+	if fs != nil {
+		p.detachLocked(inst)
+	}
+	p.mu.Unlock()
+	inst.kill(killRetired)
+}
+
+// reapIdle kills instances idle for longer than IdleTimeout until Close.
+func (p *Pool) reapIdle() {
+	defer p.reaped.Done()
+	every := p.opts.IdleTimeout / 4
+	if every < 100*time.Millisecond {
+		every = 100 * time.Millisecond
+	}
+	if every > 30*time.Second {
+		every = 30 * time.Second
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case now := <-tick.C:
+			for _, inst := range p.collectIdle(now.Add(-p.opts.IdleTimeout)) {
+				inst.kill(killIdle)
+			}
+		}
+	}
+}
+
+func (p *Pool) collectIdle(before time.Time) (out []*instance) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for name, fs := range p.functions {
+		if fs.instances == 0 {
+			delete(p.functions, name) // forget functions with nothing running
+			continue
+		}
+		for key, stack := range fs.idle {
+			// Stacks are ordered by lastUsed, oldest first.
+			n := 0
+			for n < len(stack) && stack[n].lastUsed.Before(before) {
+				n++
+			}
+			if n == 0 {
+				continue
+			}
+			old := stack[:n]
+			fs.idle[key] = append([]*instance(nil), stack[n:]...)
+			for _, inst := range old {
+				out = append(out, p.detachLocked(inst))
+			}
+		}
+	}
+	return out
+}
+
+// Stats reports the pool's occupancy.
+func (p *Pool) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var s Stats
+	for _, fs := range p.functions {
+		for inst := range fs.all {
+			s.Instances++
+			if inst.busy {
+				s.Busy++
+			} else {
+				s.Idle++
+			}
+		}
+	}
+	return s
+}
+
+// Close kills every instance (busy ones too; their Invoke calls return ErrClosed),
+// stops the reaper and waits for the processes to be reaped.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	var all []*instance
+	for _, fs := range p.functions {
+		for inst := range fs.all {
+			all = append(all, inst)
+		}
+	}
+	p.broadcastLocked()
+	p.mu.Unlock()
+	close(p.done)
+	for _, inst := range all {
+		inst.kill(killClosed)
+	}
+	p.reaped.Wait()
+	p.running.Wait()
+	p.memory.close()
+	return nil
+}

@@ -1,0 +1,293 @@
+package runtime
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The Lambda Runtime API, version 2018-06-01, as AWS documents it
+// (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html). Each instance
+// serves it on its own loopback listener, so the handler needs no routing by
+// function: the instance is the receiver. Error bodies and status codes follow AWS's
+// runtime interface emulator (aws-lambda-runtime-interface-emulator, rapi/rendering).
+const runtimeAPIPrefix = "/2018-06-01/runtime/"
+
+const (
+	hdrRequestID       = "Lambda-Runtime-Aws-Request-Id"
+	hdrDeadline        = "Lambda-Runtime-Deadline-Ms"
+	hdrFunctionARN     = "Lambda-Runtime-Invoked-Function-Arn"
+	hdrTraceID         = "Lambda-Runtime-Trace-Id"
+	hdrClientContext   = "Lambda-Runtime-Client-Context"
+	hdrCognitoIdentity = "Lambda-Runtime-Cognito-Identity"
+	hdrErrorType       = "Lambda-Runtime-Function-Error-Type"
+	hdrErrorBody       = "Lambda-Runtime-Function-Error-Body" // trailer of streamed responses
+)
+
+var (
+	bodyAccepted         = []byte(`{"status":"OK"}` + "\n")
+	bodyInvalidRequestID = []byte(`{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}` + "\n")
+	bodyTooLarge         = []byte(`{"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).","errorType":"RequestEntityTooLarge"}` + "\n")
+	bodyInitAfterReady   = []byte(`{"errorMessage":"State transition from Ready to InitError failed for runtime. Error: State transition is not allowed","errorType":"InvalidStateTransition"}` + "\n")
+	// The payload AWS returns when a function's response is too large.
+	payloadTooLarge = []byte(`{"errorMessage":"Response payload size exceeded maximum allowed payload size (6291556 bytes).","errorType":"Function.ResponseSizeTooLarge"}`)
+)
+
+func writeJSONBody(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func (inst *instance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rest, ok := strings.CutPrefix(r.URL.Path, runtimeAPIPrefix)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	switch {
+	case rest == "invocation/next":
+		if r.Method != http.MethodGet {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		inst.serveNext(w, r)
+	case rest == "init/error":
+		if r.Method != http.MethodPost {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		inst.serveInitError(w, r)
+	case strings.HasPrefix(rest, "invocation/"):
+		id, action, ok := strings.Cut(rest[len("invocation/"):], "/")
+		if !ok || id == "" {
+			http.NotFound(w, r)
+			return
+		}
+		if r.Method != http.MethodPost {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		switch action {
+		case "response":
+			inst.serveResponse(w, r, id)
+		case "error":
+			inst.serveError(w, r, id)
+		default:
+			http.NotFound(w, r)
+		}
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// serveNext long-polls for the next invocation. The first call ends the init phase.
+func (inst *instance) serveNext(w http.ResponseWriter, r *http.Request) {
+	for {
+		var c *invocation
+		select {
+		case c = <-inst.work:
+		case <-r.Context().Done():
+			return
+		case <-inst.exited:
+			return
+		}
+		if c.claimed.Load() {
+			continue // already answered (init error) or abandoned
+		}
+		now := time.Now()
+		inst.mu.Lock()
+		if !inst.initDone {
+			inst.initDone = true
+			inst.initDuration = now.Sub(inst.spawned)
+		}
+		inst.mu.Unlock()
+		c.startedAt = now
+		c.deadline = now.Add(c.timeout)
+		close(c.started)
+
+		inst.logMu.Lock()
+		c.startLogged = true
+		inst.emitLocked(c, startLine(c.inv.RequestID, inst.spec.Version))
+		inst.logMu.Unlock()
+
+		h := w.Header()
+		h[hdrRequestID] = []string{c.inv.RequestID}
+		h[hdrDeadline] = []string{strconv.FormatInt(c.deadline.UnixMilli(), 10)}
+		if c.inv.InvokedFunctionARN != "" {
+			h[hdrFunctionARN] = []string{c.inv.InvokedFunctionARN}
+		} else {
+			h[hdrFunctionARN] = []string{inst.spec.FunctionARN}
+		}
+		if c.inv.TraceID != "" {
+			h[hdrTraceID] = []string{c.inv.TraceID}
+		}
+		if c.inv.ClientContext != "" {
+			h[hdrClientContext] = []string{c.inv.ClientContext}
+		}
+		if c.inv.CognitoIdentity != "" {
+			h[hdrCognitoIdentity] = []string{c.inv.CognitoIdentity}
+		}
+		h["Content-Type"] = []string{"application/json"}
+		h["Content-Length"] = []string{strconv.Itoa(len(c.inv.Payload))}
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(c.inv.Payload)
+		return
+	}
+}
+
+// current returns the in-flight invocation with the given id, or nil when the id is
+// unknown or already answered.
+func (inst *instance) current(id string) *invocation {
+	inst.mu.Lock()
+	c := inst.cur
+	inst.mu.Unlock()
+	if c == nil || c.inv.RequestID != id || c.claimed.Load() || !c.hasStarted() {
+		return nil
+	}
+	return c
+}
+
+// readBody reads at most limit bytes; tooLarge reports a longer body.
+func readBody(r *http.Request, limit int) (body []byte, tooLarge bool, err error) {
+	var buf bytes.Buffer
+	if n := r.ContentLength; n > limit64(limit) {
+		// Drain so the connection stays usable, without keeping the bytes.
+		_, _ = io.Copy(io.Discard, r.Body)
+		return nil, true, nil
+	} else if n > 0 {
+		buf.Grow(int(n))
+	}
+	_, err = buf.ReadFrom(io.LimitReader(r.Body, int64(limit)+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if buf.Len() > limit {
+		_, _ = io.Copy(io.Discard, r.Body)
+		return nil, true, nil
+	}
+	return buf.Bytes(), false, nil
+}
+
+func limit64(n int) int64 { return int64(n) }
+
+func (inst *instance) serveResponse(w http.ResponseWriter, r *http.Request, id string) {
+	c := inst.current(id)
+	if c == nil {
+		_, _ = io.Copy(io.Discard, r.Body)
+		writeJSONBody(w, http.StatusBadRequest, bodyInvalidRequestID)
+		return
+	}
+	body, tooLarge, err := readBody(r, maxResponseSize)
+	if err != nil {
+		// The runtime went away mid-body; its exit is reported by the wait loop.
+		return
+	}
+	if tooLarge {
+		// AWS answers the runtime 413 and fails the invocation with
+		// Function.ResponseSizeTooLarge.
+		c.finish(outcome{kind: outTooLarge, payload: payloadTooLarge})
+		writeJSONBody(w, http.StatusRequestEntityTooLarge, bodyTooLarge)
+		return
+	}
+	o := outcome{kind: outSuccess, payload: body}
+	// A streamed response that failed midway carries the error in trailers
+	// (aws-lambda-go's errorCapturingReader does this).
+	if t := r.Trailer.Get(hdrErrorType); t != "" {
+		o = outcome{kind: outHandlerError, payload: trailerErrorPayload(t, r.Trailer.Get(hdrErrorBody))}
+	}
+	if !c.finish(o) {
+		writeJSONBody(w, http.StatusBadRequest, bodyInvalidRequestID)
+		return
+	}
+	writeJSONBody(w, http.StatusAccepted, bodyAccepted)
+}
+
+func trailerErrorPayload(errType, b64 string) []byte {
+	if b, err := base64.StdEncoding.DecodeString(b64); err == nil && json.Valid(b) && len(b) > 0 {
+		return b
+	}
+	return errorBody(errType, "")
+}
+
+// errorBody renders {"errorMessage":...,"errorType":...}.
+func errorBody(errType, msg string) []byte {
+	b, _ := json.Marshal(struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType"`
+	}{msg, errType})
+	return b
+}
+
+// errorPayload is what an /error or /init/error post becomes as the invoke payload:
+// the runtime's JSON error object as sent, or one built from the
+// Lambda-Runtime-Function-Error-Type header when the body is not JSON (AWS's
+// documented fallback).
+func errorPayload(r *http.Request, body []byte) []byte {
+	if len(bytes.TrimSpace(body)) > 0 && json.Valid(body) {
+		return body
+	}
+	errType := r.Header.Get(hdrErrorType)
+	if errType == "" {
+		errType = "Unhandled"
+	}
+	return errorBody(errType, string(body))
+}
+
+func (inst *instance) serveError(w http.ResponseWriter, r *http.Request, id string) {
+	c := inst.current(id)
+	if c == nil {
+		_, _ = io.Copy(io.Discard, r.Body)
+		writeJSONBody(w, http.StatusBadRequest, bodyInvalidRequestID)
+		return
+	}
+	body, tooLarge, err := readBody(r, maxResponseSize)
+	if err != nil {
+		return
+	}
+	if tooLarge {
+		c.finish(outcome{kind: outTooLarge, payload: payloadTooLarge})
+		writeJSONBody(w, http.StatusRequestEntityTooLarge, bodyTooLarge)
+		return
+	}
+	if !c.finish(outcome{kind: outHandlerError, payload: errorPayload(r, body)}) {
+		writeJSONBody(w, http.StatusBadRequest, bodyInvalidRequestID)
+		return
+	}
+	writeJSONBody(w, http.StatusAccepted, bodyAccepted)
+}
+
+// serveInitError records a failed init: the pending invocation gets the error as its
+// payload and the instance is discarded.
+func (inst *instance) serveInitError(w http.ResponseWriter, r *http.Request) {
+	body, tooLarge, err := readBody(r, maxResponseSize)
+	if err != nil {
+		return
+	}
+	if tooLarge {
+		body = nil
+	}
+	payload := errorPayload(r, body)
+	inst.mu.Lock()
+	ready := inst.initDone
+	c := inst.cur
+	if !ready {
+		inst.initErr = payload
+	}
+	inst.mu.Unlock()
+	if ready {
+		writeJSONBody(w, http.StatusForbidden, bodyInitAfterReady)
+		return
+	}
+	if c != nil {
+		c.finish(outcome{kind: outInitError, payload: payload})
+	}
+	writeJSONBody(w, http.StatusAccepted, bodyAccepted)
+}
