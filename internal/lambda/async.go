@@ -1,0 +1,300 @@
+package lambda
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/sluice-dev/sluice/internal/awsproto"
+	"github.com/sluice-dev/sluice/internal/store"
+)
+
+// Event invocations. AWS puts an Event invocation on an internal queue and answers
+// 202 at once; a poller runs it, and on a function error retries it twice (after
+// about 1 and 2 minutes); throttled or failed-to-run events are retried with
+// backoff for up to six hours. Sluice's queue is the store: the event is written
+// under /lambda/async/ before the 202, so it survives a crash, and is deleted when
+// it has run. A worker claims an event with a lease (a store write), so in a
+// cluster one node runs it, and a node that died mid-run loses its lease.
+const (
+	maxEventAge     = 6 * time.Hour
+	leaseMargin     = 30 * time.Second
+	maxThrottleWait = 5 * time.Minute
+)
+
+type asyncEvent struct {
+	RequestID     string    `json:"requestId"`
+	Function      string    `json:"function"`
+	Qualifier     string    `json:"qualifier,omitempty"`
+	Payload       []byte    `json:"payload"`
+	ClientContext string    `json:"clientContext,omitempty"`
+	Enqueued      time.Time `json:"enqueued"`
+	Attempts      int       `json:"attempts"` // runs that ended in a function error
+	Throttles     int       `json:"throttles"`
+	NotBefore     time.Time `json:"notBefore,omitzero"`
+	LeaseUntil    time.Time `json:"leaseUntil,omitzero"`
+}
+
+// due is when the event may next be claimed.
+func (e *asyncEvent) due() time.Time {
+	if e.LeaseUntil.After(e.NotBefore) {
+		return e.LeaseUntil
+	}
+	return e.NotBefore
+}
+
+// enqueue durably queues an Event invocation.
+func (s *Service) enqueue(ctx context.Context, inv invocation) error {
+	ev := asyncEvent{
+		RequestID: inv.requestID, Function: inv.ref.Name, Qualifier: inv.ref.Qualifier,
+		Payload: inv.payload, ClientContext: inv.clientContext, Enqueued: time.Now().UTC(),
+	}
+	key := fmt.Sprintf("%s%020d-%s", keyAsync, ev.Enqueued.UnixNano(), inv.requestID)
+	if err := s.store.Update(ctx, func(tx store.Tx) error { return putJSON(tx, key, &ev) }); err != nil {
+		return internalError("queue event: %w", err)
+	}
+	if q := s.asyncQueue(); q != nil {
+		q.schedule(key, ev.due())
+	}
+	return nil
+}
+
+// asyncQueue schedules queued events onto a bounded set of workers.
+type asyncQueue struct {
+	s    *Service
+	wake chan struct{}
+	sem  chan struct{}
+
+	mu      sync.Mutex // guards pending and running
+	pending map[string]time.Time
+	running map[string]bool
+}
+
+func newAsyncQueue(s *Service) *asyncQueue {
+	return &asyncQueue{
+		s:       s,
+		wake:    make(chan struct{}, 1),
+		sem:     make(chan struct{}, s.asyncWorkers),
+		pending: map[string]time.Time{},
+		running: map[string]bool{},
+	}
+}
+
+// load schedules every queued event in the store.
+func (q *asyncQueue) load(ctx context.Context) error {
+	kvs, err := q.s.store.List(ctx, keyAsync)
+	if err != nil {
+		return err
+	}
+	for _, kv := range kvs {
+		var ev asyncEvent
+		if err := json.Unmarshal(kv.Value, &ev); err != nil {
+			q.s.log.Error("lambda: unreadable queued event", "key", kv.Key, "err", err)
+			continue
+		}
+		q.schedule(kv.Key, ev.due())
+	}
+	return nil
+}
+
+// observe follows queue changes made by this or another node.
+func (q *asyncQueue) observe(ev store.Event) {
+	if ev.Type == store.EventDelete {
+		q.mu.Lock()
+		delete(q.pending, ev.Key)
+		q.mu.Unlock()
+		return
+	}
+	var e asyncEvent
+	if err := json.Unmarshal(ev.Value, &e); err != nil {
+		return
+	}
+	q.schedule(ev.Key, e.due())
+}
+
+func (q *asyncQueue) schedule(key string, due time.Time) {
+	q.mu.Lock()
+	if !q.running[key] {
+		q.pending[key] = due
+	}
+	q.mu.Unlock()
+	q.poke()
+}
+
+func (q *asyncQueue) poke() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run dispatches due events until ctx is done, then waits for running ones.
+func (q *asyncQueue) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		next := q.dispatch(ctx, &wg)
+		timer.Reset(next)
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// dispatch starts workers for due events and returns how long until the next one
+// is due.
+func (q *asyncQueue) dispatch(ctx context.Context, wg *sync.WaitGroup) time.Duration {
+	now := time.Now()
+	next := time.Hour
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for key, due := range q.pending {
+		if wait := due.Sub(now); wait > 0 {
+			next = min(next, wait)
+			continue
+		}
+		select {
+		case q.sem <- struct{}{}:
+		default:
+			return next // every worker is busy; a finishing one pokes the loop
+		}
+		delete(q.pending, key)
+		q.running[key] = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			again, requeue := q.process(ctx, key)
+			<-q.sem
+			q.mu.Lock()
+			delete(q.running, key)
+			if requeue {
+				q.pending[key] = again
+			}
+			q.mu.Unlock()
+			q.poke()
+		}()
+	}
+	return next
+}
+
+// process claims one event, runs it and records the outcome. It returns when the
+// event is due again if it stays queued.
+func (q *asyncQueue) process(ctx context.Context, key string) (again time.Time, requeue bool) {
+	s := q.s
+	ev, due, ok := q.claim(ctx, key)
+	if !ok {
+		return due, !due.IsZero()
+	}
+	ref := functionRef{Name: ev.Function, Qualifier: ev.Qualifier}
+	r, err := s.cache.resolve(ctx, ref)
+	if err != nil {
+		if ae, isAWS := err.(*awsproto.Error); isAWS && ae.Status == http.StatusNotFound {
+			s.log.Warn("lambda: dropping event for a function that no longer exists", "function", s.refARN(ref), "requestId", ev.RequestID)
+			q.finish(ctx, key)
+			return time.Time{}, false
+		}
+		return q.retryLater(ctx, key, ev, time.Second, false)
+	}
+	res, err := s.runVersion(ctx, r, invocation{ref: ref, kind: typeEvent, payload: ev.Payload,
+		clientContext: ev.ClientContext, requestID: ev.RequestID})
+	var throttled *throttledError
+	switch {
+	case ctx.Err() != nil:
+		// Shutting down: release the lease so a restart runs the event at once.
+		q.release(key, ev)
+		return time.Time{}, false
+	case errors.As(err, &throttled):
+		if time.Since(ev.Enqueued) > maxEventAge {
+			s.log.Warn("lambda: dropping throttled event older than 6 hours", "function", s.refARN(ref), "requestId", ev.RequestID)
+			q.finish(ctx, key)
+			return time.Time{}, false
+		}
+		ev.Throttles++
+		wait := min(time.Duration(1<<min(ev.Throttles, 9))*time.Second, maxThrottleWait)
+		return q.retryLater(ctx, key, ev, wait, false)
+	case err != nil || res.FunctionError != "":
+		if err != nil {
+			s.log.Warn("lambda: event invocation failed to run", "function", s.refARN(ref), "requestId", ev.RequestID, "err", err)
+		}
+		if ev.Attempts >= len(s.retryDelays) {
+			s.log.Warn("lambda: event invocation failed on every attempt; discarding it", "function", s.refARN(ref),
+				"requestId", ev.RequestID, "attempts", ev.Attempts+1)
+			q.finish(ctx, key)
+			return time.Time{}, false
+		}
+		return q.retryLater(ctx, key, ev, s.retryDelays[ev.Attempts], true)
+	}
+	q.finish(ctx, key)
+	return time.Time{}, false
+}
+
+// claim takes the event's lease. ok is false when the event is gone or not yet due
+// (leased by another worker, or waiting for a retry); due then says when it is.
+func (q *asyncQueue) claim(ctx context.Context, key string) (ev asyncEvent, due time.Time, ok bool) {
+	err := q.s.store.Update(ctx, func(tx store.Tx) error {
+		ok, due = false, time.Time{}
+		found, err := getJSON(tx, key, &ev)
+		if err != nil || !found {
+			return err
+		}
+		now := time.Now()
+		if d := ev.due(); d.After(now) {
+			due = d
+			return nil
+		}
+		timeout := 900 * time.Second
+		if f := q.s.cache.get(ev.Function); f != nil {
+			timeout = time.Duration(f.latest.config.Timeout) * time.Second
+		}
+		ev.LeaseUntil = now.Add(timeout + leaseMargin)
+		ok = true
+		return putJSON(tx, key, &ev)
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			q.s.log.Warn("lambda: claiming queued event failed", "key", key, "err", err)
+			return ev, time.Now().Add(time.Second), false
+		}
+		return ev, time.Time{}, false
+	}
+	return ev, due, ok
+}
+
+// retryLater puts the event back in the queue, due after wait.
+func (q *asyncQueue) retryLater(ctx context.Context, key string, ev asyncEvent, wait time.Duration, countAttempt bool) (time.Time, bool) {
+	if countAttempt {
+		ev.Attempts++
+	}
+	ev.NotBefore = time.Now().Add(wait)
+	ev.LeaseUntil = time.Time{}
+	err := q.s.store.Update(ctx, func(tx store.Tx) error { return putJSON(tx, key, &ev) })
+	if err != nil {
+		// The lease in the store expires, and the event runs again then.
+		q.s.log.Warn("lambda: rescheduling queued event failed", "key", key, "err", err)
+		return time.Now().Add(time.Duration(q.s.cache.timeoutOf(ev.Function))*time.Second + leaseMargin), true
+	}
+	return ev.NotBefore, true
+}
+
+func (q *asyncQueue) release(key string, ev asyncEvent) {
+	ev.LeaseUntil = time.Time{}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = q.s.store.Update(ctx, func(tx store.Tx) error { return putJSON(tx, key, &ev) })
+}
+
+func (q *asyncQueue) finish(ctx context.Context, key string) {
+	err := q.s.store.Update(context.WithoutCancel(ctx), func(tx store.Tx) error { return tx.Delete(key) })
+	if err != nil {
+		q.s.log.Warn("lambda: deleting finished event failed", "key", key, "err", err)
+	}
+}

@@ -1,0 +1,345 @@
+package lambda
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluice-dev/sluice/internal/runtime"
+	"github.com/sluice-dev/sluice/internal/store"
+)
+
+// functionCache is the invoke path's view of the store: every function with its
+// versions, aliases, policies and prebuilt FunctionSpecs. Entries are immutable; a
+// change replaces a function's whole entry. A store watch keeps it current, and the
+// control plane reloads an entry right after its own writes so a client that
+// updates and then invokes sees its update.
+type functionCache struct {
+	s *Service
+
+	mu  sync.RWMutex // guards fns
+	fns map[string]*cachedFunction
+
+	// reloadMu serializes loads: a load reads the store and installs what it read
+	// while holding it, so the last installed entry is the last one read.
+	reloadMu sync.Mutex
+}
+
+type cachedFunction struct {
+	name     string
+	latest   *cachedVersion
+	versions map[string]*cachedVersion
+	aliases  map[string]*cachedAlias
+	reserved *int
+}
+
+type cachedVersion struct {
+	config *Configuration
+	spec   *runtime.FunctionSpec
+	policy *policyDocument
+}
+
+type cachedAlias struct {
+	config *AliasConfiguration
+	policy *policyDocument
+}
+
+func newFunctionCache(s *Service) *functionCache {
+	return &functionCache{s: s, fns: map[string]*cachedFunction{}}
+}
+
+func (c *functionCache) get(name string) *cachedFunction {
+	c.mu.RLock()
+	f := c.fns[name]
+	c.mu.RUnlock()
+	return f
+}
+
+// reload rereads one function from the store.
+func (c *functionCache) reload(ctx context.Context, name string) error {
+	c.reloadMu.Lock()
+	defer c.reloadMu.Unlock()
+	raw, err := c.s.store.Get(ctx, functionKey(name))
+	if errors.Is(err, store.ErrNotFound) {
+		c.mu.Lock()
+		delete(c.fns, name)
+		c.mu.Unlock()
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	versions, err := c.s.store.List(ctx, versionsPrefix(name))
+	if err != nil {
+		return err
+	}
+	aliases, err := c.s.store.List(ctx, aliasesPrefix(name))
+	if err != nil {
+		return err
+	}
+	f, err := c.build(name, raw, versions, aliases)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.fns[name] = f
+	c.mu.Unlock()
+	return nil
+}
+
+// loadAll replaces the cache with every function in the store.
+func (c *functionCache) loadAll(ctx context.Context) error {
+	c.reloadMu.Lock()
+	defer c.reloadMu.Unlock()
+	fns, err := c.s.store.List(ctx, keyFunctions)
+	if err != nil {
+		return err
+	}
+	versions, err := c.s.store.List(ctx, keyVersions)
+	if err != nil {
+		return err
+	}
+	aliases, err := c.s.store.List(ctx, keyAliases)
+	if err != nil {
+		return err
+	}
+	group := func(kvs []store.KV, prefix string) map[string][]store.KV {
+		out := map[string][]store.KV{}
+		for _, kv := range kvs {
+			name, _, ok := strings.Cut(strings.TrimPrefix(kv.Key, prefix), "/")
+			if ok {
+				out[name] = append(out[name], kv)
+			}
+		}
+		return out
+	}
+	vByName, aByName := group(versions, keyVersions), group(aliases, keyAliases)
+	next := make(map[string]*cachedFunction, len(fns))
+	for _, kv := range fns {
+		name := strings.TrimPrefix(kv.Key, keyFunctions)
+		f, err := c.build(name, kv.Value, vByName[name], aByName[name])
+		if err != nil {
+			c.s.log.Error("lambda: skipping unreadable function record", "function", name, "err", err)
+			continue
+		}
+		next[name] = f
+	}
+	c.mu.Lock()
+	c.fns = next
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *functionCache) build(name string, raw []byte, versions, aliases []store.KV) (*cachedFunction, error) {
+	var rec functionRecord
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return nil, internalError("decode function %q: %w", name, err)
+	}
+	f := &cachedFunction{
+		name:     name,
+		versions: make(map[string]*cachedVersion, len(versions)),
+		aliases:  make(map[string]*cachedAlias, len(aliases)),
+		reserved: rec.ReservedConcurrency,
+	}
+	cfg := rec.Config
+	f.latest = &cachedVersion{config: &cfg, policy: rec.Policy,
+		spec: c.spec(&cfg, rec.CodeHex, name+":$LATEST:"+rec.SpecRevision, rec.ReservedConcurrency)}
+	for _, kv := range versions {
+		var v versionRecord
+		if err := json.Unmarshal(kv.Value, &v); err != nil {
+			return nil, internalError("decode %s: %w", kv.Key, err)
+		}
+		vc := v.Config
+		f.versions[vc.Version] = &cachedVersion{config: &vc, policy: v.Policy,
+			spec: c.spec(&vc, v.CodeHex, name+":"+vc.Version+":"+v.ContentHash, rec.ReservedConcurrency)}
+	}
+	for _, kv := range aliases {
+		var a aliasRecord
+		if err := json.Unmarshal(kv.Value, &a); err != nil {
+			return nil, internalError("decode %s: %w", kv.Key, err)
+		}
+		ac := a.Alias
+		f.aliases[ac.Name] = &cachedAlias{config: &ac, policy: a.Policy}
+	}
+	return f, nil
+}
+
+// spec builds the pool's FunctionSpec. Its Key changes whenever code, configuration
+// or reserved concurrency change, so the pool never serves an old configuration.
+func (c *functionCache) spec(cfg *Configuration, codeHex, key string, reserved *int) *runtime.FunctionSpec {
+	var env map[string]string
+	if cfg.Environment != nil {
+		env = cfg.Environment.Variables
+	}
+	if reserved != nil {
+		key += ":rc" + strconv.Itoa(*reserved)
+	}
+	return &runtime.FunctionSpec{
+		Key:                 key,
+		FunctionName:        cfg.FunctionName,
+		FunctionARN:         c.s.functionARN(cfg.FunctionName),
+		Version:             cfg.Version,
+		Runtime:             cfg.Runtime,
+		Handler:             cfg.Handler,
+		CodeZip:             c.s.blobs.Path(codeHex),
+		CodeSHA256:          codeHex,
+		Environment:         env,
+		MemoryMB:            cfg.MemorySize,
+		Timeout:             time.Duration(cfg.Timeout) * time.Second,
+		ReservedConcurrency: reserved,
+	}
+}
+
+// resolved is a function reference resolved for an invocation.
+type resolved struct {
+	fn      *cachedFunction
+	version *cachedVersion // the version that runs
+	// policies are the resource policies that govern the reference: the function's
+	// own, plus the alias's or version's when qualified.
+	policies []*policyDocument
+	// invokedARN is the ARN as the caller named it (qualified if it was).
+	invokedARN string
+}
+
+// resolve finds what an invocation of ref runs, reloading from the store once on a
+// miss (the function may have been created on another node a moment ago).
+func (c *functionCache) resolve(ctx context.Context, ref functionRef) (*resolved, error) {
+	if ref.Foreign {
+		return nil, fmtNotFound(c.s.refARN(ref))
+	}
+	r := c.lookup(ref)
+	if r == nil {
+		if err := c.reload(ctx, ref.Name); err != nil {
+			return nil, internalError("load function %q: %w", ref.Name, err)
+		}
+		if r = c.lookup(ref); r == nil {
+			return nil, fmtNotFound(c.s.refARN(ref))
+		}
+	}
+	return r, nil
+}
+
+func (c *functionCache) lookup(ref functionRef) *resolved {
+	f := c.get(ref.Name)
+	if f == nil {
+		return nil
+	}
+	r := &resolved{fn: f, invokedARN: c.s.qualifiedARN(ref.Name, ref.Qualifier)}
+	switch {
+	case latestVersion(ref.Qualifier):
+		r.version = f.latest
+		r.policies = []*policyDocument{f.latest.policy}
+	case isVersionNumber(ref.Qualifier):
+		v := f.versions[ref.Qualifier]
+		if v == nil {
+			return nil
+		}
+		r.version = v
+		r.policies = []*policyDocument{f.latest.policy, v.policy}
+	default:
+		a := f.aliases[ref.Qualifier]
+		if a == nil {
+			return nil
+		}
+		v := f.versionOf(pickAliasVersion(a.config))
+		if v == nil {
+			return nil
+		}
+		r.version = v
+		r.policies = []*policyDocument{f.latest.policy, a.policy}
+	}
+	return r
+}
+
+// timeoutOf is a function's $LATEST timeout in seconds (900 when unknown).
+func (c *functionCache) timeoutOf(name string) int {
+	if f := c.get(name); f != nil {
+		return f.latest.config.Timeout
+	}
+	return 900
+}
+
+func (f *cachedFunction) versionOf(version string) *cachedVersion {
+	if version == "$LATEST" {
+		return f.latest
+	}
+	return f.versions[version]
+}
+
+// pickAliasVersion applies an alias's weighted routing: each additional version
+// gets its weight's share of invocations, the alias's version the rest.
+func pickAliasVersion(a *AliasConfiguration) string {
+	if a.RoutingConfig == nil || len(a.RoutingConfig.AdditionalVersionWeights) == 0 {
+		return a.FunctionVersion
+	}
+	x := rand.Float64()
+	for v, w := range a.RoutingConfig.AdditionalVersionWeights {
+		if x < w {
+			return v
+		}
+		x -= w
+	}
+	return a.FunctionVersion
+}
+
+// watch follows the store until ctx is done, reloading changed functions and
+// handing queued events to the async queue. A watch that falls behind is closed by
+// the store; then everything is reloaded and the watch reopened.
+func (s *Service) watch(ctx context.Context, events <-chan store.Event) {
+	for {
+		for ev := range events {
+			s.handleEvent(ctx, ev)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		var err error
+		for {
+			events, err = s.store.Watch(ctx, "/lambda/")
+			if err == nil {
+				break
+			}
+			s.log.Warn("lambda: store watch failed; retrying", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+		if err := s.cache.loadAll(ctx); err != nil {
+			s.log.Warn("lambda: reload after watch restart failed", "err", err)
+		}
+		if q := s.asyncQueue(); q != nil {
+			if err := q.load(ctx); err != nil {
+				s.log.Warn("lambda: reload of queued events failed", "err", err)
+			}
+		}
+	}
+}
+
+func (s *Service) handleEvent(ctx context.Context, ev store.Event) {
+	var name string
+	switch {
+	case strings.HasPrefix(ev.Key, keyAsync):
+		if q := s.asyncQueue(); q != nil {
+			q.observe(ev)
+		}
+		return
+	case strings.HasPrefix(ev.Key, keyFunctions):
+		name = strings.TrimPrefix(ev.Key, keyFunctions)
+	case strings.HasPrefix(ev.Key, keyVersions):
+		name, _, _ = strings.Cut(strings.TrimPrefix(ev.Key, keyVersions), "/")
+	case strings.HasPrefix(ev.Key, keyAliases):
+		name, _, _ = strings.Cut(strings.TrimPrefix(ev.Key, keyAliases), "/")
+	default:
+		return
+	}
+	if err := s.cache.reload(ctx, name); err != nil && ctx.Err() == nil {
+		s.log.Warn("lambda: cache reload failed", "function", name, "err", err)
+	}
+}

@@ -1,0 +1,283 @@
+package lambda
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"maps"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/sluice-dev/sluice/internal/awsproto"
+	"github.com/sluice-dev/sluice/internal/runtime"
+	"github.com/sluice-dev/sluice/internal/store"
+)
+
+// memStore is an in-memory store.Store with watches, for tests.
+type memStore struct {
+	mu       sync.Mutex
+	data     map[string]store.KV
+	rev      int64
+	watchers map[*memWatcher]struct{}
+}
+
+type memWatcher struct {
+	prefix string
+	ch     chan store.Event
+	done   <-chan struct{}
+}
+
+func newMemStore() *memStore {
+	return &memStore{data: map[string]store.KV{}, watchers: map[*memWatcher]struct{}{}}
+}
+
+func (m *memStore) Get(_ context.Context, key string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	kv, ok := m.data[key]
+	if !ok {
+		return nil, store.ErrNotFound
+	}
+	return slices.Clone(kv.Value), nil
+}
+
+func (m *memStore) List(_ context.Context, prefix string) ([]store.KV, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.list(prefix, nil), nil
+}
+
+func (m *memStore) list(prefix string, writes map[string][]byte) []store.KV {
+	merged := map[string]store.KV{}
+	for k, kv := range m.data {
+		if strings.HasPrefix(k, prefix) {
+			merged[k] = store.KV{Key: k, Value: slices.Clone(kv.Value), Revision: kv.Revision}
+		}
+	}
+	for k, v := range writes {
+		if !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		if v == nil {
+			delete(merged, k)
+		} else {
+			merged[k] = store.KV{Key: k, Value: slices.Clone(v)}
+		}
+	}
+	keys := slices.Sorted(maps.Keys(merged))
+	out := make([]store.KV, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, merged[k])
+	}
+	return out
+}
+
+type memTx struct {
+	m      *memStore
+	writes map[string][]byte
+}
+
+func (t *memTx) Get(key string) ([]byte, error) {
+	if v, ok := t.writes[key]; ok {
+		if v == nil {
+			return nil, store.ErrNotFound
+		}
+		return slices.Clone(v), nil
+	}
+	kv, ok := t.m.data[key]
+	if !ok {
+		return nil, store.ErrNotFound
+	}
+	return slices.Clone(kv.Value), nil
+}
+func (t *memTx) List(prefix string) ([]store.KV, error) { return t.m.list(prefix, t.writes), nil }
+func (t *memTx) Put(key string, v []byte) error         { t.writes[key] = slices.Clone(v); return nil }
+func (t *memTx) Delete(key string) error                { t.writes[key] = nil; return nil }
+
+func (m *memStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tx := &memTx{m: m, writes: map[string][]byte{}}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	for _, k := range slices.Sorted(maps.Keys(tx.writes)) {
+		v := tx.writes[k]
+		m.rev++
+		ev := store.Event{Type: store.EventPut, Key: k, Value: v, Revision: m.rev}
+		if v == nil {
+			if _, ok := m.data[k]; !ok {
+				continue
+			}
+			delete(m.data, k)
+			ev.Type = store.EventDelete
+		} else {
+			m.data[k] = store.KV{Key: k, Value: v, Revision: m.rev}
+		}
+		for w := range m.watchers {
+			if strings.HasPrefix(k, w.prefix) {
+				select {
+				case w.ch <- ev:
+				case <-w.done:
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (m *memStore) Watch(ctx context.Context, prefix string) (<-chan store.Event, error) {
+	w := &memWatcher{prefix: prefix, ch: make(chan store.Event, 4096), done: ctx.Done()}
+	m.mu.Lock()
+	m.watchers[w] = struct{}{}
+	m.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		m.mu.Lock()
+		delete(m.watchers, w)
+		close(w.ch)
+		m.mu.Unlock()
+	}()
+	return w.ch, nil
+}
+
+func (m *memStore) Close() error { return nil }
+
+// dirBlobs is a content-addressed directory, like internal/blobstore.
+type dirBlobs struct{ dir string }
+
+func (b *dirBlobs) Put(r io.Reader) (string, int64, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return "", 0, err
+	}
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	return sha, int64(len(data)), os.WriteFile(b.Path(sha), data, 0o644)
+}
+func (b *dirBlobs) Path(sha string) string { return filepath.Join(b.dir, sha) }
+func (b *dirBlobs) Exists(sha string) bool { _, err := os.Stat(b.Path(sha)); return err == nil }
+
+// fakeRunner answers invocations with a function of its own.
+type fakeRunner struct {
+	mu    sync.Mutex
+	calls []fakeCall
+	fn    func(spec *runtime.FunctionSpec, inv runtime.Invocation) (*runtime.Result, error)
+}
+
+type fakeCall struct {
+	Spec runtime.FunctionSpec
+	Inv  runtime.Invocation
+}
+
+func (f *fakeRunner) Invoke(_ context.Context, spec *runtime.FunctionSpec, inv runtime.Invocation) (*runtime.Result, error) {
+	f.mu.Lock()
+	f.calls = append(f.calls, fakeCall{*spec, inv})
+	fn := f.fn
+	f.mu.Unlock()
+	if fn != nil {
+		return fn(spec, inv)
+	}
+	return &runtime.Result{RequestID: inv.RequestID, Payload: inv.Payload}, nil
+}
+
+func (f *fakeRunner) Calls() []fakeCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+// env is one Service behind an httptest server with an SDK client.
+type env struct {
+	t      *testing.T
+	svc    *Service
+	store  *memStore
+	blobs  *dirBlobs
+	runner *fakeRunner
+	srv    *httptest.Server
+	client *awslambda.Client
+	cancel context.CancelFunc
+}
+
+type envOpts struct {
+	store       *memStore
+	blobDir     string
+	retryDelays []time.Duration
+	noStart     bool
+}
+
+func newEnv(t *testing.T, o envOpts) *env {
+	t.Helper()
+	e := &env{t: t, store: o.store, runner: &fakeRunner{}}
+	if e.store == nil {
+		e.store = newMemStore()
+	}
+	if o.blobDir == "" {
+		o.blobDir = t.TempDir()
+	}
+	e.blobs = &dirBlobs{dir: o.blobDir}
+	svc, err := New(Options{Store: e.store, Blobs: e.blobs, Runner: e.runner, AsyncRetryDelays: o.retryDelays})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc = svc
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	if !o.noStart {
+		if err := svc.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.srv = httptest.NewServer(awsproto.RequestIDMiddleware(svc))
+	t.Cleanup(e.close)
+	e.client = awslambda.New(awslambda.Options{
+		BaseEndpoint: aws.String(e.srv.URL),
+		Region:       "us-east-1",
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "SECRET"}, nil
+		}),
+		RetryMaxAttempts: 1,
+	})
+	return e
+}
+
+func (e *env) close() {
+	e.srv.Close()
+	e.cancel()
+	e.svc.Wait()
+}
+
+// makeZip builds a zip archive with the given files.
+func makeZip(t testing.TB, files map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte(files[name])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}

@@ -1,0 +1,169 @@
+// Package lambda owns Sluice's AWS Lambda API: the REST-JSON control plane that the
+// AWS CLI, boto3 and the SDKs call (functions, versions, aliases, resource-based
+// policies, concurrency, account settings), the Invoke API (RequestResponse, Event
+// with a durable retrying queue, DryRun), and the invoke.Invoker other services use.
+//
+// The store is the source of truth: functions live under /lambda/functions/<name>,
+// published versions under /lambda/versions/<name>/<n>, aliases under
+// /lambda/aliases/<name>/<alias> and queued Event invocations under /lambda/async/.
+// Code zips live in a content-addressed blob store. A watch-fed in-memory cache lets
+// Invoke resolve a function, its qualifier and its policy without touching the store.
+package lambda
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sluice-dev/sluice/internal/runtime"
+	"github.com/sluice-dev/sluice/internal/store"
+)
+
+// Runner runs invocations on warm function instances (the runtime pool).
+type Runner interface {
+	Invoke(ctx context.Context, spec *runtime.FunctionSpec, inv runtime.Invocation) (*runtime.Result, error)
+}
+
+// Blobs is the content-addressed store that holds code zips.
+type Blobs interface {
+	// Put stores r's bytes durably and returns their hex SHA-256 and size.
+	Put(r io.Reader) (sha256Hex string, size int64, err error)
+	// Path is the file holding the blob with that hex SHA-256.
+	Path(sha256Hex string) string
+	Exists(sha256Hex string) bool
+}
+
+// Options configures a Service.
+type Options struct {
+	Store     store.Store
+	Blobs     Blobs
+	Runner    Runner
+	Region    string // default us-east-1
+	AccountID string // default 123456789012
+	// Endpoint is the public base URL of Sluice's control plane (e.g.
+	// "http://127.0.0.1:4566"); GetFunction's Code.Location points under it.
+	Endpoint string
+	// AsyncRetryDelays are the waits before the retries of a failed Event
+	// invocation. AWS retries twice, after about one and then two minutes.
+	AsyncRetryDelays []time.Duration
+	// AsyncWorkers bounds how many Event invocations run at once (default 64).
+	AsyncWorkers int
+	Logger       *slog.Logger
+}
+
+// Service is the Lambda API. It implements http.Handler and invoke.Invoker.
+type Service struct {
+	store    store.Store
+	blobs    Blobs
+	runner   Runner
+	region   string
+	account  string
+	endpoint string
+	log      *slog.Logger
+
+	retryDelays  []time.Duration
+	asyncWorkers int
+
+	cache *functionCache
+
+	// async is the Event queue scheduler; nil until Start.
+	asyncMu sync.Mutex // guards async
+	async   *asyncQueue
+
+	wg sync.WaitGroup // background goroutines started by Start
+}
+
+// New validates opts and builds a Service. Call Start before serving invokes so the
+// cache is loaded and queued Event invocations run.
+func New(opts Options) (*Service, error) {
+	if opts.Store == nil {
+		return nil, errors.New("lambda: Options.Store is required")
+	}
+	if opts.Blobs == nil {
+		return nil, errors.New("lambda: Options.Blobs is required")
+	}
+	if opts.Runner == nil {
+		return nil, errors.New("lambda: Options.Runner is required")
+	}
+	s := &Service{
+		store:        opts.Store,
+		blobs:        opts.Blobs,
+		runner:       opts.Runner,
+		region:       opts.Region,
+		account:      opts.AccountID,
+		endpoint:     opts.Endpoint,
+		log:          opts.Logger,
+		retryDelays:  opts.AsyncRetryDelays,
+		asyncWorkers: opts.AsyncWorkers,
+	}
+	if s.region == "" {
+		s.region = "us-east-1"
+	}
+	if s.account == "" {
+		s.account = "123456789012"
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.retryDelays == nil {
+		// AWS: "If the function returns an error, Lambda attempts to run it two more
+		// times, with a one-minute wait between the first two attempts, and two
+		// minutes between the second and third attempts."
+		s.retryDelays = []time.Duration{time.Minute, 2 * time.Minute}
+	}
+	if s.asyncWorkers <= 0 {
+		s.asyncWorkers = 64
+	}
+	s.cache = newFunctionCache(s)
+	return s, nil
+}
+
+// Start loads every function into the invoke cache, then keeps the cache current
+// from a store watch and runs the Event queue's workers, until ctx is done. It
+// returns once the cache is loaded; Wait blocks until the background work stopped.
+func (s *Service) Start(ctx context.Context) error {
+	// Watch before loading, so no change between the load and the watch is missed.
+	events, err := s.store.Watch(ctx, "/lambda/")
+	if err != nil {
+		return fmt.Errorf("lambda: watch store: %w", err)
+	}
+	if err := s.cache.loadAll(ctx); err != nil {
+		return fmt.Errorf("lambda: load functions: %w", err)
+	}
+	q := newAsyncQueue(s)
+	if err := q.load(ctx); err != nil {
+		return fmt.Errorf("lambda: load queued events: %w", err)
+	}
+	s.asyncMu.Lock()
+	s.async = q
+	s.asyncMu.Unlock()
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.watch(ctx, events) }()
+	go func() { defer s.wg.Done(); q.run(ctx) }()
+	return nil
+}
+
+func (s *Service) asyncQueue() *asyncQueue {
+	s.asyncMu.Lock()
+	defer s.asyncMu.Unlock()
+	return s.async
+}
+
+// Wait blocks until the goroutines started by Start have returned (after Start's
+// context is done).
+func (s *Service) Wait() { s.wg.Wait() }
+
+func (s *Service) functionARN(name string) string {
+	return "arn:aws:lambda:" + s.region + ":" + s.account + ":function:" + name
+}
+
+func (s *Service) qualifiedARN(name, qualifier string) string {
+	if qualifier == "" {
+		return s.functionARN(name)
+	}
+	return s.functionARN(name) + ":" + qualifier
+}

@@ -1,0 +1,69 @@
+package lambda
+
+import (
+	"regexp"
+	"strings"
+)
+
+// functionNamePattern is the FunctionName constraint of Lambda's API model; a name
+// may be given as a name, a partial ARN (account:function:name) or a full ARN, each
+// optionally followed by ":version" or ":alias".
+const functionNamePattern = `(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?`
+
+var (
+	functionNameRE = regexp.MustCompile(`^` + functionNamePattern + `$`)
+	plainNameRE    = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,64}$`)
+	qualifierRE    = regexp.MustCompile(`^(\$LATEST|[a-zA-Z0-9-_]{1,128})$`)
+	aliasNameRE    = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,128}$`)
+	accountRE      = regexp.MustCompile(`^\d{12}$`)
+)
+
+// functionRef is a parsed function identifier.
+type functionRef struct {
+	Name      string
+	Qualifier string // "" when unqualified
+	// Foreign is set when the ARN names another account or region: such a function
+	// never exists here.
+	Foreign bool
+}
+
+// parseFunctionRef parses a FunctionName parameter in any of its forms. queryQualifier
+// is the operation's Qualifier parameter, if it has one.
+func (s *Service) parseFunctionRef(raw, queryQualifier string) (functionRef, error) {
+	if len(raw) == 0 || len(raw) > 170 || !functionNameRE.MatchString(raw) {
+		return functionRef{}, validation("Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", raw, functionNamePattern)
+	}
+	var ref functionRef
+	rest := raw
+	if strings.HasPrefix(rest, "arn:") {
+		// arn:partition:lambda:region:account:function:name[:qualifier]
+		parts := strings.SplitN(rest, ":", 7)
+		if len(parts) != 7 || parts[5] != "function" {
+			return functionRef{}, validation("Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", raw, functionNamePattern)
+		}
+		ref.Foreign = parts[1] != "aws" || parts[3] != s.region || parts[4] != s.account
+		rest = parts[6]
+	} else if parts := strings.SplitN(rest, ":", 3); len(parts) == 3 && parts[1] == "function" && accountRE.MatchString(parts[0]) {
+		ref.Foreign = parts[0] != s.account
+		rest = parts[2]
+	}
+	name, qual, _ := strings.Cut(rest, ":")
+	if !plainNameRE.MatchString(name) || strings.Contains(qual, ":") {
+		return functionRef{}, validation("Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", raw, functionNamePattern)
+	}
+	ref.Name, ref.Qualifier = name, qual
+	if queryQualifier != "" {
+		if !qualifierRE.MatchString(queryQualifier) {
+			return functionRef{}, validation("Value '%s' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)", queryQualifier)
+		}
+		if ref.Qualifier != "" && ref.Qualifier != queryQualifier {
+			// AWS: a qualified ARN and a different Qualifier parameter conflict.
+			return functionRef{}, invalidParam("The derived qualifier from the function name does not match the specified qualifier.")
+		}
+		ref.Qualifier = queryQualifier
+	}
+	return ref, nil
+}
+
+// arn is the ARN of the reference as AWS spells it in "not found" messages.
+func (s *Service) refARN(ref functionRef) string { return s.qualifiedARN(ref.Name, ref.Qualifier) }

@@ -1,0 +1,134 @@
+package lambda
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sluice-dev/sluice/internal/store"
+)
+
+// publishLocked publishes $LATEST of rec as a new version inside tx, unless nothing
+// changed since the last published version: then, as AWS does, it returns that
+// version. It bumps rec.LastVersion; the caller writes rec.
+func (s *Service) publishLocked(tx store.Tx, rec *functionRecord, description string) (*versionRecord, error) {
+	name := rec.Config.FunctionName
+	hash := contentHash(&rec.Config)
+	if rec.LastVersion > 0 {
+		var last versionRecord
+		found, err := getJSON(tx, versionKey(name, rec.LastVersion), &last)
+		if err != nil {
+			return nil, err
+		}
+		if found && last.ContentHash == hash {
+			return &last, nil
+		}
+	}
+	rec.LastVersion++
+	n := strconv.Itoa(rec.LastVersion)
+	cfg := rec.Config
+	cfg.Version = n
+	cfg.FunctionArn = s.qualifiedARN(name, n)
+	cfg.RevisionId = uuid.NewString()
+	cfg.LastModified = lastModified(time.Now())
+	if description != "" {
+		cfg.Description = description
+	}
+	v := &versionRecord{Config: cfg, CodeHex: rec.CodeHex, ContentHash: hash}
+	if err := putJSON(tx, versionKey(name, rec.LastVersion), v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+type publishVersionInput struct {
+	CodeSha256  string `json:"CodeSha256"`
+	Description string `json:"Description"`
+	RevisionId  string `json:"RevisionId"`
+}
+
+func (s *Service) publishVersion(c *call) error {
+	ref, err := s.parseFunctionRef(c.function, "")
+	if err != nil {
+		return err
+	}
+	if ref.Qualifier != "" {
+		return invalidParam("Unsupported function name: %s. Versions are published from $LATEST; use the unqualified function name.", c.function)
+	}
+	var in publishVersionInput
+	if err := c.decode("PublishVersion", &in); err != nil {
+		return err
+	}
+	if err := validateDescription(in.Description); err != nil {
+		return err
+	}
+	var out Configuration
+	err = s.store.Update(c.r.Context(), func(tx store.Tx) error {
+		rec, err := s.loadFunction(tx, ref)
+		if err != nil {
+			return err
+		}
+		if in.RevisionId != "" && in.RevisionId != rec.Config.RevisionId {
+			return preconditionFailed("GetFunction")
+		}
+		if in.CodeSha256 != "" && in.CodeSha256 != rec.Config.CodeSha256 {
+			return invalidParam("CodeSHA256 (%s) is different from current CodeSHA256 in $LATEST (%s). Please try again.", in.CodeSha256, rec.Config.CodeSha256)
+		}
+		before := rec.LastVersion
+		v, err := s.publishLocked(tx, rec, in.Description)
+		if err != nil {
+			return err
+		}
+		out = v.Config
+		if rec.LastVersion == before {
+			return nil
+		}
+		return putJSON(tx, functionKey(ref.Name), rec)
+	})
+	if err != nil {
+		return err
+	}
+	s.reloadAfterWrite(c.r.Context(), ref.Name)
+	c.json(http.StatusCreated, out)
+	return nil
+}
+
+func (s *Service) listVersionsByFunction(c *call) error {
+	ref, err := s.parseFunctionRef(c.function, "")
+	if err != nil {
+		return err
+	}
+	marker, max, err := pagination(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.r.Context()
+	rec, err := s.readFunction(ctx, functionRef{Name: ref.Name, Foreign: ref.Foreign})
+	if err != nil {
+		return err
+	}
+	versions, err := s.listVersionRecords(ctx, ref.Name)
+	if err != nil {
+		return err
+	}
+	latest := rec.Config
+	latest.FunctionArn = s.qualifiedARN(ref.Name, "$LATEST")
+	all := append([]Configuration{latest}, make([]Configuration, 0, len(versions))...)
+	for _, v := range versions {
+		all = append(all, v.Config)
+	}
+	key := func(c Configuration) string {
+		if c.Version == "$LATEST" {
+			return "0"
+		}
+		return "1" + fmtVersionKey(c.Version)
+	}
+	got, next := page(all, key, marker, max)
+	c.json(http.StatusOK, struct {
+		Versions   []Configuration `json:"Versions"`
+		NextMarker *string         `json:"NextMarker,omitempty"`
+	}{got, next})
+	return nil
+}
