@@ -60,6 +60,7 @@ func TestNodeResponses(t *testing.T) {
 		{"esm .js with type module", "esm_type_module", "index.handler", `{}`, `{"module":"esm-type-module","sep":"/"}`},
 		{"commonjs .cjs", "cjs_ext", "index.handler", `{}`, `{"module":"cjs-ext"}`},
 		{"handler in a subdirectory", "nested", "src/handlers/app.handler", `{}`, `{"module":"nested","dir":"src/handlers"}`},
+		{"require through NODE_PATH", "nodepath", "src/app.handler", `{}`, `"hello node_path"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -119,8 +119,17 @@ func writeFileAtomic(path string, data []byte) error {
 // Command returns the argv that starts an instance of runtime: the interpreter,
 // resolved on PATH, and the client script. The process must be started with the
 // function's code directory as its working directory and the Runtime API
-// environment (AWS_LAMBDA_RUNTIME_API, _HANDLER, LAMBDA_TASK_ROOT, ...).
+// environment (AWS_LAMBDA_RUNTIME_API, _HANDLER, LAMBDA_TASK_ROOT, ...) plus Env.
 func (i *Installed) Command(runtime string) ([]string, error) {
+	return i.CommandFor(runtime, 0)
+}
+
+// CommandFor is Command for a function with memoryMB of memory. For Node.js it
+// adds the V8 flags Lambda's nodejs bootstrap passes, which size the heap from
+// the function's memory (new space = memory/10, semi space = half of it, old
+// space = the rest) so a handler that outgrows its memory fails with a heap
+// error as on Lambda. memoryMB <= 0 leaves the heap at node's defaults.
+func (i *Installed) CommandFor(runtime string, memoryMB int) ([]string, error) {
 	in, ok := runtimes[runtime]
 	if !ok {
 		return nil, fmt.Errorf("runtime %q has no embedded runtime client", runtime)
@@ -129,5 +138,33 @@ func (i *Installed) Command(runtime string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runtime %s needs %q on PATH: %w", runtime, in.program, err)
 	}
-	return []string{program, filepath.Join(i.Dir, filepath.FromSlash(in.client))}, nil
+	argv := []string{program}
+	if in == nodeInterpreter {
+		argv = append(argv, "--expose-gc", "--max-http-header-size", "81920")
+		if memoryMB > 0 {
+			newSpace := memoryMB / 10
+			argv = append(argv,
+				fmt.Sprintf("--max-semi-space-size=%d", max(newSpace/2, 1)),
+				fmt.Sprintf("--max-old-space-size=%d", memoryMB-newSpace))
+		}
+	}
+	return append(argv, filepath.Join(i.Dir, filepath.FromSlash(in.client))), nil
+}
+
+// Env returns the runtime-specific variables Lambda sets in a managed runtime,
+// for the pool to add to the instance environment (after the standard AWS_*
+// ones; a function's own variables may override NODE_PATH, as on Lambda):
+// AWS_EXECUTION_ENV=AWS_Lambda_<runtime>, and for Node.js a NODE_PATH ending in
+// the task root, so require("lib/x") finds <task root>/lib/x as it does on
+// Lambda (/var/task). Unsupported runtimes get nil.
+func Env(runtime, taskRoot string) []string {
+	in, ok := runtimes[runtime]
+	if !ok {
+		return nil
+	}
+	env := []string{"AWS_EXECUTION_ENV=AWS_Lambda_" + runtime}
+	if in == nodeInterpreter {
+		env = append(env, "NODE_PATH="+taskRoot)
+	}
+	return env
 }

@@ -3,6 +3,7 @@ package shims
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -72,14 +73,39 @@ func TestCommand(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	if len(argv) != 2 || filepath.Base(argv[0]) != "node" || argv[1] != filepath.Join(in.Dir, "node", "index.mjs") {
-		t.Errorf("Command(nodejs22.x) = %q", argv)
+	client := filepath.Join(in.Dir, "node", "index.mjs")
+	if want := []string{argv[0], "--expose-gc", "--max-http-header-size", "81920", client}; filepath.Base(argv[0]) != "node" || !slices.Equal(argv, want) {
+		t.Errorf("Command(nodejs22.x) = %q, want %q", argv, want)
 	}
-	if _, err := os.Stat(argv[1]); err != nil {
+	if _, err := os.Stat(client); err != nil {
 		t.Error(err)
+	}
+	argv, _ = in.CommandFor("nodejs20.x", 256)
+	if want := []string{argv[0], "--expose-gc", "--max-http-header-size", "81920",
+		"--max-semi-space-size=12", "--max-old-space-size=231", client}; !slices.Equal(argv, want) {
+		t.Errorf("CommandFor(nodejs20.x, 256) = %q, want %q", argv, want)
+	}
+	if argv, err := in.CommandFor("python3.11", 256); err == nil && (len(argv) != 2 || argv[1] != filepath.Join(in.Dir, "python", "bootstrap.py")) {
+		t.Errorf("CommandFor(python3.11, 256) = %q", argv)
 	}
 	t.Setenv("PATH", t.TempDir())
 	if _, err := in.Command("python3.12"); err == nil {
 		t.Error("Command with no python3 on PATH succeeded, want error")
+	}
+}
+
+func TestEnv(t *testing.T) {
+	tests := []struct {
+		runtime string
+		want    []string
+	}{
+		{"nodejs20.x", []string{"AWS_EXECUTION_ENV=AWS_Lambda_nodejs20.x", "NODE_PATH=/code"}},
+		{"python3.12", []string{"AWS_EXECUTION_ENV=AWS_Lambda_python3.12"}},
+		{"provided.al2023", nil},
+	}
+	for _, tt := range tests {
+		if got := Env(tt.runtime, "/code"); !slices.Equal(got, tt.want) {
+			t.Errorf("Env(%s) = %q, want %q", tt.runtime, got, tt.want)
+		}
 	}
 }
