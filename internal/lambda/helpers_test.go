@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"maps"
 	"net/http/httptest"
@@ -281,3 +282,5 @@ func makeZip(t testing.TB, files map[string]string) []byte {
 	}
 	return buf.Bytes()
 }
+
+func asError[T error](err error, target *T) bool { return errors.As(err, target) }
