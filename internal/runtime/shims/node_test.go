@@ -217,6 +217,37 @@ func TestNodeInitErrors(t *testing.T) {
 	}
 }
 
+func TestNodeStreamingHandlerIsBuffered(t *testing.T) {
+	in := installed(t)
+	api := newFakeRuntimeAPI(t)
+	p := start(t, in, api, nodeRuntime, "testdata/node/cjs", "index.streaming")
+	api.invoke("s-1", `{}`)
+	if got := api.next(t, p); got.kind != "response" || string(got.body) != "part1,part2" {
+		t.Errorf("post = %s %q, want response \"part1,part2\"", got.kind, got.body)
+	}
+
+	api2 := newFakeRuntimeAPI(t)
+	p2 := start(t, in, api2, nodeRuntime, "testdata/node/cjs", "index.streamingUnfinished")
+	api2.invoke("s-2", `{}`)
+	got := api2.next(t, p2)
+	if e := decodeNodeError(t, got); got.kind != "error" || e.ErrorMessage != "Response stream is not finished." {
+		t.Errorf("post = %s %s, want error \"Response stream is not finished.\"", got.kind, got.body)
+	}
+}
+
+func TestNodeExitsWhenRuntimeAPIGoesAway(t *testing.T) {
+	in := installed(t)
+	api := newFakeRuntimeAPI(t)
+	p := start(t, in, api, nodeRuntime, "testdata/node/cjs", "index.asyncHandler")
+	api.invoke("last", `{}`)
+	api.next(t, p)
+	api.srv.CloseClientConnections()
+	api.srv.Close()
+	if code := exitCode(p.wait(t)); code != 1 {
+		t.Errorf("exit code = %d, want 1", code)
+	}
+}
+
 func TestNodeContext(t *testing.T) {
 	in := installed(t)
 	api := newFakeRuntimeAPI(t)

@@ -249,3 +249,16 @@ func TestPythonLoopAndLogs(t *testing.T) {
 	re := regexp.MustCompile(`(?m)^\{"timestamp": "\S+Z", "level": "INFO", "message": "info line", "logger": "root", "requestId": "log-2"\}$`)
 	waitFor(t, p3, func(out string) bool { return re.MatchString(out) })
 }
+
+func TestPythonExitsWhenRuntimeAPIGoesAway(t *testing.T) {
+	in := installed(t)
+	api := newFakeRuntimeAPI(t)
+	p := start(t, in, api, pythonRuntime, "testdata/python/basic", "app.ok")
+	api.invoke("last", `{}`)
+	api.next(t, p)
+	api.srv.CloseClientConnections()
+	api.srv.Close()
+	if code := exitCode(p.wait(t)); code != 1 {
+		t.Errorf("exit code = %d, want 1", code)
+	}
+}

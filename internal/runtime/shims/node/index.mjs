@@ -243,13 +243,21 @@ class RuntimeAPI {
     return res;
   }
 
+  // post never rejects: if the Runtime API cannot be reached the instance has
+  // been stopped, and there is nobody left to report to, so the process exits.
   async post(urlPath, bodyString, extraHeaders) {
     const body = Buffer.from(bodyString, 'utf8');
-    const res = await this.call('POST', urlPath, body, {
-      'Content-Type': 'application/json',
-      'Content-Length': body.length,
-      ...extraHeaders,
-    });
+    let res;
+    try {
+      res = await this.call('POST', urlPath, body, {
+        'Content-Type': 'application/json',
+        'Content-Length': body.length,
+        ...extraHeaders,
+      });
+    } catch (err) {
+      process.stderr.write(`sluice runtime: POST ${urlPath}: ${err?.message ?? err}\n`);
+      process.exit(1);
+    }
     if (res.status !== 202) {
       // The invocation may have timed out or been cancelled; the Runtime API
       // then answers 4xx and the loop simply moves on, as the RIC does.

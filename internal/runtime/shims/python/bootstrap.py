@@ -647,7 +647,7 @@ def main():
     while True:
         try:
             headers, body = client.next()
-        except Exception as e:
+        except (RuntimeAPIError, OSError, http.client.HTTPException) as e:
             # The server went away (instance stopped); nothing is left to report to.
             sys.stderr.write("sluice runtime: {}\n".format(e))
             sys.exit(1)
@@ -658,7 +658,12 @@ def main():
             os.environ["_X_AMZN_TRACE_ID"] = trace_id
         else:
             os.environ.pop("_X_AMZN_TRACE_ID", None)
-        handle_invocation(client, request_handler, headers, body)
+        try:
+            handle_invocation(client, request_handler, headers, body)
+        except (RuntimeAPIError, OSError, http.client.HTTPException) as e:
+            # Posting the result failed: the instance was stopped.
+            sys.stderr.write("sluice runtime: {}\n".format(e))
+            sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -113,3 +113,14 @@ exports.counter = (() => {
   let n = 0;
   return async () => ++n;
 })();
+
+// Response streaming (awslambda.streamifyResponse): Sluice buffers the stream.
+exports.streaming = awslambda.streamifyResponse(async (event, responseStream) => {
+  responseStream.write('part1,');
+  await new Promise((r) => setTimeout(r, 5));
+  responseStream.end('part2');
+});
+
+exports.streamingUnfinished = awslambda.streamifyResponse(async (event, responseStream) => {
+  responseStream.write('never ended');
+});
