@@ -49,7 +49,8 @@ type instance struct {
 	srv      *http.Server
 	logs     *logPipe
 	spawned  time.Time
-	cgroup   string // memory cgroup directory, "" when memory is advisory
+	cgroup   string     // memory cgroup directory, "" when memory is advisory
+	peak     *peakMeter // reads peak memory use; nil if unreadable
 
 	work    chan *invocation // capacity 1: the next invocation for /next
 	exited  chan struct{}    // closed when the process has exited and been reaped
@@ -58,7 +59,7 @@ type instance struct {
 	// peak memory (read before its cgroup is removed).
 	oomKilled  bool
 	peakAtExit int64
-	lastHWM    atomic.Int64 // the last VmHWM read while it ran
+	lastPeak   atomic.Int64 // the last peak read while it ran
 
 	mu           sync.Mutex // guards the fields below
 	cur          *invocation
@@ -134,6 +135,7 @@ func (p *Pool) start(inst *instance, codeDir string) {
 		return
 	}
 	inst.cgroup = p.memory.attach(inst.id, cmd.Process.Pid, inst.spec.MemoryMB)
+	inst.peak = openPeakMeter(p.memory.peakFile(inst.cgroup), cmd.Process.Pid)
 	inst.logs = newLogPipe(r, inst.logLine)
 	inst.mu.Lock()
 	inst.cmd = cmd
@@ -208,11 +210,14 @@ func (inst *instance) wait() {
 	inst.signalGroup() // children the runtime left behind
 	inst.exitErr = err
 	inst.oomKilled = inst.pool.memory.oomKilled(inst.cgroup)
-	inst.peakAtExit = inst.pool.memory.peakBytes(inst.cgroup)
-	if inst.peakAtExit == 0 {
-		inst.peakAtExit = inst.lastHWM.Load()
+	inst.peakAtExit = inst.lastPeak.Load()
+	if inst.peak != nil && !inst.peak.vmHWM { // a cgroup outlives its processes
+		if b := inst.peak.readInto(make([]byte, 64)); b > 0 {
+			inst.peakAtExit = b
+		}
 	}
 	close(inst.exited)
+	inst.peak.close()
 	_ = inst.srv.Close()
 	inst.pool.memory.detach(inst.cgroup)
 	inst.pool.forget(inst)

@@ -227,14 +227,13 @@ func (inst *instance) complete(c *invocation, o outcome, cold bool, submitted ti
 		status = "error\tError Type: Runtime.OutOfMemory"
 	}
 
-	// Lines the function printed before answering are still in the pipe; wait for
-	// them so they land before END, as in CloudWatch.
-	if inst.logs != nil {
-		if o.kind == outSuccess || o.kind == outHandlerError || o.kind == outTooLarge {
-			inst.logs.flush(50 * time.Millisecond)
-		} else {
-			inst.logs.waitEOF(200 * time.Millisecond)
-		}
+	// Lines the function printed before answering may still be in the pipe; they
+	// must land before END, as in CloudWatch. The flush runs while REPORT's memory
+	// figure is read.
+	var flushed chan struct{}
+	alive := o.kind == outSuccess || o.kind == outHandlerError || o.kind == outTooLarge
+	if inst.logs != nil && alive {
+		flushed = inst.logs.startFlush()
 	}
 
 	begin := c.startedAt
@@ -255,6 +254,13 @@ func (inst *instance) complete(c *invocation, o outcome, cold bool, submitted ti
 		inst.mu.Unlock()
 	}
 	report := inst.reportLine(id, duration, initDur, cold, status)
+	if inst.logs != nil {
+		if alive {
+			inst.logs.waitFlush(flushed, 50*time.Millisecond)
+		} else {
+			inst.logs.waitEOF(200 * time.Millisecond)
+		}
+	}
 
 	inst.logMu.Lock()
 	if !c.startLogged {

@@ -125,16 +125,25 @@ func (lp *logPipe) available() int {
 	return int(n)
 }
 
-// flush waits (at most max) until everything written to the pipe so far is emitted.
-func (lp *logPipe) flush(max time.Duration) {
+// startFlush asks the reader to emit everything written to the pipe so far; the
+// returned channel is closed when it has (nil if the request could not be made).
+func (lp *logPipe) startFlush() chan struct{} {
 	a := make(chan struct{})
 	select {
 	case lp.flushes <- a:
 	default:
-		return
+		return nil
 	}
 	// Wake the reader: a deadline in the past makes its Read return at once.
 	if err := lp.r.SetReadDeadline(time.Unix(1, 0)); err != nil {
+		return nil
+	}
+	return a
+}
+
+// waitFlush waits (at most max) for a flush started by startFlush.
+func (lp *logPipe) waitFlush(a chan struct{}, max time.Duration) {
+	if a == nil {
 		return
 	}
 	t := time.NewTimer(max)
