@@ -172,7 +172,9 @@ func TestPolicyMatching(t *testing.T) {
 		{"no policy", nil, base, false},
 		{"other principal", st(nil), invokeRequest{Principal: "s3.amazonaws.com", Resource: fn}, false},
 		{"any principal", st(func(s *statement) { s.Principal = principal{Any: true} }), base, true},
-		{"principal list", st(func(s *statement) { s.Principal = principal{Service: stringList{"s3.amazonaws.com", "apigateway.amazonaws.com"}} }), base, true},
+		{"principal list", st(func(s *statement) {
+			s.Principal = principal{Service: stringList{"s3.amazonaws.com", "apigateway.amazonaws.com"}}
+		}), base, true},
 		{"lambda:*", st(func(s *statement) { s.Action = stringList{"lambda:*"} }), base, true},
 		{"*", st(func(s *statement) { s.Action = stringList{"*"} }), base, true},
 		{"action case", st(func(s *statement) { s.Action = stringList{"Lambda:invokefunction"} }), base, true},
