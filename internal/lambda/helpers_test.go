@@ -244,16 +244,8 @@ func newEnv(t *testing.T, o envOpts) *env {
 			t.Fatal(err)
 		}
 	}
-	e.srv = httptest.NewServer(awsproto.RequestIDMiddleware(svc))
+	e.srv, e.client = serve(t, svc)
 	t.Cleanup(e.close)
-	e.client = awslambda.New(awslambda.Options{
-		BaseEndpoint: aws.String(e.srv.URL),
-		Region:       "us-east-1",
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "SECRET"}, nil
-		}),
-		RetryMaxAttempts: 1,
-	})
 	return e
 }
 
@@ -261,6 +253,20 @@ func (e *env) close() {
 	e.srv.Close()
 	e.cancel()
 	e.svc.Wait()
+}
+
+// serve puts svc behind an httptest server and returns an SDK client for it.
+func serve(tb testing.TB, svc *Service) (*httptest.Server, *awslambda.Client) {
+	srv := httptest.NewServer(awsproto.RequestIDMiddleware(svc))
+	client := awslambda.New(awslambda.Options{
+		BaseEndpoint: aws.String(srv.URL),
+		Region:       "us-east-1",
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "SECRET"}, nil
+		}),
+		RetryMaxAttempts: 1,
+	})
+	return srv, client
 }
 
 // makeZip builds a zip archive with the given files.
