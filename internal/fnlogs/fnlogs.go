@@ -102,7 +102,7 @@ type Store struct {
 	dir  string
 	opts Options
 
-	mu     sync.Mutex // guards fns and closed
+	mu     sync.RWMutex // guards fns and closed
 	fns    map[string]*fnLog
 	closed bool
 
@@ -119,6 +119,7 @@ type fnLog struct {
 	f         *os.File
 	w         *bufio.Writer
 	seg       segment // the segment f is open on
+	segDayKey int     // seg.day as yyyymmdd
 	size      int64   // bytes in seg, buffered ones included
 	dirty     bool    // w holds unflushed bytes
 	lastWrite time.Time
@@ -197,12 +198,22 @@ func (s *Store) Append(function, stream string, t time.Time, line string) {
 
 // fn returns the fnLog of function, creating it; nil once the store is closed.
 func (s *Store) fn(function string) *fnLog {
+	s.mu.RLock()
+	fl, ok := s.fns[function]
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return nil
+	}
+	if ok {
+		return fl
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil
 	}
-	fl, ok := s.fns[function]
+	fl, ok = s.fns[function]
 	if !ok {
 		fl = &fnLog{name: function, dir: filepath.Join(s.dir, dirName(function))}
 		s.fns[function] = fl
@@ -211,17 +222,19 @@ func (s *Store) fn(function string) *fnLog {
 }
 
 func (fl *fnLog) appendLocked(opts Options, stream string, t time.Time, line string) error {
-	day := t.UTC().Format(dayLayout)
+	ut := t.UTC()
+	y, m, d := ut.Date()
+	dayKey := y*10000 + int(m)*100 + d // compared, not formatted, on the hot path
 	if fl.w == nil {
-		if err := fl.openLocked(day); err != nil {
+		if err := fl.openLocked(ut.Format(dayLayout)); err != nil {
 			return err
 		}
 	}
 	// Segments only move forward: a line stamped on an earlier day than the
 	// open segment (clock skew, late lines) goes into the open segment.
 	switch {
-	case day > fl.seg.day:
-		if err := fl.rotateLocked(segment{day: day}); err != nil {
+	case dayKey > fl.segDayKey:
+		if err := fl.rotateLocked(segment{day: ut.Format(dayLayout)}); err != nil {
 			return err
 		}
 	case fl.size >= opts.SegmentBytes:
@@ -273,6 +286,7 @@ func (fl *fnLog) openSegmentLocked(seg segment) error {
 		return err
 	}
 	fl.f, fl.seg, fl.size = f, seg, st.Size()
+	fl.segDayKey = seg.dayKey()
 	if fl.w == nil {
 		fl.w = bufio.NewWriterSize(f, bufferSize)
 	} else {
@@ -441,6 +455,12 @@ type segment struct {
 
 func (s segment) name() string { return fmt.Sprintf("%s-%04d%s", s.day, s.seq, segmentExt) }
 
+// dayKey is the segment's day as the integer yyyymmdd.
+func (s segment) dayKey() int {
+	n, _ := strconv.Atoi(strings.ReplaceAll(s.day, "-", ""))
+	return n
+}
+
 func (s segment) less(o segment) bool {
 	if s.day != o.day {
 		return s.day < o.day
@@ -525,37 +545,45 @@ func plainName(s string) bool {
 }
 
 // appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD,
-// as encoding/json does.
+// as encoding/json does. Runs of bytes that need no escaping are copied at once.
 func appendJSONString(b []byte, s string) []byte {
 	const hexDigits = "0123456789abcdef"
 	b = append(b, '"')
+	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
+			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
 				b = append(b, '\\', c)
-			case c == '\n':
+			case '\n':
 				b = append(b, '\\', 'n')
-			case c == '\r':
+			case '\r':
 				b = append(b, '\\', 'r')
-			case c == '\t':
+			case '\t':
 				b = append(b, '\\', 't')
-			case c < 0x20 || c == 0x7f:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			default:
-				b = append(b, c)
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			}
 			i++
+			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+size]...)
+			i++
+			start = i
+			continue
 		}
 		i += size
 	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }

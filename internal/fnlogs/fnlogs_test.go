@@ -515,3 +515,24 @@ func BenchmarkAppend(b *testing.B) {
 		}
 	})
 }
+
+// FuzzAppendJSONString checks the hand-written encoder against encoding/json:
+// the output must be valid JSON decoding to what encoding/json would store.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", "quote\" backslash\\ nl\n cr\r tab\t", "\x00\x01\x1f\x7f", "ünï ✓ 😀", "bad \xff\xfe utf8", "\u2028\u2029", "<html>&"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		enc := appendJSONString(nil, s)
+		var got string
+		if err := json.Unmarshal(enc, &got); err != nil {
+			t.Fatalf("invalid JSON %q for %q: %v", enc, s, err)
+		}
+		ref, _ := json.Marshal(s)
+		var want string
+		json.Unmarshal(ref, &want)
+		if got != want {
+			t.Fatalf("decoded %q, want %q", got, want)
+		}
+	})
+}
