@@ -75,7 +75,10 @@ func TestBoltAndBlobstore(t *testing.T) {
 	svc, _, _, stop := open()
 	e := &env{t: t, svc: svc}
 	e.srv, e.client = serve(t, svc)
-	e.create("persisted", func(in *awslambda.CreateFunctionInput) { in.Runtime = types.RuntimePython313; in.Handler = aws.String("app.h") })
+	e.create("persisted", func(in *awslambda.CreateFunctionInput) {
+		in.Runtime = types.RuntimePython313
+		in.Handler = aws.String("app.h")
+	})
 	e.srv.Close()
 	stop()
 
