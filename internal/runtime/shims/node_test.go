@@ -189,6 +189,8 @@ func TestNodeInitErrors(t *testing.T) {
 		{"relative path", "cjs", "../cjs/index.handler", "Runtime.MalformedHandlerName",
 			"'../cjs/index.handler' is not a valid handler name. Use absolute paths when specifying root directories in handler names."},
 		{"syntax error", "syntax", "index.handler", "Runtime.UserCodeSyntaxError", "SyntaxError: Unexpected token ';'"},
+		// Other errors thrown while loading pass through unwrapped.
+		{"module throws at load", "initthrow", "index.handler", "Error", "init failed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

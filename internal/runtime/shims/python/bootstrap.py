@@ -156,7 +156,10 @@ def marshal_response(response):
 
 
 def unmarshal_request(body, content_type):
-    if content_type != "application/json":
+    # Lambda sends events as application/json; a missing type is treated as
+    # JSON too, and parameters (charset) are ignored.
+    media_type = (content_type or "application/json").split(";")[0].strip().lower()
+    if media_type != "application/json":
         return body
     try:
         return json.loads(body)
@@ -602,7 +605,7 @@ def handle_invocation(client, request_handler, headers, body):
             headers.get("Lambda-Runtime-Invoked-Function-Arn"),
             headers.get("Lambda-Runtime-Aws-Tenant-Id"),
         )
-        event = unmarshal_request(body, headers.get("Content-Type") or "application/json")
+        event = unmarshal_request(body, headers.get("Content-Type"))
         response = request_handler(event, context)
         result, content_type = marshal_response(response)
     except FaultException as e:
