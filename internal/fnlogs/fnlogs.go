@@ -37,7 +37,7 @@ var ErrNotFound = errors.New("fnlogs: no logs for function")
 // Entry is one stored log line.
 type Entry struct {
 	Time    time.Time
-	Stream  string // "stdout", "stderr", or what the pool chose (e.g. "platform")
+	Stream  string // the log stream, e.g. "2026/11/23/[$LATEST]<instance id>"
 	Message string
 }
 

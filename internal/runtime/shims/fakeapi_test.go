@@ -167,7 +167,7 @@ func start(t *testing.T, in *Installed, api *fakeRuntimeAPI, runtime, codeDir, h
 		"AWS_LAMBDA_LOG_STREAM_NAME=2024/01/01/[$LATEST]abcdef",
 		"AWS_REGION=us-east-1",
 		"TZ=:UTC",
-	}, append(Env(runtime, codeDir), env...)...)
+	}, env...)
 	p := &instance{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Start(); err != nil {

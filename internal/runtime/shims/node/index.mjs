@@ -680,6 +680,13 @@ async function main() {
 
   const appRoot = process.env.LAMBDA_TASK_ROOT || process.cwd();
   const handlerName = process.env._HANDLER || '';
+  // Lambda's nodejs bootstrap sets a default NODE_PATH ending in the task root
+  // (so require('lib/x') finds <task root>/lib/x) unless the function sets its
+  // own. Apply the same default if whoever started us did not.
+  if (!process.env.NODE_PATH) {
+    process.env.NODE_PATH = appRoot;
+    require('node:module').Module._initPaths();
+  }
   let handler;
   try {
     handler = await loadHandler(appRoot, handlerName);
