@@ -173,3 +173,36 @@ func TestRawInvokeHeaders(t *testing.T) {
 		t.Fatalf("traversal: %d", resp.StatusCode)
 	}
 }
+
+func TestMalformedRequests(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.create("mal")
+	cases := []struct {
+		method, path, body string
+		status             int
+		code               string
+	}{
+		{"POST", "/2015-03-31/functions", `{"FunctionName":`, 400, "InvalidRequestContentException"},
+		{"PUT", "/2015-03-31/functions/mal/configuration", `[1,2]`, 400, "InvalidRequestContentException"},
+		{"GET", "/2015-03-31/functions?Marker=!!!", "", 400, "InvalidParameterValueException"},
+		{"GET", "/2015-03-31/functions?MaxItems=abc", "", 400, "InvalidRequestContentException"},
+		{"GET", "/2015-03-31/functions?FunctionVersion=SOME", "", 400, "ValidationException"},
+		{"PATCH", "/2015-03-31/functions/mal", "", 404, "UnknownOperationException"},
+		{"GET", "/2015-03-31/functions/mal%3Aa%3Ab", "", 400, "ValidationException"},
+		{"GET", "/2015-03-31/functions/" + strings.Repeat("a", 65), "", 400, "ValidationException"},
+		{"GET", "/2015-03-31/functions/mal?Qualifier=bad%20q", "", 400, "ValidationException"},
+		{"POST", "/2015-03-31/functions/mal/invocations", "", 200, ""},
+		{"GET", "/2015-03-31/functions/mal/aliases/%2F", "", 400, "ValidationException"},
+	}
+	for _, c := range cases {
+		req, _ := http.NewRequest(c.method, e.srv.URL+c.path, strings.NewReader(c.body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status || resp.Header.Get("X-Amzn-Errortype") != c.code {
+			t.Errorf("%s %s: %d %q, want %d %q", c.method, c.path, resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"), c.status, c.code)
+		}
+	}
+}
