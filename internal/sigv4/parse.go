@@ -169,22 +169,34 @@ func isPresigned(pairs []queryPair) bool {
 }
 
 // parseCredential splits AKID/date/region/service/terminator.
+// It does not allocate: ParseScope runs on every request the server dispatches.
 func parseCredential(cred string) (Scope, string, bool) {
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 {
+	var parts [4]string
+	for i := range parts {
+		j := strings.IndexByte(cred, '/')
+		if j < 0 {
+			return Scope{}, "", false
+		}
+		parts[i], cred = cred[:j], cred[j+1:]
+	}
+	if strings.IndexByte(cred, '/') >= 0 {
 		return Scope{}, "", false
 	}
-	return Scope{AccessKeyID: parts[0], Date: parts[1], Region: parts[2], Service: parts[3]}, parts[4], true
+	return Scope{AccessKeyID: parts[0], Date: parts[1], Region: parts[2], Service: parts[3]}, cred, true
 }
 
 // serviceHint extracts the service from a credential that may be malformed, to pick the
 // error dialect before the credential is validated.
 func serviceHint(cred string) string {
-	parts := strings.Split(cred, "/")
-	if len(parts) >= 4 {
-		return parts[3]
+	for i := 0; i < 3; i++ {
+		j := strings.IndexByte(cred, '/')
+		if j < 0 {
+			return ""
+		}
+		cred = cred[j+1:]
 	}
-	return ""
+	service, _, _ := strings.Cut(cred, "/")
+	return service
 }
 
 func splitSignedHeaders(raw string) []string {
