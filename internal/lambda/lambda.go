@@ -16,9 +16,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/runtime"
 	"github.com/sluice-dev/sluice/internal/store"
 )
@@ -76,6 +78,11 @@ type Service struct {
 
 	wg sync.WaitGroup // background goroutines started by Start
 }
+
+var (
+	_ http.Handler   = (*Service)(nil)
+	_ invoke.Invoker = (*Service)(nil)
+)
 
 // New validates opts and builds a Service. Call Start before serving invokes so the
 // cache is loaded and queued Event invocations run.

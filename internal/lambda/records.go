@@ -76,27 +76,33 @@ type Configuration struct {
 	LoggingConfig        LoggingConfig         `json:"LoggingConfig"`
 }
 
+// Environment is a function's environment variables.
 type Environment struct {
 	Variables map[string]string `json:"Variables"`
 }
 
+// TracingConfig is the X-Ray tracing mode ("PassThrough" or "Active").
 type TracingConfig struct {
 	Mode string `json:"Mode"`
 }
 
+// EphemeralStorage is the size of /tmp in MB.
 type EphemeralStorage struct {
 	Size int `json:"Size"`
 }
 
+// SnapStart reports SnapStart settings; Sluice never applies them.
 type SnapStart struct {
 	ApplyOn            string `json:"ApplyOn"`
 	OptimizationStatus string `json:"OptimizationStatus"`
 }
 
+// RuntimeVersionConfig names the runtime build a function runs on.
 type RuntimeVersionConfig struct {
 	RuntimeVersionArn string `json:"RuntimeVersionArn"`
 }
 
+// LoggingConfig is the function's log format and group.
 type LoggingConfig struct {
 	LogFormat           string `json:"LogFormat"`
 	LogGroup            string `json:"LogGroup"`
@@ -141,6 +147,7 @@ type AliasConfiguration struct {
 	RevisionId      string              `json:"RevisionId"`
 }
 
+// AliasRoutingConfig sends a share of an alias's invocations to other versions.
 type AliasRoutingConfig struct {
 	AdditionalVersionWeights map[string]float64 `json:"AdditionalVersionWeights,omitempty"`
 }
