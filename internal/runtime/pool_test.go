@@ -407,9 +407,7 @@ func TestTimeoutKillsAndReplaces(t *testing.T) {
 		!bytes.Contains(res.LogTail, []byte("\tStatus: timeout\t")) {
 		t.Errorf("timeout log tail:\n%s", res.LogTail)
 	}
-	if processAlive(warm.PID) {
-		t.Errorf("timed-out instance pid %d still alive", warm.PID)
-	}
+	waitDead(t, warm.PID)
 	next := decode(t, invoke(t, p, spec, `{"op":"echo"}`, false))
 	if next.PID == warm.PID {
 		t.Error("next invoke reused the killed instance")
