@@ -468,3 +468,19 @@ func IdentityFrom(ctx context.Context) (*Identity, bool) {
 	id, ok := ctx.Value(identityKey{}).(*Identity)
 	return id, ok && id != nil
 }
+
+// Handler wraps next so that it only sees verified requests, with the Identity in the
+// request context (see IdentityFrom). Rejections are written by writeErr in the
+// service's error shape, for example
+//
+//	func(w http.ResponseWriter, _ *http.Request, err error) { awsproto.WriteError(w, awsproto.StyleLambda, err) }
+func (v *Verifier) Handler(next http.Handler, writeErr func(http.ResponseWriter, *http.Request, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := v.Verify(r)
+		if err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(WithIdentity(r.Context(), id)))
+	})
+}

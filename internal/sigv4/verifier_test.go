@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -738,4 +739,73 @@ func TestDateHeaderInsteadOfXAmzDate(t *testing.T) {
 	if _, err := testVerifier(ModeVerify, testNow).Verify(build("Sun, 30 Aug 2015 12:36:01 GMT")); err == nil {
 		t.Fatal("altered Date accepted")
 	}
+}
+
+func TestHandler(t *testing.T) {
+	v := testVerifier(ModeVerify, testNow)
+	h := v.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := IdentityFrom(r.Context())
+		if !ok {
+			t.Error("no identity in context")
+			return
+		}
+		_, _ = io.WriteString(w, id.AccessKeyID)
+	}), func(w http.ResponseWriter, _ *http.Request, err error) {
+		awsproto.WriteError(w, awsproto.StyleAPIGateway, err)
+	})
+
+	body := []byte(`{"name":"x"}`)
+	r := httptest.NewRequest(http.MethodPost, "http://localhost:4566/restapis", bytes.NewReader(body))
+	signWithSDK(t, r, body, "apigateway", testNow, aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != 200 || rec.Body.String() != testAKID {
+		t.Fatalf("signed: %d %s", rec.Code, rec.Body)
+	}
+
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://localhost:4566/restapis", nil))
+	if rec.Code != 403 || rec.Header().Get("X-Amzn-ErrorType") != CodeMissingAuthenticationToken ||
+		strings.TrimSpace(rec.Body.String()) != `{"message":"Missing Authentication Token"}` {
+		t.Fatalf("unsigned: %d %s %s", rec.Code, rec.Header(), rec.Body)
+	}
+}
+
+// FuzzVerify: arbitrary Authorization headers, targets and bodies never panic and
+// never verify without the secret.
+func FuzzVerify(f *testing.F) {
+	for _, c := range loadVectors(f) {
+		for _, form := range forms {
+			r, err := parseRawRequest(c.file(f, form+"-signed-request.txt"))
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(r.Method, r.RequestURI, r.Header.Get("Authorization"), r.Header.Get("X-Amz-Date"), r.Header.Get("X-Amz-Content-Sha256"), "")
+		}
+	}
+	f.Add("GET", "/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=%ZZ&X-Amz-Expires=-1", "", "", "", "")
+	f.Add("PUT", "//a/../%2e%2E/b", "AWS4-HMAC-SHA256 Credential=A/20150830/r/s3/aws4_request,SignedHeaders=host,Signature=", "20150830T123600Z", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "body")
+	f.Fuzz(func(t *testing.T, method, target, auth, amzDate, contentSHA, body string) {
+		v := NewVerifier(Options{Credentials: StaticCredentials{testAKID: "other-secret"}, Now: func() time.Time { return testNow }, MaxBodyBytes: 64})
+		r := &http.Request{Method: method, RequestURI: target, Host: "example.amazonaws.com", Header: http.Header{},
+			URL: &url.URL{Path: "/"}, Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body))}
+		if p, q, ok := strings.Cut(target, "?"); ok {
+			r.URL = &url.URL{Path: p, RawQuery: q}
+		}
+		for k, val := range map[string]string{"Authorization": auth, "X-Amz-Date": amzDate, "X-Amz-Content-Sha256": contentSHA} {
+			if val != "" {
+				r.Header.Set(k, val)
+			}
+		}
+		ParseScope(r)
+		id, err := v.Verify(r)
+		if err == nil && id.Verified {
+			t.Fatalf("verified without the secret: %+v", id)
+		}
+		if err != nil {
+			if _, ok := err.(*awsproto.Error); !ok {
+				t.Fatalf("error %T is not *awsproto.Error", err)
+			}
+		}
+	})
 }
