@@ -4,6 +4,9 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
+
+	"github.com/sluice-dev/sluice/internal/runtime/shims"
 )
 
 // ReservedEnvironmentKeys are the variables Lambda sets itself and a function's
@@ -61,6 +64,13 @@ func (p *Pool) environment(inst *instance, runtimeAPI, codeDir, runtimeDir strin
 	if isManagedRuntime(spec.Runtime) {
 		// provided.* runtimes have no AWS_EXECUTION_ENV on AWS.
 		vars["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + spec.Runtime
+		// Runtime-specific variables (NODE_PATH for Node.js), which the function's
+		// own variables may override.
+		for _, kv := range shims.Env(spec.Runtime, codeDir) {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				vars[k] = v
+			}
+		}
 	}
 	if c := p.opts.Credentials; c.AccessKeyID != "" {
 		vars["AWS_ACCESS_KEY_ID"] = c.AccessKeyID

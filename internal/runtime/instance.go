@@ -171,7 +171,15 @@ func (p *Pool) command(spec *FunctionSpec, codeDir string) (argv []string, runti
 			return nil, "", &errorObject{Type: "Runtime.InvalidEntrypoint",
 				Message: fmt.Sprintf("Error: runtime %s is not available on this node", spec.Runtime)}
 		}
-		argv, err := p.opts.Shims.Command(spec.Runtime)
+		var argv []string
+		var err error
+		if sized, ok := p.opts.Shims.(interface {
+			CommandFor(runtime string, memoryMB int) ([]string, error)
+		}); ok {
+			argv, err = sized.CommandFor(spec.Runtime, memoryMB(spec))
+		} else {
+			argv, err = p.opts.Shims.Command(spec.Runtime)
+		}
 		if err != nil || len(argv) == 0 {
 			msg := "no command"
 			if err != nil {

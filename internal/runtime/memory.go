@@ -2,12 +2,14 @@ package runtime
 
 import (
 	"bytes"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -41,8 +43,11 @@ type memoryLimiter interface {
 
 // detectMemoryLimiter probes for a usable memory cgroup hierarchy.
 func detectMemoryLimiter(log *slog.Logger) memoryLimiter {
-	base := fmt.Sprintf("sluice-%d", os.Getpid())
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	base := fmt.Sprintf("sluice-%d-%x", os.Getpid(), rnd)
 	if v1 := "/sys/fs/cgroup/memory"; isFile(filepath.Join(v1, "memory.limit_in_bytes")) {
+		removeStaleCgroups(v1)
 		dir := filepath.Join(v1, base)
 		if err := os.Mkdir(dir, 0o755); err == nil || os.IsExist(err) {
 			log.Debug("memory limits enforced with cgroup v1", "dir", dir)
@@ -53,6 +58,7 @@ func detectMemoryLimiter(log *slog.Logger) memoryLimiter {
 		self, _ := os.ReadFile("/proc/self/cgroup")
 		if strings.TrimSpace(string(self)) == "0::/" {
 			_ = os.WriteFile("/sys/fs/cgroup/cgroup.subtree_control", []byte("+memory"), 0o644)
+			removeStaleCgroups("/sys/fs/cgroup")
 			dir := filepath.Join("/sys/fs/cgroup", base)
 			if err := os.Mkdir(dir, 0o755); err == nil || os.IsExist(err) {
 				if os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+memory"), 0o644) == nil {
@@ -65,6 +71,29 @@ func detectMemoryLimiter(log *slog.Logger) memoryLimiter {
 	}
 	log.Info("memory cgroups unavailable: function memory sizes are advisory (not enforced)")
 	return advisoryMemory{}
+}
+
+// removeStaleCgroups removes the (empty) cgroups left by Sluice processes that died
+// without closing their pool. A cgroup with live processes cannot be removed, so
+// this never disturbs a running instance.
+func removeStaleCgroups(hierarchy string) {
+	dirs, _ := filepath.Glob(filepath.Join(hierarchy, "sluice-*"))
+	for _, dir := range dirs {
+		var pid int
+		if _, err := fmt.Sscanf(filepath.Base(dir), "sluice-%d-", &pid); err != nil || pid <= 0 {
+			continue
+		}
+		if syscall.Kill(pid, 0) == nil {
+			continue // its owner is alive
+		}
+		children, _ := os.ReadDir(dir)
+		for _, c := range children {
+			if c.IsDir() {
+				_ = os.Remove(filepath.Join(dir, c.Name()))
+			}
+		}
+		_ = os.Remove(dir)
+	}
 }
 
 func isFile(p string) bool {

@@ -34,6 +34,9 @@ type LogSink interface {
 // for example ["node", "/data/shims/node/index.mjs"]. The process it starts reads
 // _HANDLER, LAMBDA_TASK_ROOT and AWS_LAMBDA_RUNTIME_API like AWS's runtime interface
 // clients. An error means the runtime is not supported on this node.
+// *shims.Installed implements it; when the source also has
+// CommandFor(runtime string, memoryMB int) ([]string, error), the pool uses that so
+// the runtime can size itself to the function's memory.
 type ShimSource interface {
 	Command(runtime string) (argv []string, err error)
 }

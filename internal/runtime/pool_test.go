@@ -134,7 +134,7 @@ func newTestPool(t testing.TB, mutate func(*Options)) (*Pool, *memSink) {
 	t.Helper()
 	sink := &memSink{}
 	opts := Options{
-		DataDir:      t.TempDir(),
+		DataDir:      filepath.Join(fixtures.dir, "data"), // shared: code is extracted once per zip
 		MaxInstances: 8,
 		QueueTimeout: 10 * time.Second,
 		Region:       "eu-west-1",
