@@ -29,6 +29,22 @@ const (
 	killMemory             // it exceeded its memory size
 )
 
+func (r killReason) String() string {
+	switch r {
+	case killRetired:
+		return "retired"
+	case killIdle:
+		return "idle"
+	case killClosed:
+		return "pool closed"
+	case killTimeout:
+		return "timeout"
+	case killMemory:
+		return "out of memory"
+	}
+	return "exited"
+}
+
 // instance is one function process (an "execution environment" in AWS's terms) with
 // its own Runtime API listener. It runs one invocation at a time.
 type instance struct {
@@ -46,11 +62,13 @@ type instance struct {
 	// Set by start before the instance is used, read-only afterwards.
 	cmd      *exec.Cmd
 	startErr *errorObject // the process could not start: reported as an init error
-	srv      *http.Server
-	logs     *logPipe
-	spawned  time.Time
-	cgroup   string     // memory cgroup directory, "" when memory is advisory
-	peak     *peakMeter // reads peak memory use; nil if unreadable
+	// poolClosed: the pool closed before the process could start.
+	poolClosed bool
+	srv        *http.Server
+	logs       *logPipe
+	spawned    time.Time
+	cgroup     string     // memory cgroup directory, "" when memory is advisory
+	peak       *peakMeter // reads peak memory use; nil if unreadable
 
 	work    chan *invocation // capacity 1: the next invocation for /next
 	exited  chan struct{}    // closed when the process has exited and been reaped
@@ -125,10 +143,25 @@ func (p *Pool) start(inst *instance, codeDir string) {
 	cmd.Stdout = w
 	cmd.Stderr = w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// Close waits for running; adding to it must not race with that wait.
+	p.mu.Lock()
+	closed := p.closed
+	if !closed {
+		p.running.Add(1)
+	}
+	p.mu.Unlock()
+	if closed {
+		_ = r.Close()
+		_ = w.Close()
+		_ = inst.srv.Close()
+		inst.poolClosed = true
+		return
+	}
 	inst.spawned = time.Now()
 	err = cmd.Start()
 	_ = w.Close()
 	if err != nil {
+		p.running.Done()
 		_ = r.Close()
 		_ = inst.srv.Close()
 		inst.startErr = entrypointError(err, inst.spec)
@@ -142,8 +175,9 @@ func (p *Pool) start(inst *instance, codeDir string) {
 	killedEarly := inst.killed != killNone
 	inst.mu.Unlock()
 	go inst.logs.run()
-	p.running.Add(1)
 	go inst.wait()
+	p.log.Debug("function instance started", "function", inst.spec.FunctionName, "version", inst.spec.Version,
+		"instance", inst.id, "pid", cmd.Process.Pid, "runtime_api", ln.Addr().String())
 	if killedEarly { // Close (or an eviction) raced with the start
 		inst.signalGroup()
 	}
@@ -229,6 +263,8 @@ func (inst *instance) wait() {
 	_ = inst.srv.Close()
 	inst.pool.memory.detach(inst.cgroup)
 	inst.pool.forget(inst)
+	inst.pool.log.Debug("function instance exited", "function", inst.spec.FunctionName, "instance", inst.id,
+		"status", exitMessage(err), "reason", inst.killReason().String())
 }
 
 // forget drops an instance whose process exited while idle.

@@ -236,6 +236,11 @@ func (inst *instance) complete(c *invocation, o outcome, cold bool, submitted ti
 		flushed = inst.logs.startFlush()
 	}
 
+	if !alive {
+		inst.pool.log.Info("function invocation failed", "function", inst.spec.FunctionName,
+			"request_id", id, "instance", inst.id, "status", status)
+	}
+
 	begin := c.startedAt
 	if !c.hasStarted() {
 		begin = submitted

@@ -144,7 +144,7 @@ func NewPool(opts Options) (*Pool, error) {
 	}
 	p := &Pool{
 		opts:      opts,
-		log:       opts.Logger.With("component", "runtime"),
+		log:       opts.Logger,
 		code:      newCodeCache(codeDir),
 		functions: make(map[string]*functionState),
 		freed:     make(chan struct{}),
@@ -193,6 +193,10 @@ func (p *Pool) invokeOnce(ctx context.Context, spec *FunctionSpec, codeDir strin
 	inst, err := p.acquire(ctx, spec, codeDir)
 	if err != nil {
 		return nil, err
+	}
+	if inst.poolClosed {
+		p.release(inst, false)
+		return nil, ErrClosed
 	}
 	if inst.startErr != nil {
 		// The process could not even start (no bootstrap, not executable): AWS reports

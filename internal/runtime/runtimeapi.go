@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -126,8 +127,11 @@ func (inst *instance) serveNext(w http.ResponseWriter, r *http.Request) {
 		} else {
 			h[hdrFunctionARN] = []string{inst.spec.FunctionARN}
 		}
+		// AWS always sends a trace header; runtimes copy it to _X_AMZN_TRACE_ID.
 		if c.inv.TraceID != "" {
 			h[hdrTraceID] = []string{c.inv.TraceID}
+		} else {
+			h[hdrTraceID] = []string{newTraceID(now)}
 		}
 		if c.inv.ClientContext != "" {
 			h[hdrClientContext] = []string{c.inv.ClientContext}
@@ -141,6 +145,34 @@ func (inst *instance) serveNext(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(c.inv.Payload)
 		return
 	}
+}
+
+// newTraceID makes an X-Ray trace header with an unsampled root, in the format AWS
+// sends: Root=1-<8 hex epoch seconds>-<24 hex>;Parent=<16 hex>;Sampled=0.
+func newTraceID(now time.Time) string {
+	const hexdigits = "0123456789abcdef"
+	var b [80]byte
+	n := copy(b[:], "Root=1-")
+	sec := uint32(now.Unix())
+	for i := 7; i >= 0; i-- {
+		b[n+i] = hexdigits[sec&0xf]
+		sec >>= 4
+	}
+	n += 8
+	b[n] = '-'
+	n++
+	hex64 := func(v uint64, digits int) {
+		for i := 0; i < digits; i++ {
+			b[n] = hexdigits[(v>>(4*i))&0xf]
+			n++
+		}
+	}
+	hex64(rand.Uint64(), 16)
+	hex64(rand.Uint64(), 8)
+	n += copy(b[n:], ";Parent=")
+	hex64(rand.Uint64(), 16)
+	n += copy(b[n:], ";Sampled=0")
+	return string(b[:n])
 }
 
 // current returns the in-flight invocation with the given id, or nil when the id is

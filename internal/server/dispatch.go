@@ -5,19 +5,21 @@ import (
 	"strings"
 
 	"github.com/sluice-dev/sluice/internal/awsproto"
+	"github.com/sluice-dev/sluice/internal/sigv4"
 )
 
 // services are the handlers the dispatcher routes to. A nil handler means the
 // capability is not built; its requests get an AWS-shaped 501.
 type services struct {
-	dataPlane      http.Handler                // execute-api requests, served as API Gateway does
-	isDataPlane    func(r *http.Request) bool // picks data-plane requests by Host or path
-	authenticate   func(r *http.Request) (*http.Request, error)
-	lambda         http.Handler
-	restAPI        http.Handler
-	httpAPI        http.Handler
-	logs           http.Handler // /_sluice/logs/
-	maxHeaderBytes int
+	dataPlane    http.Handler               // execute-api requests, served as API Gateway does
+	isDataPlane  func(r *http.Request) bool // picks data-plane requests by Host or path
+	authenticate func(r *http.Request) (*http.Request, error)
+	// authenticateLogs guards /_sluice/logs/; nil leaves it open (open mode).
+	authenticateLogs func(r *http.Request) (*http.Request, error)
+	lambda           http.Handler
+	restAPI          http.Handler
+	httpAPI          http.Handler
+	logs             http.Handler // /_sluice/logs/
 }
 
 // dispatcher is the one handler of the shared listener.
@@ -40,6 +42,15 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		awsproto.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		return
 	case strings.HasPrefix(path, "/_sluice/logs/"):
+		// Function logs may hold secrets: in verify mode they need a signature like
+		// any control-plane call (`sluice logs` signs with the AWS_* credentials).
+		if d.s.authenticateLogs != nil {
+			var err error
+			if r, err = d.s.authenticateLogs(r); err != nil {
+				awsproto.WriteError(w, awsproto.StyleAPIGateway, err)
+				return
+			}
+		}
 		serveOrUnbuilt(w, r, d.s.logs, "Function logs", awsproto.StyleAPIGateway)
 		return
 	case strings.HasPrefix(path, "/_sluice/lambda/"):
@@ -51,8 +62,14 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	service := serviceFor(r)
 	style := awsproto.StyleAPIGateway
-	if service == "lambda" {
+	switch service {
+	case "lambda":
 		style = awsproto.StyleLambda
+	case "apigateway":
+	default:
+		awsproto.WriteError(w, style, awsproto.Errorf(http.StatusNotFound, "UnknownOperationException",
+			"Sluice does not implement the service or operation for %s %s", r.Method, path))
+		return
 	}
 	if d.s.authenticate != nil {
 		var err error
@@ -70,18 +87,15 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			serveOrUnbuilt(w, r, d.s.restAPI, "API Gateway", style)
 		}
-	default:
-		awsproto.WriteError(w, style, awsproto.Errorf(http.StatusNotFound, "UnknownOperationException",
-			"Sluice does not implement the service or operation for %s %s", r.Method, path))
 	}
 }
 
 // serviceFor names the AWS service a control-plane request is for: the signing
 // service of its SigV4 credential scope, else the one its path belongs to.
 func serviceFor(r *http.Request) string {
-	if svc := scopeService(r); svc != "" {
-		// apigatewayv2 signs as "apigateway"; execute-api is the data plane's.
-		return svc
+	if scope, ok := sigv4.ParseScope(r); ok {
+		// apigatewayv2 signs as "apigateway" too; its paths start with /v2/.
+		return scope.Service
 	}
 	p := r.URL.Path
 	switch {
@@ -95,30 +109,6 @@ func serviceFor(r *http.Request) string {
 		return "apigateway"
 	}
 	return ""
-}
-
-// scopeService reads the service name out of the credential scope
-// (AKID/yyyymmdd/region/service/aws4_request) of the Authorization header or the
-// X-Amz-Credential query parameter.
-func scopeService(r *http.Request) string {
-	cred := ""
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		i := strings.Index(auth, "Credential=")
-		if i < 0 {
-			return ""
-		}
-		cred = auth[i+len("Credential="):]
-		if j := strings.IndexAny(cred, ", "); j >= 0 {
-			cred = cred[:j]
-		}
-	} else if r.URL.RawQuery != "" {
-		cred = r.URL.Query().Get("X-Amz-Credential")
-	}
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 || parts[4] != "aws4_request" {
-		return ""
-	}
-	return parts[3]
 }
 
 func serveOrUnbuilt(w http.ResponseWriter, r *http.Request, h http.Handler, name string, style awsproto.ErrorStyle) {

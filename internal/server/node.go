@@ -2,7 +2,25 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sluice-dev/sluice/internal/apigw/gateway"
+	"github.com/sluice-dev/sluice/internal/apigw/httpapi"
+	"github.com/sluice-dev/sluice/internal/apigw/restapi"
+	"github.com/sluice-dev/sluice/internal/blobstore"
+	"github.com/sluice-dev/sluice/internal/fnlogs"
+	"github.com/sluice-dev/sluice/internal/lambda"
+	"github.com/sluice-dev/sluice/internal/runtime"
+	"github.com/sluice-dev/sluice/internal/runtime/shims"
+	"github.com/sluice-dev/sluice/internal/sigv4"
+	"github.com/sluice-dev/sluice/internal/store"
+	"github.com/sluice-dev/sluice/internal/store/boltstore"
+	"github.com/sluice-dev/sluice/internal/store/etcdstore"
 )
 
 // node is one running Sluice: its store, pool and services.
@@ -18,7 +36,143 @@ func (n *node) close() {
 }
 
 // build constructs every part from cfg. addr is the listener's actual address.
-func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (*node, error) {
+func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_ *node, err error) {
 	n := &node{}
+	defer func() {
+		if err != nil {
+			n.close()
+		}
+	}()
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, st.Close)
+
+	blobs, err := blobstore.New(filepath.Join(cfg.DataDir, "blobs"))
+	if err != nil {
+		return nil, fmt.Errorf("blob store: %w", err)
+	}
+	logs, err := fnlogs.Open(filepath.Join(cfg.DataDir, "logs"))
+	if err != nil {
+		return nil, fmt.Errorf("function logs: %w", err)
+	}
+	n.closers = append(n.closers, logs.Close)
+	installed, err := shims.Install(filepath.Join(cfg.DataDir, "runtime", "shims"))
+	if err != nil {
+		return nil, fmt.Errorf("runtime shims: %w", err)
+	}
+
+	endpoint := cfg.PublicEndpoint
+	if endpoint == "" {
+		endpoint = "http://" + addr
+	}
+	port := addr[strings.LastIndex(addr, ":")+1:]
+	accessKey, secretKey := cfg.RootAccessKeyID, cfg.RootSecretAccessKey
+	if accessKey == "" {
+		// Open mode: functions sign with a key Sluice accepts as well formed.
+		accessKey, secretKey = "SLUICEFUNCTIONKEY", "sluice-function-secret"
+	}
+	pool, err := runtime.NewPool(runtime.Options{
+		DataDir:      cfg.DataDir,
+		MaxInstances: cfg.MaxInstances,
+		IdleTimeout:  cfg.IdleTimeout,
+		QueueTimeout: cfg.QueueTimeout,
+		Region:       cfg.Region,
+		AccountID:    cfg.AccountID,
+		EndpointURL:  endpoint,
+		Credentials:  runtime.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey},
+		Logs:         logs,
+		Shims:        installed,
+		Logger:       logger.With("component", "runtime"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("function pool: %w", err)
+	}
+	n.closers = append(n.closers, pool.Close)
+
+	fns, err := lambda.New(lambda.Options{
+		Store:            st,
+		Blobs:            blobs,
+		Runner:           pool,
+		Region:           cfg.Region,
+		AccountID:        cfg.AccountID,
+		Endpoint:         endpoint,
+		AsyncRetryDelays: []time.Duration{cfg.AsyncRetryDelay, 2 * cfg.AsyncRetryDelay},
+		Logger:           logger.With("component", "lambda"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lambda: %w", err)
+	}
+	// The lambda service's watch and async workers run until the node closes; it
+	// must stop before the store does.
+	lambdaCtx, stopLambda := context.WithCancel(ctx)
+	if err := fns.Start(lambdaCtx); err != nil {
+		stopLambda()
+		return nil, fmt.Errorf("lambda: %w", err)
+	}
+	n.closers = append(n.closers, func() error { stopLambda(); fns.Wait(); return nil })
+
+	gw := gateway.New(gateway.Options{
+		Store:     st,
+		Invoker:   fns,
+		Region:    cfg.Region,
+		AccountID: cfg.AccountID,
+		Logger:    logger.With("component", "gateway"),
+	})
+	gwCtx, stopGateway := context.WithCancel(ctx)
+	n.closers = append(n.closers, func() error { stopGateway(); return nil })
+	if err := gw.Start(gwCtx); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+
+	creds := sigv4.StaticCredentials{}
+	if cfg.RootAccessKeyID != "" {
+		creds[cfg.RootAccessKeyID] = cfg.RootSecretAccessKey
+	}
+	mode := sigv4.ModeOpen
+	if cfg.AuthMode == "verify" {
+		mode = sigv4.ModeVerify
+	}
+	verifier := sigv4.NewVerifier(sigv4.Options{Mode: mode, Credentials: creds, MaxBodyBytes: 80 << 20})
+
+	authenticate := func(r *http.Request) (*http.Request, error) {
+		id, err := verifier.Verify(r)
+		if err != nil {
+			return r, err
+		}
+		return r.WithContext(sigv4.WithIdentity(r.Context(), id)), nil
+	}
+	n.services = services{
+		dataPlane:    gw,
+		isDataPlane:  gateway.IsDataPlaneRequest,
+		authenticate: authenticate,
+		lambda:       fns,
+		restAPI:      restapi.New(restapi.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID, Logger: logger.With("component", "apigateway")}),
+		httpAPI: httpapi.New(httpapi.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID,
+			APIEndpoint: func(id string) string { return "http://" + id + "." + cfg.ExecuteAPIDomain + ":" + port },
+			Logger:      logger.With("component", "apigatewayv2")}),
+		logs: logs.Handler(),
+	}
+	if mode == sigv4.ModeVerify {
+		n.services.authenticateLogs = authenticate
+	}
 	return n, nil
+}
+
+func openStore(ctx context.Context, cfg Config) (store.Store, error) {
+	switch cfg.Store {
+	case "etcd":
+		st, err := etcdstore.Open(ctx, etcdstore.Config{Endpoints: cfg.EtcdEndpoints, Prefix: cfg.EtcdPrefix, DialTimeout: 5 * time.Second})
+		if err != nil {
+			return nil, fmt.Errorf("etcd store: %w", err)
+		}
+		return st, nil
+	default:
+		st, err := boltstore.Open(filepath.Join(cfg.DataDir, "state.db"))
+		if err != nil {
+			return nil, fmt.Errorf("bolt store: %w", err)
+		}
+		return st, nil
+	}
 }

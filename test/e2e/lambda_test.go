@@ -35,7 +35,7 @@ func (s *instance) createFunction(name, runtime, handler, zipPath string, extra 
 func (s *instance) invokeCLI(name, payload string, extra ...string) (map[string]any, []byte) {
 	s.t.Helper()
 	out := filepath.Join(s.t.TempDir(), "out.json")
-	args := append([]string{"lambda", "invoke", "--function-name", name, "--cli-binary-format", "raw-in-base64-out",
+	args := append([]string{"lambda", "invoke", "--function-name", name,
 		"--payload", payload}, extra...)
 	args = append(args, out)
 	meta := s.awsJSON(args...)
