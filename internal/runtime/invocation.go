@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -109,10 +110,17 @@ func (c *invocation) hasStarted() bool {
 // errRetry: the instance died before the invocation reached it; try another one.
 var errRetry = errors.New("runtime: instance gone before delivery")
 
-// run hands c to the runtime and waits for its outcome, enforcing the timeout.
-// healthy says whether the instance may serve again. A nil Result comes with
-// ErrClosed (the pool closed underneath) or errRetry.
-func (inst *instance) run(c *invocation) (res *Result, healthy bool, err error) {
+// runState is an invocation being waited on.
+type runState struct {
+	c         *invocation
+	cold      bool
+	submitted time.Time
+	timer     *time.Timer
+	started   <-chan struct{} // nil once the runtime has the event
+}
+
+// begin hands c to the runtime; await then waits for its outcome.
+func (inst *instance) begin(c *invocation) *runState {
 	inst.mu.Lock()
 	inst.cur = c
 	cold := !inst.initDone
@@ -124,53 +132,66 @@ func (inst *instance) run(c *invocation) (res *Result, healthy bool, err error) 
 	inst.logMu.Lock()
 	inst.logTo = c
 	inst.logMu.Unlock()
-	submitted := time.Now()
-	inst.work <- c
+	st := &runState{c: c, cold: cold, submitted: time.Now(), started: c.started}
+	inst.work <- c // never blocks: one invocation at a time, capacity 1
 
 	limit := c.timeout
 	if cold {
 		limit += initTimeout
 	}
-	timer := time.NewTimer(limit)
-	defer timer.Stop()
-	started := c.started
+	st.timer = time.NewTimer(limit)
+	return st
+}
+
+// await waits for the outcome of st's invocation, enforcing the timeout, and
+// completes it (END/REPORT, Result). healthy says whether the instance may serve
+// again. A nil Result comes with ErrClosed (the pool closed underneath) or errRetry.
+// When ctx ends first, await returns detached=true and the caller must finish the
+// wait (with a context that does not end) before releasing the instance.
+func (inst *instance) await(ctx context.Context, st *runState) (res *Result, healthy bool, err error, detached bool) {
+	c := st.c
 	var o outcome
 wait:
 	for {
 		select {
-		case <-started:
-			started = nil
-			timer.Reset(time.Until(c.deadline))
+		case <-st.started:
+			st.started = nil
+			st.timer.Reset(time.Until(c.deadline))
 		case o = <-c.done:
 			break wait
 		case <-inst.exited:
-			if !cold && !c.hasStarted() && c.finish(outcome{kind: outExit}) {
+			if !st.cold && !c.hasStarted() && c.finish(outcome{kind: outExit}) {
 				// A warm instance that died between invocations (e.g. a runtime that
 				// exits after reporting a panic) never saw this event.
+				st.timer.Stop()
 				inst.detachLogs(c)
-				return nil, false, errRetry
+				return nil, false, errRetry, false
 			}
 			c.finish(inst.exitOutcome()) // loses to an answer that raced with the exit
 			o = <-c.done
 			break wait
-		case <-timer.C:
+		case <-st.timer.C:
 			if c.finish(outcome{kind: outTimeout}) {
 				inst.kill(killTimeout)
 			}
 			o = <-c.done
 			break wait
+		case <-ctx.Done():
+			return nil, false, ctx.Err(), true
 		}
 	}
+	st.timer.Stop()
 	switch inst.killReason() {
 	case killClosed:
 		inst.detachLogs(c)
-		return nil, false, ErrClosed
+		return nil, false, ErrClosed, false
 	case killMemory:
 		if o.kind != outSuccess && o.kind != outHandlerError {
 			o = outcome{kind: outMemory, at: o.at}
 		}
 	}
-	return inst.complete(c, o, cold, submitted)
+	res, healthy, err = inst.complete(c, o, st.cold, st.submitted)
+	return res, healthy, err, false
 }
 
 // exitOutcome describes the process's exit (it has exited). An exit after /init/error

@@ -184,11 +184,6 @@ func (p *Pool) Invoke(ctx context.Context, spec *FunctionSpec, inv Invocation) (
 	}
 }
 
-type answer struct {
-	res *Result
-	err error
-}
-
 func (p *Pool) invokeOnce(ctx context.Context, spec *FunctionSpec, codeDir string, inv *Invocation) (*Result, error) {
 	inst, err := p.acquire(ctx, spec, codeDir)
 	if err != nil {
@@ -205,22 +200,19 @@ func (p *Pool) invokeOnce(ctx context.Context, spec *FunctionSpec, codeDir strin
 		p.release(inst, false)
 		return res, nil
 	}
-	call := newInvocation(inv, spec)
-	answered := make(chan answer, 1)
-	go func() {
-		res, healthy, err := inst.run(call)
-		p.release(inst, healthy)
-		answered <- answer{res, err}
-	}()
-	select {
-	case a := <-answered:
-		return a.res, a.err
-	case <-ctx.Done():
+	st := inst.begin(newInvocation(inv, spec))
+	res, healthy, err, detached := inst.await(ctx, st)
+	if detached {
 		// As on AWS, a caller that goes away does not stop the function: the
-		// invocation runs to completion (or timeout) and the instance is then
-		// released by the goroutine above.
-		return nil, ctx.Err()
+		// invocation runs to completion (or timeout), then the instance is released.
+		go func() {
+			_, healthy, _, _ := inst.await(context.Background(), st)
+			p.release(inst, healthy)
+		}()
+		return nil, err
 	}
+	p.release(inst, healthy)
+	return res, err
 }
 
 func validateSpec(spec *FunctionSpec) error {

@@ -178,6 +178,9 @@ type fnReply struct {
 	Deadline  int64             `json:"deadlineMs"`
 	Env       map[string]string `json:"env"`
 	Value     string            `json:"value"`
+	Custom    map[string]string `json:"custom"`
+	Cognito   string            `json:"cognito"`
+	Trace     string            `json:"trace"`
 }
 
 func invoke(t testing.TB, p *Pool, spec *FunctionSpec, event string, tail bool) *Result {
@@ -662,6 +665,61 @@ func TestInvocationHeaders(t *testing.T) {
 	if dl.Before(before.Add(spec.Timeout-time.Second)) || dl.After(time.Now().Add(spec.Timeout+time.Second)) {
 		t.Errorf("deadline %v not about Timeout from now", dl)
 	}
+}
+
+func TestClientContextCognitoAndTrace(t *testing.T) {
+	p, _ := newTestPool(t, nil)
+	spec := goSpec("ctxfn", fixtures.gofn)
+	res, err := p.Invoke(context.Background(), spec, Invocation{
+		Payload:         []byte(`{"op":"ctx"}`),
+		ClientContext:   `{"client":{"installation_id":"i-1"},"custom":{"k":"v"},"env":{}}`,
+		CognitoIdentity: `{"cognitoIdentityId":"eu-west-1:abc","cognitoIdentityPoolId":"eu-west-1:pool"}`,
+		TraceID:         "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := decode(t, res)
+	if r.Custom["k"] != "v" || r.Cognito != "eu-west-1:abc" || r.Trace != "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1" {
+		t.Errorf("context = %+v", r)
+	}
+	// Without a trace id the pool makes one, as Lambda always sends the header.
+	r = decode(t, invoke(t, p, spec, `{"op":"ctx"}`, false))
+	if !strings.HasPrefix(r.Trace, "Root=1-") {
+		t.Errorf("generated trace = %q", r.Trace)
+	}
+}
+
+func TestNodeLimitEvictsIdleInstances(t *testing.T) {
+	p, _ := newTestPool(t, func(o *Options) { o.MaxInstances = 2; o.QueueTimeout = 100 * time.Millisecond })
+	a := decode(t, invoke(t, p, goSpec("fa", fixtures.gofn), `{"op":"echo"}`, false)).PID
+	decode(t, invoke(t, p, goSpec("fb", fixtures.gofn), `{"op":"echo"}`, false))
+	// The node is full of idle instances: a third function evicts the least
+	// recently used one instead of being throttled.
+	decode(t, invoke(t, p, goSpec("fc", fixtures.gofn), `{"op":"echo"}`, false))
+	waitDead(t, a)
+	if s := p.Stats(); s.Instances != 2 {
+		t.Errorf("Stats = %+v", s)
+	}
+	// With both instances busy the node is at its limit: throttled after QueueTimeout.
+	var wg sync.WaitGroup
+	for _, fn := range []string{"fb", "fc"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			invoke(t, p, goSpec(fn, fixtures.gofn), `{"op":"sleep","ms":800}`, false)
+		}()
+	}
+	for deadline := time.Now().Add(5 * time.Second); p.Stats().Busy != 2; {
+		if time.Now().After(deadline) {
+			t.Fatalf("invocations did not start: %+v", p.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := p.Invoke(context.Background(), goSpec("fd", fixtures.gofn), Invocation{Payload: []byte(`{"op":"echo"}`)}); !errors.Is(err, ErrThrottled) {
+		t.Errorf("at node limit: err = %v, want ErrThrottled", err)
+	}
+	wg.Wait()
 }
 
 func TestContextCancelDoesNotLoseInstance(t *testing.T) {

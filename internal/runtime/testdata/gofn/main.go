@@ -34,6 +34,9 @@ type reply struct {
 	Deadline  int64             `json:"deadlineMs,omitempty"`
 	Env       map[string]string `json:"env,omitempty"`
 	Value     string            `json:"value,omitempty"`
+	Custom    map[string]string `json:"custom,omitempty"`
+	Cognito   string            `json:"cognito,omitempty"`
+	Trace     string            `json:"trace,omitempty"`
 }
 
 var hoard [][]byte
@@ -43,12 +46,19 @@ func handle(ctx context.Context, ev event) (any, error) {
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		r.RequestID = lc.AwsRequestID
 		r.ARN = lc.InvokedFunctionArn
+		if ev.Op == "ctx" {
+			r.Custom = lc.ClientContext.Custom
+			r.Cognito = lc.Identity.CognitoIdentityID
+		}
+	}
+	if ev.Op == "ctx" {
+		r.Trace, _ = ctx.Value("x-amzn-trace-id").(string)
 	}
 	if d, ok := ctx.Deadline(); ok {
 		r.Deadline = d.UnixMilli()
 	}
 	switch ev.Op {
-	case "echo":
+	case "echo", "ctx":
 		r.Data = ev.Data
 	case "sleep":
 		time.Sleep(time.Duration(ev.MS) * time.Millisecond)
