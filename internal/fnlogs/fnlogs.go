@@ -28,7 +28,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
+
+	"github.com/sluice-dev/sluice/internal/awsproto"
 )
 
 // ErrNotFound: the function has no logs (and is not known to exist).
@@ -246,9 +247,9 @@ func (fl *fnLog) appendLocked(opts Options, stream string, t time.Time, line str
 	b = append(b, `{"t":`...)
 	b = strconv.AppendInt(b, t.UnixNano(), 10)
 	b = append(b, `,"s":`...)
-	b = appendJSONString(b, stream)
+	b = awsproto.AppendJSONString(b, stream)
 	b = append(b, `,"m":`...)
-	b = appendJSONString(b, line)
+	b = awsproto.AppendJSONString(b, line)
 	b = append(b, "}\n"...)
 	fl.scratch = b
 	n, err := fl.w.Write(b)
@@ -542,48 +543,4 @@ func plainName(s string) bool {
 		}
 	}
 	return true
-}
-
-// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD,
-// as encoding/json does. Runs of bytes that need no escaping are copied at once.
-func appendJSONString(b []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluice-dev/sluice/internal/awsproto"
 )
 
 var t0 = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
@@ -523,7 +525,7 @@ func FuzzAppendJSONString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		enc := appendJSONString(nil, s)
+		enc := awsproto.AppendJSONString(nil, s)
 		var got string
 		if err := json.Unmarshal(enc, &got); err != nil {
 			t.Fatalf("invalid JSON %q for %q: %v", enc, s, err)

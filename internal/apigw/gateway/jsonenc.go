@@ -3,7 +3,8 @@ package gateway
 import (
 	"encoding/json"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/sluice-dev/sluice/internal/awsproto"
 )
 
 // The Lambda proxy events are built as aws-lambda-go's typed structs and written by the
@@ -11,57 +12,8 @@ import (
 // shapes need nulls (body, pathParameters, identity fields) and omissions the structs'
 // tags cannot express. Output is valid JSON that decodes back into the same structs.
 
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string, escaping what JSON requires and replacing
-// invalid UTF-8 with U+FFFD as encoding/json does.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// appendString appends s as a JSON string.
+func appendString(b []byte, s string) []byte { return awsproto.AppendJSONString(b, s) }
 
 // appendNullableString appends s, or null when s is empty.
 func appendNullableString(b []byte, s string) []byte {

@@ -94,7 +94,7 @@ func (s *Service) createAPI(ctx context.Context, req *request) (int, any, error)
 		}
 		api.APIID = id
 		api.APIEndpoint = s.endpoint(id)
-		if err := putRecord(tx, model.Key(model.HTTPAPIPrefix, id), api); err != nil {
+		if err := store.PutRecord(tx, model.Key(model.HTTPAPIPrefix, id), api); err != nil {
 			return err
 		}
 		if quick != nil {
@@ -192,7 +192,7 @@ func (s *Service) getAPI(ctx context.Context, req *request) (int, any, error) {
 }
 
 func (s *Service) getAPIs(ctx context.Context, req *request) (int, any, error) {
-	apis, err := listRecords[model.HTTPAPI](s.reader(ctx), model.HTTPAPIPrefix)
+	apis, err := store.ListRecords[model.HTTPAPI](s.reader(ctx), model.HTTPAPIPrefix)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -231,7 +231,7 @@ func (s *Service) updateAPI(ctx context.Context, req *request) (int, any, error)
 				return err
 			}
 		}
-		if err := putRecord(tx, model.Key(model.HTTPAPIPrefix, apiID), api); err != nil {
+		if err := store.PutRecord(tx, model.Key(model.HTTPAPIPrefix, apiID), api); err != nil {
 			return err
 		}
 		out = api
@@ -253,7 +253,7 @@ func (s *Service) deleteCors(ctx context.Context, req *request) (int, any, error
 			return err
 		}
 		api.CorsConfiguration = nil
-		if err := putRecord(tx, model.Key(model.HTTPAPIPrefix, apiID), api); err != nil {
+		if err := store.PutRecord(tx, model.Key(model.HTTPAPIPrefix, apiID), api); err != nil {
 			return err
 		}
 		return s.autoDeploy(tx, apiID, s.timestamp())

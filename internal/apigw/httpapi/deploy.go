@@ -21,7 +21,7 @@ import (
 
 // autoDeploy makes a fresh deployment for every auto-deploy stage of the API.
 func (s *Service) autoDeploy(tx store.Tx, apiID string, now time.Time) error {
-	stages, err := listRecords[model.Stage2](tx, apiChild(model.HTTPStagePrefix, apiID))
+	stages, err := store.ListRecords[model.Stage2](tx, apiChild(model.HTTPStagePrefix, apiID))
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (s *Service) deployToStage(tx store.Tx, apiID string, stage *model.Stage2, 
 		stage.LastDeploymentStatusMessage = fmt.Sprintf("Successfully deployed stage with deployment ID '%s'", dep.DeploymentID)
 	}
 	s.log.Debug("deployed HTTP API stage", "apiId", apiID, "stage", stage.StageName, "deploymentId", dep.DeploymentID, "auto", auto)
-	return putRecord(tx, model.Key(model.HTTPStagePrefix, apiID, stage.StageName), stage)
+	return store.PutRecord(tx, model.Key(model.HTTPStagePrefix, apiID, stage.StageName), stage)
 }
 
 // newDeployment writes a Deployment2 record and its snapshot.
@@ -69,10 +69,10 @@ func (s *Service) newDeployment(tx store.Tx, apiID string, now time.Time, auto b
 		DeploymentStatus: "DEPLOYED",
 		Description:      description,
 	}
-	if err := putRecord(tx, model.Key(model.HTTPSnapshotPrefix, apiID, id), snap); err != nil {
+	if err := store.PutRecord(tx, model.Key(model.HTTPSnapshotPrefix, apiID, id), snap); err != nil {
 		return nil, err
 	}
-	if err := putRecord(tx, model.Key(model.HTTPDeploymentPrefix, apiID, id), dep); err != nil {
+	if err := store.PutRecord(tx, model.Key(model.HTTPDeploymentPrefix, apiID, id), dep); err != nil {
 		return nil, err
 	}
 	return dep, nil
@@ -86,16 +86,16 @@ func (s *Service) buildSnapshot(tx store.Tx, apiID string) (*model.HTTPSnapshot,
 		return nil, err
 	}
 	api.APIEndpoint = s.endpoint(apiID)
-	routes, err := listRecords[model.Route](tx, apiChild(model.HTTPRoutePrefix, apiID))
+	routes, err := store.ListRecords[model.Route](tx, apiChild(model.HTTPRoutePrefix, apiID))
 	if err != nil {
 		return nil, err
 	}
 	sort.Slice(routes, func(i, j int) bool { return routes[i].RouteKey < routes[j].RouteKey })
-	integs, err := listRecords[model.Integration2](tx, apiChild(model.HTTPIntegrationPrefix, apiID))
+	integs, err := store.ListRecords[model.Integration2](tx, apiChild(model.HTTPIntegrationPrefix, apiID))
 	if err != nil {
 		return nil, err
 	}
-	auths, err := listRecords[model.Authorizer2](tx, apiChild(model.HTTPAuthorizerPrefix, apiID))
+	auths, err := store.ListRecords[model.Authorizer2](tx, apiChild(model.HTTPAuthorizerPrefix, apiID))
 	if err != nil {
 		return nil, err
 	}

@@ -55,7 +55,7 @@ func (s *Service) createDeployment(ctx context.Context, req *request) (int, any,
 		}
 		stage.DeploymentID = dep.DeploymentID
 		stage.LastUpdatedDate = now
-		return putRecord(tx, model.Key(model.HTTPStagePrefix, apiID, stage.StageName), stage)
+		return store.PutRecord(tx, model.Key(model.HTTPStagePrefix, apiID, stage.StageName), stage)
 	})
 	if err != nil {
 		return 0, nil, err
@@ -82,7 +82,7 @@ func (s *Service) getDeployments(ctx context.Context, req *request) (int, any, e
 	if _, err := s.loadAPI(r, apiID); err != nil {
 		return 0, nil, err
 	}
-	deps, err := listRecords[model.Deployment2](r, apiChild(model.HTTPDeploymentPrefix, apiID))
+	deps, err := store.ListRecords[model.Deployment2](r, apiChild(model.HTTPDeploymentPrefix, apiID))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -115,7 +115,7 @@ func (s *Service) updateDeployment(ctx context.Context, req *request) (int, any,
 			dep.Description = *in.Description
 		}
 		out = dep
-		return putRecord(tx, model.Key(model.HTTPDeploymentPrefix, apiID, depID), dep)
+		return store.PutRecord(tx, model.Key(model.HTTPDeploymentPrefix, apiID, depID), dep)
 	})
 	if err != nil {
 		return 0, nil, err
@@ -132,7 +132,7 @@ func (s *Service) deleteDeployment(ctx context.Context, req *request) (int, any,
 		if _, err := loadDeployment(tx, apiID, depID); err != nil {
 			return err
 		}
-		stages, err := listRecords[model.Stage2](tx, apiChild(model.HTTPStagePrefix, apiID))
+		stages, err := store.ListRecords[model.Stage2](tx, apiChild(model.HTTPStagePrefix, apiID))
 		if err != nil {
 			return err
 		}

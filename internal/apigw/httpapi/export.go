@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sluice-dev/sluice/internal/apigw/model"
+	"github.com/sluice-dev/sluice/internal/store"
 )
 
 // exportAPI is ExportApi: an OpenAPI 3.0 definition of the API (the live
@@ -46,7 +47,7 @@ func (s *Service) exportAPI(ctx context.Context, req *request) (int, any, error)
 		if st.DeploymentID == "" {
 			return 0, nil, badRequest("Stage %s has no deployment to export", stageName)
 		}
-		snap, ok, err := getRecord[model.HTTPSnapshot](r, model.Key(model.HTTPSnapshotPrefix, apiID, st.DeploymentID))
+		snap, ok, err := store.GetRecord[model.HTTPSnapshot](r, model.Key(model.HTTPSnapshotPrefix, apiID, st.DeploymentID))
 		if err != nil {
 			return 0, nil, err
 		}
@@ -55,10 +56,10 @@ func (s *Service) exportAPI(ctx context.Context, req *request) (int, any, error)
 		}
 		api, routes, integs = &snap.API, snap.Routes, snap.Integrations
 	} else {
-		if routes, err = listRecords[model.Route](r, apiChild(model.HTTPRoutePrefix, apiID)); err != nil {
+		if routes, err = store.ListRecords[model.Route](r, apiChild(model.HTTPRoutePrefix, apiID)); err != nil {
 			return 0, nil, err
 		}
-		list, err := listRecords[model.Integration2](r, apiChild(model.HTTPIntegrationPrefix, apiID))
+		list, err := store.ListRecords[model.Integration2](r, apiChild(model.HTTPIntegrationPrefix, apiID))
 		if err != nil {
 			return 0, nil, err
 		}

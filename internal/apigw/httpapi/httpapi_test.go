@@ -377,7 +377,7 @@ func TestRoutes(t *testing.T) {
 
 	// A JWT route whose authorizer exists (authorizers are written by another part).
 	if err := e.st.Update(e.ctx, func(tx store.Tx) error {
-		return putRecord(tx, model.Key(model.HTTPAuthorizerPrefix, *api.ApiId, "auth1"), &model.Authorizer2{AuthorizerID: "auth1", AuthorizerType: "JWT", Name: "j"})
+		return store.PutRecord(tx, model.Key(model.HTTPAuthorizerPrefix, *api.ApiId, "auth1"), &model.Authorizer2{AuthorizerID: "auth1", AuthorizerType: "JWT", Name: "j"})
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -67,7 +67,7 @@ func (s *Service) createIntegration(ctx context.Context, req *request) (int, any
 			return err
 		}
 		integ.IntegrationID = id
-		if err := putRecord(tx, model.Key(model.HTTPIntegrationPrefix, apiID, id), integ); err != nil {
+		if err := store.PutRecord(tx, model.Key(model.HTTPIntegrationPrefix, apiID, id), integ); err != nil {
 			return err
 		}
 		// An integration no route targets changes nothing a client can reach, but
@@ -99,7 +99,7 @@ func (s *Service) getIntegrations(ctx context.Context, req *request) (int, any, 
 	if _, err := s.loadAPI(r, apiID); err != nil {
 		return 0, nil, err
 	}
-	integs, err := listRecords[model.Integration2](r, apiChild(model.HTTPIntegrationPrefix, apiID))
+	integs, err := store.ListRecords[model.Integration2](r, apiChild(model.HTTPIntegrationPrefix, apiID))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -131,7 +131,7 @@ func (s *Service) updateIntegration(ctx context.Context, req *request) (int, any
 		if err := validateIntegration(integ); err != nil {
 			return err
 		}
-		if err := putRecord(tx, model.Key(model.HTTPIntegrationPrefix, apiID, integrationID), integ); err != nil {
+		if err := store.PutRecord(tx, model.Key(model.HTTPIntegrationPrefix, apiID, integrationID), integ); err != nil {
 			return err
 		}
 		out = integ
@@ -152,7 +152,7 @@ func (s *Service) deleteIntegration(ctx context.Context, req *request) (int, any
 		if _, err := loadIntegration(tx, apiID, integrationID); err != nil {
 			return err
 		}
-		routes, err := listRecords[model.Route](tx, apiChild(model.HTTPRoutePrefix, apiID))
+		routes, err := store.ListRecords[model.Route](tx, apiChild(model.HTTPRoutePrefix, apiID))
 		if err != nil {
 			return err
 		}

@@ -289,7 +289,7 @@ func (s *Service) importAPI(ctx context.Context, req *request) (int, any, error)
 		}
 		api.APIID = id
 		api.APIEndpoint = s.endpoint(id)
-		if err := putRecord(tx, model.Key(model.HTTPAPIPrefix, id), api); err != nil {
+		if err := store.PutRecord(tx, model.Key(model.HTTPAPIPrefix, id), api); err != nil {
 			return err
 		}
 		return s.writeImportedRoutes(tx, id, imp.routes)
@@ -321,7 +321,7 @@ func (s *Service) reimportAPI(ctx context.Context, req *request) (int, any, erro
 		if err := applyAPIFields(api, &imp.fields); err != nil {
 			return err
 		}
-		if err := putRecord(tx, model.Key(model.HTTPAPIPrefix, apiID), api); err != nil {
+		if err := store.PutRecord(tx, model.Key(model.HTTPAPIPrefix, apiID), api); err != nil {
 			return err
 		}
 		for _, prefix := range []string{model.HTTPRoutePrefix, model.HTTPIntegrationPrefix} {
@@ -357,7 +357,7 @@ func (s *Service) writeImportedRoutes(tx store.Tx, apiID string, routes []import
 				return err
 			}
 			integ.IntegrationID = id
-			if err := putRecord(tx, model.Key(model.HTTPIntegrationPrefix, apiID, id), &integ); err != nil {
+			if err := store.PutRecord(tx, model.Key(model.HTTPIntegrationPrefix, apiID, id), &integ); err != nil {
 				return err
 			}
 			route.Target = "integrations/" + id
@@ -370,7 +370,7 @@ func (s *Service) writeImportedRoutes(tx store.Tx, apiID string, routes []import
 		if err := checkRoute(tx, apiID, &route); err != nil {
 			return err
 		}
-		if err := putRecord(tx, model.Key(model.HTTPRoutePrefix, apiID, id), &route); err != nil {
+		if err := store.PutRecord(tx, model.Key(model.HTTPRoutePrefix, apiID, id), &route); err != nil {
 			return err
 		}
 	}

@@ -65,7 +65,7 @@ func (s *Service) applyQuickCreate(tx store.Tx, api *model.HTTPAPI, q *quickCrea
 		return err
 	}
 	integ.IntegrationID = id
-	if err := putRecord(tx, model.Key(model.HTTPIntegrationPrefix, api.APIID, id), &integ); err != nil {
+	if err := store.PutRecord(tx, model.Key(model.HTTPIntegrationPrefix, api.APIID, id), &integ); err != nil {
 		return err
 	}
 	routeID, err := newID(tx, apiChild(model.HTTPRoutePrefix, api.APIID), 7)
@@ -79,7 +79,7 @@ func (s *Service) applyQuickCreate(tx store.Tx, api *model.HTTPAPI, q *quickCrea
 		RouteKey:          q.routeKey,
 		Target:            "integrations/" + id,
 	}
-	if err := putRecord(tx, model.Key(model.HTTPRoutePrefix, api.APIID, routeID), route); err != nil {
+	if err := store.PutRecord(tx, model.Key(model.HTTPRoutePrefix, api.APIID, routeID), route); err != nil {
 		return err
 	}
 	stage := newStage(defaultStageName, now)
@@ -93,7 +93,7 @@ func (s *Service) applyQuickCreate(tx store.Tx, api *model.HTTPAPI, q *quickCrea
 // integration type"; the route key "replaces the route key of the quick create
 // route". An API made without quick create has no such resources.
 func (s *Service) updateQuickCreate(tx store.Tx, api *model.HTTPAPI, in *apiInput) error {
-	integs, err := listRecords[model.Integration2](tx, apiChild(model.HTTPIntegrationPrefix, api.APIID))
+	integs, err := store.ListRecords[model.Integration2](tx, apiChild(model.HTTPIntegrationPrefix, api.APIID))
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func (s *Service) updateQuickCreate(tx store.Tx, api *model.HTTPAPI, in *apiInpu
 	if in.CredentialsArn != nil {
 		managed.CredentialsArn = *in.CredentialsArn
 	}
-	if err := putRecord(tx, model.Key(model.HTTPIntegrationPrefix, api.APIID, managed.IntegrationID), managed); err != nil {
+	if err := store.PutRecord(tx, model.Key(model.HTTPIntegrationPrefix, api.APIID, managed.IntegrationID), managed); err != nil {
 		return err
 	}
 	if in.RouteKey == nil {
@@ -129,7 +129,7 @@ func (s *Service) updateQuickCreate(tx store.Tx, api *model.HTTPAPI, in *apiInpu
 	if err := validateRouteKey(*in.RouteKey); err != nil {
 		return err
 	}
-	routes, err := listRecords[model.Route](tx, apiChild(model.HTTPRoutePrefix, api.APIID))
+	routes, err := store.ListRecords[model.Route](tx, apiChild(model.HTTPRoutePrefix, api.APIID))
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func (s *Service) updateQuickCreate(tx store.Tx, api *model.HTTPAPI, in *apiInpu
 		}
 	}
 	route.RouteKey = *in.RouteKey
-	return putRecord(tx, model.Key(model.HTTPRoutePrefix, api.APIID, route.RouteID), route)
+	return store.PutRecord(tx, model.Key(model.HTTPRoutePrefix, api.APIID, route.RouteID), route)
 }
 
 func isLambdaURI(s string) bool {

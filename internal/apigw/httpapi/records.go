@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -14,74 +13,17 @@ import (
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
-// reader is the read half of a store.Tx; a plain store is adapted to it with
-// storeReader so the same lookups serve reads inside and outside transactions.
-type reader interface {
-	Get(key string) ([]byte, error)
-	List(prefix string) ([]store.KV, error)
-}
+// reader is what lookups need: a store.Tx, or the store itself outside a transaction.
+type reader = store.Reader
 
-type storeReader struct {
-	ctx context.Context
-	st  store.Store
-}
-
-func (r storeReader) Get(key string) ([]byte, error)         { return r.st.Get(r.ctx, key) }
-func (r storeReader) List(prefix string) ([]store.KV, error) { return r.st.List(r.ctx, prefix) }
-
-func (s *Service) reader(ctx context.Context) reader { return storeReader{ctx: ctx, st: s.store} }
-
-// getRecord loads the JSON record at key into a new T; found is false when the
-// key does not exist.
-func getRecord[T any](r reader, key string) (*T, bool, error) {
-	b, err := r.Get(key)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("read %s: %w", key, err)
-	}
-	v := new(T)
-	if err := json.Unmarshal(b, v); err != nil {
-		return nil, false, fmt.Errorf("decode %s: %w", key, err)
-	}
-	return v, true, nil
-}
-
-// listRecords loads every JSON record under prefix, in key order.
-func listRecords[T any](r reader, prefix string) ([]*T, error) {
-	kvs, err := r.List(prefix)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", prefix, err)
-	}
-	out := make([]*T, 0, len(kvs))
-	for _, kv := range kvs {
-		v := new(T)
-		if err := json.Unmarshal(kv.Value, v); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-func putRecord(tx store.Tx, key string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", key, err)
-	}
-	if err := tx.Put(key, b); err != nil {
-		return fmt.Errorf("write %s: %w", key, err)
-	}
-	return nil
-}
+func (s *Service) reader(ctx context.Context) reader { return store.ReaderOf(ctx, s.store) }
 
 // apiChild is the key prefix of every record of one kind belonging to an API.
 func apiChild(prefix, apiID string) string { return model.Key(prefix, apiID) + "/" }
 
 // loadAPI returns the API or AWS's NotFoundException for it.
 func (s *Service) loadAPI(r reader, apiID string) (*model.HTTPAPI, error) {
-	api, ok, err := getRecord[model.HTTPAPI](r, model.Key(model.HTTPAPIPrefix, apiID))
+	api, ok, err := store.GetRecord[model.HTTPAPI](r, model.Key(model.HTTPAPIPrefix, apiID))
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +35,7 @@ func (s *Service) loadAPI(r reader, apiID string) (*model.HTTPAPI, error) {
 }
 
 func loadRoute(r reader, apiID, routeID string) (*model.Route, error) {
-	rt, ok, err := getRecord[model.Route](r, model.Key(model.HTTPRoutePrefix, apiID, routeID))
+	rt, ok, err := store.GetRecord[model.Route](r, model.Key(model.HTTPRoutePrefix, apiID, routeID))
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +46,7 @@ func loadRoute(r reader, apiID, routeID string) (*model.Route, error) {
 }
 
 func loadIntegration(r reader, apiID, integrationID string) (*model.Integration2, error) {
-	in, ok, err := getRecord[model.Integration2](r, model.Key(model.HTTPIntegrationPrefix, apiID, integrationID))
+	in, ok, err := store.GetRecord[model.Integration2](r, model.Key(model.HTTPIntegrationPrefix, apiID, integrationID))
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +57,7 @@ func loadIntegration(r reader, apiID, integrationID string) (*model.Integration2
 }
 
 func loadStage(r reader, apiID, stageName string) (*model.Stage2, error) {
-	st, ok, err := getRecord[model.Stage2](r, model.Key(model.HTTPStagePrefix, apiID, stageName))
+	st, ok, err := store.GetRecord[model.Stage2](r, model.Key(model.HTTPStagePrefix, apiID, stageName))
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +68,7 @@ func loadStage(r reader, apiID, stageName string) (*model.Stage2, error) {
 }
 
 func loadDeployment(r reader, apiID, deploymentID string) (*model.Deployment2, error) {
-	d, ok, err := getRecord[model.Deployment2](r, model.Key(model.HTTPDeploymentPrefix, apiID, deploymentID))
+	d, ok, err := store.GetRecord[model.Deployment2](r, model.Key(model.HTTPDeploymentPrefix, apiID, deploymentID))
 	if err != nil {
 		return nil, err
 	}

@@ -55,7 +55,7 @@ func (s *Service) createRoute(ctx context.Context, req *request) (int, any, erro
 		if err := checkRoute(tx, apiID, route); err != nil {
 			return err
 		}
-		if err := putRecord(tx, model.Key(model.HTTPRoutePrefix, apiID, id), route); err != nil {
+		if err := store.PutRecord(tx, model.Key(model.HTTPRoutePrefix, apiID, id), route); err != nil {
 			return err
 		}
 		return s.autoDeploy(tx, apiID, s.timestamp())
@@ -85,7 +85,7 @@ func (s *Service) getRoutes(ctx context.Context, req *request) (int, any, error)
 	if _, err := s.loadAPI(r, apiID); err != nil {
 		return 0, nil, err
 	}
-	routes, err := listRecords[model.Route](r, apiChild(model.HTTPRoutePrefix, apiID))
+	routes, err := store.ListRecords[model.Route](r, apiChild(model.HTTPRoutePrefix, apiID))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -117,7 +117,7 @@ func (s *Service) updateRoute(ctx context.Context, req *request) (int, any, erro
 		if err := checkRoute(tx, apiID, route); err != nil {
 			return err
 		}
-		if err := putRecord(tx, model.Key(model.HTTPRoutePrefix, apiID, routeID), route); err != nil {
+		if err := store.PutRecord(tx, model.Key(model.HTTPRoutePrefix, apiID, routeID), route); err != nil {
 			return err
 		}
 		out = route
@@ -168,7 +168,7 @@ func (s *Service) deleteRouteRequestParameter(ctx context.Context, req *request)
 		if len(route.RequestParameters) == 0 {
 			route.RequestParameters = nil
 		}
-		if err := putRecord(tx, model.Key(model.HTTPRoutePrefix, apiID, routeID), route); err != nil {
+		if err := store.PutRecord(tx, model.Key(model.HTTPRoutePrefix, apiID, routeID), route); err != nil {
 			return err
 		}
 		return s.autoDeploy(tx, apiID, s.timestamp())
@@ -246,7 +246,7 @@ var routeParameterKey = regexp.MustCompile(`^route\.request\.(header|querystring
 // checkRoute checks a complete route against the API: the key is unique, the
 // target names an existing integration, and the authorizer fits the type.
 func checkRoute(r reader, apiID string, route *model.Route) error {
-	routes, err := listRecords[model.Route](r, apiChild(model.HTTPRoutePrefix, apiID))
+	routes, err := store.ListRecords[model.Route](r, apiChild(model.HTTPRoutePrefix, apiID))
 	if err != nil {
 		return err
 	}
@@ -278,7 +278,7 @@ func checkRoute(r reader, apiID string, route *model.Route) error {
 		if route.AuthorizerID == "" {
 			return badRequest("An authorizerId is required when authorizationType is %s", route.AuthorizationType)
 		}
-		auth, ok, err := getRecord[model.Authorizer2](r, model.Key(model.HTTPAuthorizerPrefix, apiID, route.AuthorizerID))
+		auth, ok, err := store.GetRecord[model.Authorizer2](r, model.Key(model.HTTPAuthorizerPrefix, apiID, route.AuthorizerID))
 		if err != nil {
 			return err
 		}

@@ -74,7 +74,7 @@ func (s *Service) createStage(ctx context.Context, req *request) (int, any, erro
 		if _, err := s.loadAPI(tx, apiID); err != nil {
 			return err
 		}
-		if _, ok, err := getRecord[model.Stage2](tx, model.Key(model.HTTPStagePrefix, apiID, name)); err != nil {
+		if _, ok, err := store.GetRecord[model.Stage2](tx, model.Key(model.HTTPStagePrefix, apiID, name)); err != nil {
 			return err
 		} else if ok {
 			return conflict("Stage %s already exists", name)
@@ -86,7 +86,7 @@ func (s *Service) createStage(ctx context.Context, req *request) (int, any, erro
 			// An auto-deploy stage serves the API's current state from the start.
 			return s.deployToStage(tx, apiID, stage, now, true, "")
 		}
-		return putRecord(tx, model.Key(model.HTTPStagePrefix, apiID, name), stage)
+		return store.PutRecord(tx, model.Key(model.HTTPStagePrefix, apiID, name), stage)
 	})
 	if err != nil {
 		return 0, nil, err
@@ -113,7 +113,7 @@ func (s *Service) getStages(ctx context.Context, req *request) (int, any, error)
 	if _, err := s.loadAPI(r, apiID); err != nil {
 		return 0, nil, err
 	}
-	stages, err := listRecords[model.Stage2](r, apiChild(model.HTTPStagePrefix, apiID))
+	stages, err := store.ListRecords[model.Stage2](r, apiChild(model.HTTPStagePrefix, apiID))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -160,7 +160,7 @@ func (s *Service) updateStage(ctx context.Context, req *request) (int, any, erro
 			// Turning auto-deploy on deploys the current state at once.
 			return s.deployToStage(tx, apiID, stage, now, true, "")
 		}
-		return putRecord(tx, model.Key(model.HTTPStagePrefix, apiID, name), stage)
+		return store.PutRecord(tx, model.Key(model.HTTPStagePrefix, apiID, name), stage)
 	})
 	if err != nil {
 		return 0, nil, err
@@ -222,7 +222,7 @@ func (s *Service) editStage(ctx context.Context, req *request, edit func(*model.
 			return err
 		}
 		st.LastUpdatedDate = s.timestamp()
-		return putRecord(tx, model.Key(model.HTTPStagePrefix, apiID, name), st)
+		return store.PutRecord(tx, model.Key(model.HTTPStagePrefix, apiID, name), st)
 	})
 	if err != nil {
 		return 0, nil, err
@@ -273,7 +273,7 @@ func applyStageFields(r reader, apiID string, stage *model.Stage2, in *stageInpu
 		}
 	}
 	if len(in.RouteSettings) > 0 {
-		routes, err := listRecords[model.Route](r, apiChild(model.HTTPRoutePrefix, apiID))
+		routes, err := store.ListRecords[model.Route](r, apiChild(model.HTTPRoutePrefix, apiID))
 		if err != nil {
 			return err
 		}

@@ -144,7 +144,7 @@ func (s *Service) editTags(ctx context.Context, arn string, edit func(map[string
 				api.Tags = nil
 			}
 			// Tags are not part of what a deployment serves, so no auto-deploy.
-			return putRecord(tx, model.Key(model.HTTPAPIPrefix, t.apiID), api)
+			return store.PutRecord(tx, model.Key(model.HTTPAPIPrefix, t.apiID), api)
 		}
 		st, err := loadStage(tx, t.apiID, t.stageName)
 		if err != nil {
@@ -160,6 +160,6 @@ func (s *Service) editTags(ctx context.Context, arn string, edit func(map[string
 		if len(st.Tags) == 0 {
 			st.Tags = nil
 		}
-		return putRecord(tx, model.Key(model.HTTPStagePrefix, t.apiID, t.stageName), st)
+		return store.PutRecord(tx, model.Key(model.HTTPStagePrefix, t.apiID, t.stageName), st)
 	})
 }

@@ -67,16 +67,16 @@ func (s *Service) createDeployment(ctx context.Context, req *request) (int, any,
 		if err != nil {
 			return err
 		}
-		if err := putRecord(tx, deploymentKey(api, dep.ID), dep); err != nil {
+		if err := store.PutRecord(tx, deploymentKey(api, dep.ID), dep); err != nil {
 			return err
 		}
-		if err := putRecord(tx, snapshotKey(api, dep.ID), snap); err != nil {
+		if err := store.PutRecord(tx, snapshotKey(api, dep.ID), snap); err != nil {
 			return err
 		}
 		if in.StageName == "" {
 			return nil
 		}
-		st, found, err := getRecord[model.Stage](tx, stageKey(api, in.StageName))
+		st, found, err := store.GetRecord[model.Stage](tx, stageKey(api, in.StageName))
 		if err != nil {
 			return err
 		}
@@ -101,7 +101,7 @@ func (s *Service) createDeployment(ctx context.Context, req *request) (int, any,
 		if in.TracingEnabled != nil {
 			st.TracingEnabled = *in.TracingEnabled
 		}
-		return putRecord(tx, stageKey(api, in.StageName), st)
+		return store.PutRecord(tx, stageKey(api, in.StageName), st)
 	})
 	if err != nil {
 		return 0, nil, internalErr("create deployment", err)
@@ -117,7 +117,7 @@ func (s *Service) buildSnapshot(rd reader, api string) (*model.RestSnapshot, err
 	if err != nil {
 		return nil, err
 	}
-	resources, err := listRecords[model.Resource](rd, resourcesPrefix(api))
+	resources, err := store.ListRecords[model.Resource](rd, resourcesPrefix(api))
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (s *Service) buildSnapshot(rd reader, api string) (*model.RestSnapshot, err
 		return nil, badRequest("The REST API doesn't contain any methods")
 	}
 	snap := &model.RestSnapshot{API: *a, Resources: resources}
-	grs, err := listRecords[model.GatewayResponse](rd, gatewayRespsPrefix(api))
+	grs, err := store.ListRecords[model.GatewayResponse](rd, gatewayRespsPrefix(api))
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ func (s *Service) buildSnapshot(rd reader, api string) (*model.RestSnapshot, err
 		}
 		snap.GatewayResponses[g.ResponseType] = g
 	}
-	vals, err := listRecords[model.RequestValidator](rd, validatorsPrefix(api))
+	vals, err := store.ListRecords[model.RequestValidator](rd, validatorsPrefix(api))
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func (s *Service) buildSnapshot(rd reader, api string) (*model.RestSnapshot, err
 		}
 		snap.RequestValidators[v.ID] = v
 	}
-	auths, err := listRecords[model.Authorizer](rd, authorizersPrefix(api))
+	auths, err := store.ListRecords[model.Authorizer](rd, authorizersPrefix(api))
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +166,7 @@ func (s *Service) buildSnapshot(rd reader, api string) (*model.RestSnapshot, err
 		}
 		snap.Authorizers[au.ID] = au
 	}
-	models, err := listRecords[model.Model](rd, modelsPrefix(api))
+	models, err := store.ListRecords[model.Model](rd, modelsPrefix(api))
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +186,7 @@ func (s *Service) loadDeployment(rd reader, api, id string) (*model.Deployment, 
 	if !safeID(id) {
 		return nil, errDeploymentNotFound
 	}
-	d, ok, err := getRecord[model.Deployment](rd, deploymentKey(api, id))
+	d, ok, err := store.GetRecord[model.Deployment](rd, deploymentKey(api, id))
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +205,7 @@ func (s *Service) getDeployment(ctx context.Context, req *request) (int, any, er
 	}
 	out := deploymentOutput{Deployment: d}
 	if embedsAPISummary(req) {
-		snap, ok, err := getRecord[model.RestSnapshot](rd, snapshotKey(api, id))
+		snap, ok, err := store.GetRecord[model.RestSnapshot](rd, snapshotKey(api, id))
 		if err != nil {
 			return 0, nil, internalErr("get deployment", err)
 		}
@@ -244,7 +244,7 @@ func (s *Service) getDeployments(ctx context.Context, req *request) (int, any, e
 	if _, err := s.loadAPI(rd, api); err != nil {
 		return 0, nil, err
 	}
-	deps, err := listRecords[model.Deployment](rd, deploymentsPrefix(api))
+	deps, err := store.ListRecords[model.Deployment](rd, deploymentsPrefix(api))
 	if err != nil {
 		return 0, nil, internalErr("list deployments", err)
 	}
@@ -278,7 +278,7 @@ func (s *Service) updateDeployment(ctx context.Context, req *request) (int, any,
 			d.Description = op.value()
 		}
 		out = d
-		return putRecord(tx, deploymentKey(api, id), d)
+		return store.PutRecord(tx, deploymentKey(api, id), d)
 	})
 	if err != nil {
 		return 0, nil, internalErr("update deployment", err)
@@ -292,7 +292,7 @@ func (s *Service) deleteDeployment(ctx context.Context, req *request) (int, any,
 		if _, err := s.loadDeployment(tx, api, id); err != nil {
 			return err
 		}
-		stages, err := listRecords[model.Stage](tx, stagesPrefix(api))
+		stages, err := store.ListRecords[model.Stage](tx, stagesPrefix(api))
 		if err != nil {
 			return err
 		}

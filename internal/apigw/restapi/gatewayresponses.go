@@ -83,7 +83,7 @@ func (s *Service) putGatewayResponse(ctx context.Context, req *request) (int, an
 		if _, err := s.loadAPI(tx, api); err != nil {
 			return err
 		}
-		return putRecord(tx, gatewayRespKey(api, t), g)
+		return store.PutRecord(tx, gatewayRespKey(api, t), g)
 	})
 	if err != nil {
 		return 0, nil, internalErr("put gateway response", err)
@@ -103,7 +103,7 @@ func validateGatewayResponseParams(params map[string]string) error {
 
 // gatewayResponse returns the user's response of type t, or AWS's default.
 func (s *Service) gatewayResponse(rd reader, api, t string) (*model.GatewayResponse, error) {
-	g, ok, err := getRecord[model.GatewayResponse](rd, gatewayRespKey(api, t))
+	g, ok, err := store.GetRecord[model.GatewayResponse](rd, gatewayRespKey(api, t))
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func (s *Service) getGatewayResponses(ctx context.Context, req *request) (int, a
 	if _, err := s.loadAPI(rd, api); err != nil {
 		return 0, nil, err
 	}
-	custom, err := listRecords[model.GatewayResponse](rd, gatewayRespsPrefix(api))
+	custom, err := store.ListRecords[model.GatewayResponse](rd, gatewayRespsPrefix(api))
 	if err != nil {
 		return 0, nil, internalErr("list gateway responses", err)
 	}
@@ -172,7 +172,7 @@ func (s *Service) deleteGatewayResponse(ctx context.Context, req *request) (int,
 		if err := validateResponseType(t); err != nil {
 			return err
 		}
-		if _, ok, err := getRecord[model.GatewayResponse](tx, gatewayRespKey(api, t)); err != nil {
+		if _, ok, err := store.GetRecord[model.GatewayResponse](tx, gatewayRespKey(api, t)); err != nil {
 			return err
 		} else if !ok {
 			return notFound("Gateway response type not defined on api")
@@ -235,7 +235,7 @@ func (s *Service) updateGatewayResponse(ctx context.Context, req *request) (int,
 			return err
 		}
 		out = g
-		return putRecord(tx, gatewayRespKey(api, t), g)
+		return store.PutRecord(tx, gatewayRespKey(api, t), g)
 	})
 	if err != nil {
 		return 0, nil, internalErr("update gateway response", err)

@@ -90,7 +90,7 @@ func (s *Service) putIntegration(ctx context.Context, req *request) (int, any, e
 		}
 		// PutIntegration replaces the whole integration, responses included.
 		m.MethodIntegration = integ
-		return putRecord(tx, resourceKey(api, resID), res)
+		return store.PutRecord(tx, resourceKey(api, resID), res)
 	})
 	if err != nil {
 		return 0, nil, internalErr("put integration", err)
@@ -204,7 +204,7 @@ func (s *Service) deleteIntegration(ctx context.Context, req *request) (int, any
 			return err
 		}
 		res.ResourceMethods[verb].MethodIntegration = nil
-		return putRecord(tx, resourceKey(api, resID), res)
+		return store.PutRecord(tx, resourceKey(api, resID), res)
 	})
 	if err != nil {
 		return 0, nil, internalErr("delete integration", err)
@@ -239,7 +239,7 @@ func (s *Service) updateIntegration(ctx context.Context, req *request) (int, any
 			return err
 		}
 		out = integ
-		return putRecord(tx, resourceKey(api, resID), res)
+		return store.PutRecord(tx, resourceKey(api, resID), res)
 	})
 	if err != nil {
 		return 0, nil, internalErr("update integration", err)

@@ -89,7 +89,7 @@ func (s *Service) putMethod(ctx context.Context, req *request) (int, any, error)
 		}
 		res.ResourceMethods[verb] = m
 		out = m
-		return putRecord(tx, resourceKey(api, resID), res)
+		return store.PutRecord(tx, resourceKey(api, resID), res)
 	})
 	if err != nil {
 		return 0, nil, internalErr("put method", err)
@@ -125,7 +125,7 @@ func checkAuthorizer(rd reader, api, id string) error {
 	if !safeID(id) {
 		return errInvalid
 	}
-	_, ok, err := getRecord[model.Authorizer](rd, authorizerKey(api, id))
+	_, ok, err := store.GetRecord[model.Authorizer](rd, authorizerKey(api, id))
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func checkValidator(rd reader, api, id string) error {
 	if !safeID(id) {
 		return errInvalid
 	}
-	_, ok, err := getRecord[model.RequestValidator](rd, validatorKey(api, id))
+	_, ok, err := store.GetRecord[model.RequestValidator](rd, validatorKey(api, id))
 	if err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ func checkModelRef(rd reader, api, name string) error {
 	if !safeID(name) {
 		return errInvalid
 	}
-	_, ok, err := getRecord[model.Model](rd, modelKey(api, name))
+	_, ok, err := store.GetRecord[model.Model](rd, modelKey(api, name))
 	if err != nil {
 		return err
 	}
@@ -188,7 +188,7 @@ func (s *Service) deleteMethod(ctx context.Context, req *request) (int, any, err
 		if len(res.ResourceMethods) == 0 {
 			res.ResourceMethods = nil
 		}
-		return putRecord(tx, resourceKey(api, resID), res)
+		return store.PutRecord(tx, resourceKey(api, resID), res)
 	})
 	if err != nil {
 		return 0, nil, internalErr("delete method", err)
@@ -242,7 +242,7 @@ func (s *Service) updateMethod(ctx context.Context, req *request) (int, any, err
 			return err
 		}
 		out = m
-		return putRecord(tx, resourceKey(api, resID), res)
+		return store.PutRecord(tx, resourceKey(api, resID), res)
 	})
 	if err != nil {
 		return 0, nil, internalErr("update method", err)

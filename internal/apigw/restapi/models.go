@@ -55,7 +55,7 @@ func (s *Service) createModel(ctx context.Context, req *request) (int, any, erro
 		if !modelNameRE.MatchString(m.Name) {
 			return badRequest("Model name must be alphanumeric: %s", m.Name)
 		}
-		if _, found, err := getRecord[model.Model](tx, modelKey(api, m.Name)); err != nil {
+		if _, found, err := store.GetRecord[model.Model](tx, modelKey(api, m.Name)); err != nil {
 			return err
 		} else if found {
 			return conflict("Model name already exists for this REST API")
@@ -63,7 +63,7 @@ func (s *Service) createModel(ctx context.Context, req *request) (int, any, erro
 		if err := validateSchema(m.Schema); err != nil {
 			return err
 		}
-		return putRecord(tx, modelKey(api, m.Name), m)
+		return store.PutRecord(tx, modelKey(api, m.Name), m)
 	})
 	if err != nil {
 		return 0, nil, internalErr("create model", err)
@@ -76,7 +76,7 @@ func loadModel(rd reader, api, name string) (*model.Model, error) {
 	if !safeID(api) || !modelNameRE.MatchString(name) {
 		return nil, errMissing
 	}
-	m, ok, err := getRecord[model.Model](rd, modelKey(api, name))
+	m, ok, err := store.GetRecord[model.Model](rd, modelKey(api, name))
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func (s *Service) getModels(ctx context.Context, req *request) (int, any, error)
 	if _, err := s.loadAPI(rd, api); err != nil {
 		return 0, nil, err
 	}
-	ms, err := listRecords[model.Model](rd, modelsPrefix(api))
+	ms, err := store.ListRecords[model.Model](rd, modelsPrefix(api))
 	if err != nil {
 		return 0, nil, internalErr("list models", err)
 	}
@@ -141,7 +141,7 @@ func (s *Service) updateModel(ctx context.Context, req *request) (int, any, erro
 			}
 		}
 		out = m
-		return putRecord(tx, modelKey(api, name), m)
+		return store.PutRecord(tx, modelKey(api, name), m)
 	})
 	if err != nil {
 		return 0, nil, internalErr("update model", err)
@@ -157,7 +157,7 @@ func (s *Service) deleteModel(ctx context.Context, req *request) (int, any, erro
 		if _, err := loadModel(tx, api, name); err != nil {
 			return err
 		}
-		resources, err := listRecords[model.Resource](tx, resourcesPrefix(api))
+		resources, err := store.ListRecords[model.Resource](tx, resourcesPrefix(api))
 		if err != nil {
 			return err
 		}

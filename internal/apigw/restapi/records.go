@@ -3,7 +3,6 @@ package restapi
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,65 +16,9 @@ import (
 )
 
 // reader is what lookups need: a store.Tx, or the store itself outside a transaction.
-type reader interface {
-	Get(key string) ([]byte, error)
-	List(prefix string) ([]store.KV, error)
-}
+type reader = store.Reader
 
-// storeReader reads the store outside a transaction (Get* operations).
-type storeReader struct {
-	ctx context.Context
-	s   store.Store
-}
-
-func (r storeReader) Get(key string) ([]byte, error)         { return r.s.Get(r.ctx, key) }
-func (r storeReader) List(prefix string) ([]store.KV, error) { return r.s.List(r.ctx, prefix) }
-
-func (s *Service) reader(ctx context.Context) reader { return storeReader{ctx, s.store} }
-
-// getRecord reads and decodes the record at key; found is false if there is none.
-func getRecord[T any](rd reader, key string) (v *T, found bool, err error) {
-	b, err := rd.Get(key)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("read %s: %w", key, err)
-	}
-	v = new(T)
-	if err := json.Unmarshal(b, v); err != nil {
-		return nil, false, fmt.Errorf("decode %s: %w", key, err)
-	}
-	return v, true, nil
-}
-
-// listRecords reads and decodes every record under prefix, in key order.
-func listRecords[T any](rd reader, prefix string) ([]*T, error) {
-	kvs, err := rd.List(prefix)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", prefix, err)
-	}
-	out := make([]*T, 0, len(kvs))
-	for _, kv := range kvs {
-		v := new(T)
-		if err := json.Unmarshal(kv.Value, v); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-func putRecord(tx store.Tx, key string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", key, err)
-	}
-	if err := tx.Put(key, b); err != nil {
-		return fmt.Errorf("write %s: %w", key, err)
-	}
-	return nil
-}
+func (s *Service) reader(ctx context.Context) reader { return store.ReaderOf(ctx, s.store) }
 
 func deleteRecord(tx store.Tx, key string) error {
 	if err := tx.Delete(key); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -151,7 +94,7 @@ func (s *Service) loadAPI(rd reader, api string) (*model.RestAPI, error) {
 	if !safeID(api) {
 		return nil, s.errAPINotFound(api)
 	}
-	a, ok, err := getRecord[model.RestAPI](rd, apiKey(api))
+	a, ok, err := store.GetRecord[model.RestAPI](rd, apiKey(api))
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +110,7 @@ func loadResource(rd reader, api, id string) (*model.Resource, error) {
 	if !safeID(api) || !safeID(id) {
 		return nil, errResourceNotFound
 	}
-	r, ok, err := getRecord[model.Resource](rd, resourceKey(api, id))
+	r, ok, err := store.GetRecord[model.Resource](rd, resourceKey(api, id))
 	if err != nil {
 		return nil, err
 	}

@@ -83,7 +83,7 @@ func (s *Service) createResource(ctx context.Context, req *request) (int, any, e
 		if err != nil {
 			return err
 		}
-		all, err := listRecords[model.Resource](tx, resourcesPrefix(api))
+		all, err := store.ListRecords[model.Resource](tx, resourcesPrefix(api))
 		if err != nil {
 			return err
 		}
@@ -91,7 +91,7 @@ func (s *Service) createResource(ctx context.Context, req *request) (int, any, e
 			return err
 		}
 		out = &model.Resource{ID: awsproto.NewID(10), ParentID: parent.ID, PathPart: part, Path: childPath(parent.Path, part)}
-		return putRecord(tx, resourceKey(api, out.ID), out)
+		return store.PutRecord(tx, resourceKey(api, out.ID), out)
 	})
 	if err != nil {
 		return 0, nil, internalErr("create resource", err)
@@ -143,7 +143,7 @@ func (s *Service) getResources(ctx context.Context, req *request) (int, any, err
 	if _, err := s.loadAPI(rd, api); err != nil {
 		return 0, nil, err
 	}
-	all, err := listRecords[model.Resource](rd, resourcesPrefix(api))
+	all, err := store.ListRecords[model.Resource](rd, resourcesPrefix(api))
 	if err != nil {
 		return 0, nil, internalErr("list resources", err)
 	}
@@ -172,7 +172,7 @@ func (s *Service) updateResource(ctx context.Context, req *request) (int, any, e
 		if err != nil {
 			return err
 		}
-		all, err := listRecords[model.Resource](tx, resourcesPrefix(api))
+		all, err := store.ListRecords[model.Resource](tx, resourcesPrefix(api))
 		if err != nil {
 			return err
 		}
@@ -212,12 +212,12 @@ func (s *Service) updateResource(ctx context.Context, req *request) (int, any, e
 		// Paths of the resource and its whole subtree follow the new place.
 		changed := recomputePaths(byID)
 		for _, r := range changed {
-			if err := putRecord(tx, resourceKey(api, r.ID), r); err != nil {
+			if err := store.PutRecord(tx, resourceKey(api, r.ID), r); err != nil {
 				return err
 			}
 		}
 		out = res
-		return putRecord(tx, resourceKey(api, res.ID), res)
+		return store.PutRecord(tx, resourceKey(api, res.ID), res)
 	})
 	if err != nil {
 		return 0, nil, internalErr("update resource", err)
@@ -274,7 +274,7 @@ func (s *Service) deleteResource(ctx context.Context, req *request) (int, any, e
 		if res.ParentID == "" {
 			return badRequest("Cannot delete root resource")
 		}
-		all, err := listRecords[model.Resource](tx, resourcesPrefix(api))
+		all, err := store.ListRecords[model.Resource](tx, resourcesPrefix(api))
 		if err != nil {
 			return err
 		}

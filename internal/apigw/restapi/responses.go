@@ -54,7 +54,7 @@ func (s *Service) putMethodResponse(ctx context.Context, req *request) (int, any
 			m.MethodResponses = map[string]*model.MethodResponse{}
 		}
 		m.MethodResponses[code] = mr
-		return putRecord(tx, resourceKey(api, resID), res)
+		return store.PutRecord(tx, resourceKey(api, resID), res)
 	})
 	if err != nil {
 		return 0, nil, internalErr("put method response", err)
@@ -107,7 +107,7 @@ func (s *Service) deleteMethodResponse(ctx context.Context, req *request) (int, 
 		if len(m.MethodResponses) == 0 {
 			m.MethodResponses = nil
 		}
-		return putRecord(tx, resourceKey(api, resID), res)
+		return store.PutRecord(tx, resourceKey(api, resID), res)
 	})
 	if err != nil {
 		return 0, nil, internalErr("delete method response", err)
@@ -168,7 +168,7 @@ func (s *Service) updateMethodResponse(ctx context.Context, req *request) (int, 
 			mr.ResponseParameters = nil
 		}
 		out = mr
-		return putRecord(tx, resourceKey(api, resID), res)
+		return store.PutRecord(tx, resourceKey(api, resID), res)
 	})
 	if err != nil {
 		return 0, nil, internalErr("update method response", err)
@@ -208,7 +208,7 @@ func (s *Service) putIntegrationResponse(ctx context.Context, req *request) (int
 			integ.IntegrationResponses = map[string]*model.IntegrationResponse{}
 		}
 		integ.IntegrationResponses[code] = ir
-		return putRecord(tx, resourceKey(api, resID), res)
+		return store.PutRecord(tx, resourceKey(api, resID), res)
 	})
 	if err != nil {
 		return 0, nil, internalErr("put integration response", err)
@@ -267,7 +267,7 @@ func (s *Service) deleteIntegrationResponse(ctx context.Context, req *request) (
 		if len(integ.IntegrationResponses) == 0 {
 			integ.IntegrationResponses = nil
 		}
-		return putRecord(tx, resourceKey(api, resID), res)
+		return store.PutRecord(tx, resourceKey(api, resID), res)
 	})
 	if err != nil {
 		return 0, nil, internalErr("delete integration response", err)
@@ -318,7 +318,7 @@ func (s *Service) updateIntegrationResponse(ctx context.Context, req *request) (
 			return err
 		}
 		out = ir
-		return putRecord(tx, resourceKey(api, resID), res)
+		return store.PutRecord(tx, resourceKey(api, resID), res)
 	})
 	if err != nil {
 		return 0, nil, internalErr("update integration response", err)

@@ -95,15 +95,15 @@ func (s *Service) createRestAPI(ctx context.Context, req *request) (int, any, er
 	}
 	root := &model.Resource{ID: api.RootResourceID, Path: "/"}
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		if err := putRecord(tx, apiKey(api.ID), api); err != nil {
+		if err := store.PutRecord(tx, apiKey(api.ID), api); err != nil {
 			return err
 		}
-		if err := putRecord(tx, resourceKey(api.ID, root.ID), root); err != nil {
+		if err := store.PutRecord(tx, resourceKey(api.ID, root.ID), root); err != nil {
 			return err
 		}
 		for _, m := range defaultModels {
 			m.ID = awsproto.NewID(6)
-			if err := putRecord(tx, modelKey(api.ID, m.Name), &m); err != nil {
+			if err := store.PutRecord(tx, modelKey(api.ID, m.Name), &m); err != nil {
 				return err
 			}
 		}
@@ -165,7 +165,7 @@ func (s *Service) getRestAPI(ctx context.Context, req *request) (int, any, error
 }
 
 func (s *Service) getRestAPIs(ctx context.Context, req *request) (int, any, error) {
-	apis, err := listRecords[model.RestAPI](s.reader(ctx), model.RestAPIPrefix)
+	apis, err := store.ListRecords[model.RestAPI](s.reader(ctx), model.RestAPIPrefix)
 	if err != nil {
 		return 0, nil, internalErr("list rest apis", err)
 	}
@@ -195,7 +195,7 @@ func (s *Service) updateRestAPI(ctx context.Context, req *request) (int, any, er
 			}
 		}
 		out = api
-		return putRecord(tx, apiKey(id), api)
+		return store.PutRecord(tx, apiKey(id), api)
 	})
 	if err != nil {
 		return 0, nil, internalErr("update rest api", err)

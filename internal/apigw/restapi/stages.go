@@ -115,12 +115,12 @@ func (s *Service) createStage(ctx context.Context, req *request) (int, any, erro
 		if err := checkDeploymentExists(tx, api, st.DeploymentID); err != nil {
 			return err
 		}
-		if _, found, err := getRecord[model.Stage](tx, stageKey(api, st.StageName)); err != nil {
+		if _, found, err := store.GetRecord[model.Stage](tx, stageKey(api, st.StageName)); err != nil {
 			return err
 		} else if found {
 			return conflict("Stage already exists")
 		}
-		return putRecord(tx, stageKey(api, st.StageName), st)
+		return store.PutRecord(tx, stageKey(api, st.StageName), st)
 	})
 	if err != nil {
 		return 0, nil, internalErr("create stage", err)
@@ -134,7 +134,7 @@ func checkDeploymentExists(rd reader, api, id string) error {
 	if !safeID(id) {
 		return errDeploymentIDMissing
 	}
-	_, ok, err := getRecord[model.Deployment](rd, deploymentKey(api, id))
+	_, ok, err := store.GetRecord[model.Deployment](rd, deploymentKey(api, id))
 	if err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func (s *Service) loadStage(rd reader, api, name string) (*model.Stage, error) {
 	if !safeID(name) {
 		return nil, errStageNotFound
 	}
-	st, ok, err := getRecord[model.Stage](rd, stageKey(api, name))
+	st, ok, err := store.GetRecord[model.Stage](rd, stageKey(api, name))
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +177,7 @@ func (s *Service) getStages(ctx context.Context, req *request) (int, any, error)
 	if _, err := s.loadAPI(rd, api); err != nil {
 		return 0, nil, err
 	}
-	stages, err := listRecords[model.Stage](rd, stagesPrefix(api))
+	stages, err := store.ListRecords[model.Stage](rd, stagesPrefix(api))
 	if err != nil {
 		return 0, nil, internalErr("list stages", err)
 	}
@@ -227,7 +227,7 @@ func (s *Service) updateStage(ctx context.Context, req *request) (int, any, erro
 		}
 		st.LastUpdatedDate = model.EpochTime(time.Now())
 		out = st
-		return putRecord(tx, stageKey(api, name), st)
+		return store.PutRecord(tx, stageKey(api, name), st)
 	})
 	if err != nil {
 		return 0, nil, internalErr("update stage", err)

@@ -61,7 +61,7 @@ func (s *Service) writeTags(ctx context.Context, t taggable, fn func(map[string]
 			if a.Tags, err = fn(a.Tags); err != nil {
 				return err
 			}
-			return putRecord(tx, t.key, a)
+			return store.PutRecord(tx, t.key, a)
 		}
 		st, err := s.loadStage(tx, t.api, t.stage)
 		if err != nil {
@@ -70,7 +70,7 @@ func (s *Service) writeTags(ctx context.Context, t taggable, fn func(map[string]
 		if st.Tags, err = fn(st.Tags); err != nil {
 			return err
 		}
-		return putRecord(tx, t.key, st)
+		return store.PutRecord(tx, t.key, st)
 	})
 }
 

@@ -34,7 +34,7 @@ func (s *Service) createRequestValidator(ctx context.Context, req *request) (int
 		if _, err := s.loadAPI(tx, api); err != nil {
 			return err
 		}
-		return putRecord(tx, validatorKey(api, v.ID), v)
+		return store.PutRecord(tx, validatorKey(api, v.ID), v)
 	})
 	if err != nil {
 		return 0, nil, internalErr("create request validator", err)
@@ -47,7 +47,7 @@ func loadValidator(rd reader, api, id string) (*model.RequestValidator, error) {
 	if !safeID(api) || !safeID(id) {
 		return nil, errValidatorNotFound
 	}
-	v, ok, err := getRecord[model.RequestValidator](rd, validatorKey(api, id))
+	v, ok, err := store.GetRecord[model.RequestValidator](rd, validatorKey(api, id))
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (s *Service) getRequestValidators(ctx context.Context, req *request) (int, 
 	if _, err := s.loadAPI(rd, api); err != nil {
 		return 0, nil, err
 	}
-	vs, err := listRecords[model.RequestValidator](rd, validatorsPrefix(api))
+	vs, err := store.ListRecords[model.RequestValidator](rd, validatorsPrefix(api))
 	if err != nil {
 		return 0, nil, internalErr("list request validators", err)
 	}
@@ -116,7 +116,7 @@ func (s *Service) updateRequestValidator(ctx context.Context, req *request) (int
 			}
 		}
 		out = v
-		return putRecord(tx, validatorKey(api, id), v)
+		return store.PutRecord(tx, validatorKey(api, id), v)
 	})
 	if err != nil {
 		return 0, nil, internalErr("update request validator", err)
