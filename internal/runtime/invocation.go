@@ -137,7 +137,7 @@ func (inst *instance) begin(c *invocation) *runState {
 
 	limit := c.timeout
 	if cold {
-		limit += initTimeout
+		limit += inst.pool.initTimeout
 	}
 	st.timer = time.NewTimer(limit)
 	return st

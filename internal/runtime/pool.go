@@ -74,19 +74,20 @@ const (
 	defaultQueueTimeout = 3 * time.Second
 	defaultTimeout      = 3 * time.Second // AWS's default function timeout
 	defaultMemoryMB     = 128             // AWS's default memory size
-	// initTimeout is AWS's limit on the init phase of an on-demand function
+	// defaultInitTimeout is AWS's limit on the init phase of an on-demand function
 	// (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
 	// AWS retries a timed-out init inside the invoke phase, under the function timeout;
 	// Sluice approximates that by allowing init this long plus the function timeout.
-	initTimeout = 10 * time.Second
+	defaultInitTimeout = 10 * time.Second
 )
 
 // Pool runs function instances. It is safe for concurrent use.
 type Pool struct {
-	opts   Options
-	log    *slog.Logger
-	code   *codeCache
-	memory memoryLimiter
+	opts        Options
+	log         *slog.Logger
+	initTimeout time.Duration // defaultInitTimeout; shortened by tests
+	code        *codeCache
+	memory      memoryLimiter
 
 	mu sync.Mutex // guards the fields below
 	// functions by FunctionName: concurrency is accounted per function, all versions.
@@ -143,12 +144,13 @@ func NewPool(opts Options) (*Pool, error) {
 		return nil, fmt.Errorf("runtime: create code dir: %w", err)
 	}
 	p := &Pool{
-		opts:      opts,
-		log:       opts.Logger,
-		code:      newCodeCache(codeDir),
-		functions: make(map[string]*functionState),
-		freed:     make(chan struct{}),
-		done:      make(chan struct{}),
+		opts:        opts,
+		initTimeout: defaultInitTimeout,
+		log:         opts.Logger,
+		code:        newCodeCache(codeDir),
+		functions:   make(map[string]*functionState),
+		freed:       make(chan struct{}),
+		done:        make(chan struct{}),
 	}
 	p.memory = detectMemoryLimiter(p.log)
 	p.reaped.Add(1)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,6 +29,7 @@ var fixtures struct {
 	noexec      codeZip // the same bootstrap, mode 0644
 	nobootstrap codeZip // no bootstrap at all
 	initerr     codeZip // a bootstrap that posts /init/error
+	inithang    codeZip // a bootstrap that never calls /next
 }
 
 type codeZip struct{ path, sha string }
@@ -65,6 +67,10 @@ func buildFixtures(dir string) error {
 	if err != nil {
 		return err
 	}
+	inithang, err := os.ReadFile("testdata/inithang/bootstrap")
+	if err != nil {
+		return err
+	}
 	for _, z := range []struct {
 		dst   *codeZip
 		name  string
@@ -74,6 +80,7 @@ func buildFixtures(dir string) error {
 		{&fixtures.noexec, "noexec.zip", []zipFile{{"bootstrap", gofn, 0o644}}},
 		{&fixtures.nobootstrap, "nobootstrap.zip", []zipFile{{"index.js", []byte("x"), 0o644}}},
 		{&fixtures.initerr, "initerr.zip", []zipFile{{"bootstrap", initerr, 0o755}}},
+		{&fixtures.inithang, "inithang.zip", []zipFile{{"bootstrap", inithang, 0o755}}},
 	} {
 		p := filepath.Join(dir, z.name)
 		sha, err := writeZip(p, z.files)
@@ -142,6 +149,7 @@ func newTestPool(t testing.TB, mutate func(*Options)) (*Pool, *memSink) {
 		EndpointURL:  "http://127.0.0.1:4566",
 		Credentials:  Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"},
 		Logs:         sink,
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if mutate != nil {
 		mutate(&opts)
@@ -416,6 +424,27 @@ func TestTimeoutKillsAndReplaces(t *testing.T) {
 		t.Error("next invoke reused the killed instance")
 	}
 	_ = sink
+}
+
+func TestInitThatNeverFinishesTimesOut(t *testing.T) {
+	p, _ := newTestPool(t, nil)
+	p.initTimeout = 300 * time.Millisecond
+	spec := goSpec("hang", fixtures.inithang)
+	spec.Timeout = 200 * time.Millisecond
+	res, err := p.Invoke(context.Background(), spec, Invocation{RequestID: "req-hang", LogTail: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: req-hang Error: Task timed out after 0.20 seconds"}`
+	if res.FunctionError != "Unhandled" || string(res.Payload) != want {
+		t.Fatalf("got %q %s", res.FunctionError, res.Payload)
+	}
+	if !bytes.Contains(res.LogTail, []byte("initializing forever\nSTART RequestId: req-hang")) {
+		t.Errorf("log tail:\n%s", res.LogTail)
+	}
+	if s := p.Stats(); s.Instances != 0 {
+		t.Errorf("hung instance kept: %+v", s)
+	}
 }
 
 func TestExitIsRuntimeExitError(t *testing.T) {
