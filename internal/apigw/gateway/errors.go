@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -90,7 +91,12 @@ func (g *Gateway) fail(x *exchange, f failure, cause error) {
 		if x.route != nil {
 			route = x.route.Key
 		}
-		g.log.Warn("apigw: request failed", "api", apiID, "stage", stage, "route", route,
+		// A client that hung up is not the gateway's failure: keep it out of warnings.
+		level := slog.LevelWarn
+		if x.r.Context().Err() != nil {
+			level = slog.LevelDebug
+		}
+		g.log.Log(x.r.Context(), level, "apigw: request failed", "api", apiID, "stage", stage, "route", route,
 			"requestId", x.requestID, "err", cause)
 	}
 	h := x.w.Header()
