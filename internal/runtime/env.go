@@ -60,6 +60,9 @@ func (p *Pool) environment(inst *instance, runtimeAPI, codeDir, runtimeDir strin
 		"TZ":                              ":UTC",
 		"LANG":                            "en_US.UTF-8",
 		"PATH":                            path,
+		// As on AWS (/var/task:/var/task/lib among others), so a bootstrap finds
+		// shared libraries shipped in its zip.
+		"LD_LIBRARY_PATH": codeDir + ":" + codeDir + "/lib",
 	}
 	if isManagedRuntime(spec.Runtime) {
 		// provided.* runtimes have no AWS_EXECUTION_ENV on AWS.

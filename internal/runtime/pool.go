@@ -180,7 +180,7 @@ func (p *Pool) Invoke(ctx context.Context, spec *FunctionSpec, inv Invocation) (
 			continue
 		}
 		if err == errRetry {
-			err = ErrClosed
+			err = fmt.Errorf("runtime: function %q: instances keep exiting between invocations", spec.FunctionName)
 		}
 		return res, err
 	}
