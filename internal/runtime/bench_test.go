@@ -3,7 +3,12 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
+
+	"github.com/sluice-dev/sluice/internal/runtime/shims"
 )
 
 // BenchmarkWarmInvoke measures one invocation round trip on a warm instance of the
@@ -62,5 +67,50 @@ func BenchmarkColdStart(b *testing.B) {
 		if err != nil || res.FunctionError != "" {
 			b.Fatal(err, res)
 		}
+	}
+}
+
+// BenchmarkColdStartManaged measures a cold start plus first invocation of a Node.js
+// and a Python handler through the embedded runtime clients.
+func BenchmarkColdStartManaged(b *testing.B) {
+	installed, err := shims.Install(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, _ := newTestPool(b, func(o *Options) { o.Shims = installed })
+	var files []zipFile
+	for _, name := range []string{"app.py", "index.mjs"} {
+		data, err := os.ReadFile(filepath.Join("testdata", "managed", name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		files = append(files, zipFile{name, data, 0o644})
+	}
+	zipPath := filepath.Join(b.TempDir(), "managed.zip")
+	sha, err := writeZip(zipPath, files)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, rt := range []struct{ runtime, handler, program string }{
+		{"nodejs20.x", "index.handler", "node"},
+		{"python3.11", "app.handler", "python3"},
+	} {
+		b.Run(rt.runtime, func(b *testing.B) {
+			if _, err := exec.LookPath(rt.program); err != nil {
+				b.Skipf("%s not installed", rt.program)
+			}
+			spec := goSpec("cold-"+rt.program, codeZip{zipPath, sha})
+			spec.Runtime, spec.Handler = rt.runtime, rt.handler
+			i := 0
+			for b.Loop() {
+				i++
+				s := *spec
+				s.Key = fmt.Sprintf("%s:%d", spec.Key, i)
+				res, err := p.Invoke(context.Background(), &s, Invocation{Payload: []byte(`{"op":"x"}`)})
+				if err != nil || res.FunctionError != "" {
+					b.Fatal(err, res)
+				}
+			}
+		})
 	}
 }

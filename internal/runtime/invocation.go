@@ -353,8 +353,10 @@ func startLine(id, version string) string {
 	return "START RequestId: " + id + " Version: " + version
 }
 
-// reportLine formats AWS's REPORT line. Since August 2025 AWS bills the init phase of
-// on-demand functions too, so Billed Duration includes Init Duration on a cold start.
+// reportLine formats AWS's REPORT line. Billed Duration includes Init Duration on a
+// cold start: custom runtimes were always billed for init, and since August 1, 2025
+// AWS bills the INIT phase of managed runtimes too ("AWS Lambda standardizes billing
+// for INIT Phase", AWS Compute Blog).
 func (inst *instance) reportLine(id string, d, initDur time.Duration, cold bool, status string) string {
 	ms := float64(d.Microseconds()) / 1000
 	billed := ms
