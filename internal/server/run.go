@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -16,6 +17,14 @@ import (
 // instances are stopped and the store is closed.
 func Run(ctx context.Context, cfg Config) error {
 	logger := newLogger(cfg.LogLevel)
+	// Function processes run in their own working directory (the task root), so
+	// every path handed to the runtime must be absolute; the default data dir
+	// (./.sluice) is relative.
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	cfg.DataDir = dataDir
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
