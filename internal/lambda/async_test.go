@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/runtime"
+	"github.com/sluice-dev/sluice/internal/store/memstore"
 )
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -94,7 +95,7 @@ func TestAsyncSuccessAndInvoker(t *testing.T) {
 // Queued events survive a restart: a Service that queued events but stopped
 // before running them leaves them in the store, and the next one runs them.
 func TestAsyncSurvivesRestart(t *testing.T) {
-	st := newMemStore()
+	st := memstore.New()
 	blobDir := t.TempDir()
 	first := newEnv(t, envOpts{store: st, blobDir: blobDir, noStart: true})
 	first.create("durable")
@@ -123,7 +124,7 @@ func TestAsyncSurvivesRestart(t *testing.T) {
 
 // An event whose function is deleted before it runs is dropped, not retried.
 func TestAsyncFunctionDeleted(t *testing.T) {
-	st := newMemStore()
+	st := memstore.New()
 	blobDir := t.TempDir()
 	first := newEnv(t, envOpts{store: st, blobDir: blobDir, noStart: true})
 	first.create("doomed")

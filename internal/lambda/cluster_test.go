@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/runtime"
 	"github.com/sluice-dev/sluice/internal/store/boltstore"
+	"github.com/sluice-dev/sluice/internal/store/memstore"
 )
 
 var _ Blobs = (*blobstore.Store)(nil)
@@ -20,7 +21,7 @@ var _ Blobs = (*blobstore.Store)(nil)
 // Two nodes share one store: a change made through one reaches the other's invoke
 // cache through the watch.
 func TestWatchUpdatesOtherNode(t *testing.T) {
-	st := newMemStore()
+	st := memstore.New()
 	blobDir := t.TempDir()
 	a := newEnv(t, envOpts{store: st, blobDir: blobDir})
 	b := newEnv(t, envOpts{store: st, blobDir: blobDir})
@@ -117,7 +118,7 @@ func TestTags(t *testing.T) {
 // BenchmarkInvokeOverhead measures what the lambda layer adds to a warm invocation
 // (resolve from the cache, build the invocation) with a runner that does nothing.
 func BenchmarkInvokeOverhead(b *testing.B) {
-	st := newMemStore()
+	st := memstore.New()
 	svc, err := New(Options{Store: st, Blobs: &dirBlobs{dir: b.TempDir()}, Runner: &nopRunner{}})
 	if err != nil {
 		b.Fatal(err)

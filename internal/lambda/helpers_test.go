@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,141 +22,8 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/awsproto"
 	"github.com/sluice-dev/sluice/internal/runtime"
-	"github.com/sluice-dev/sluice/internal/store"
+	"github.com/sluice-dev/sluice/internal/store/memstore"
 )
-
-// memStore is an in-memory store.Store with watches, for tests.
-type memStore struct {
-	mu       sync.Mutex
-	data     map[string]store.KV
-	rev      int64
-	watchers map[*memWatcher]struct{}
-}
-
-type memWatcher struct {
-	prefix string
-	ch     chan store.Event
-	done   <-chan struct{}
-}
-
-func newMemStore() *memStore {
-	return &memStore{data: map[string]store.KV{}, watchers: map[*memWatcher]struct{}{}}
-}
-
-func (m *memStore) Get(_ context.Context, key string) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	kv, ok := m.data[key]
-	if !ok {
-		return nil, store.ErrNotFound
-	}
-	return slices.Clone(kv.Value), nil
-}
-
-func (m *memStore) List(_ context.Context, prefix string) ([]store.KV, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.list(prefix, nil), nil
-}
-
-func (m *memStore) list(prefix string, writes map[string][]byte) []store.KV {
-	merged := map[string]store.KV{}
-	for k, kv := range m.data {
-		if strings.HasPrefix(k, prefix) {
-			merged[k] = store.KV{Key: k, Value: slices.Clone(kv.Value), Revision: kv.Revision}
-		}
-	}
-	for k, v := range writes {
-		if !strings.HasPrefix(k, prefix) {
-			continue
-		}
-		if v == nil {
-			delete(merged, k)
-		} else {
-			merged[k] = store.KV{Key: k, Value: slices.Clone(v)}
-		}
-	}
-	keys := slices.Sorted(maps.Keys(merged))
-	out := make([]store.KV, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, merged[k])
-	}
-	return out
-}
-
-type memTx struct {
-	m      *memStore
-	writes map[string][]byte
-}
-
-func (t *memTx) Get(key string) ([]byte, error) {
-	if v, ok := t.writes[key]; ok {
-		if v == nil {
-			return nil, store.ErrNotFound
-		}
-		return slices.Clone(v), nil
-	}
-	kv, ok := t.m.data[key]
-	if !ok {
-		return nil, store.ErrNotFound
-	}
-	return slices.Clone(kv.Value), nil
-}
-func (t *memTx) List(prefix string) ([]store.KV, error) { return t.m.list(prefix, t.writes), nil }
-func (t *memTx) Put(key string, v []byte) error         { t.writes[key] = slices.Clone(v); return nil }
-func (t *memTx) Delete(key string) error                { t.writes[key] = nil; return nil }
-
-func (m *memStore) Update(ctx context.Context, fn func(store.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	tx := &memTx{m: m, writes: map[string][]byte{}}
-	if err := fn(tx); err != nil {
-		return err
-	}
-	for _, k := range slices.Sorted(maps.Keys(tx.writes)) {
-		v := tx.writes[k]
-		m.rev++
-		ev := store.Event{Type: store.EventPut, Key: k, Value: v, Revision: m.rev}
-		if v == nil {
-			if _, ok := m.data[k]; !ok {
-				continue
-			}
-			delete(m.data, k)
-			ev.Type = store.EventDelete
-		} else {
-			m.data[k] = store.KV{Key: k, Value: v, Revision: m.rev}
-		}
-		for w := range m.watchers {
-			if strings.HasPrefix(k, w.prefix) {
-				select {
-				case w.ch <- ev:
-				case <-w.done:
-				}
-			}
-		}
-	}
-	return nil
-}
-
-func (m *memStore) Watch(ctx context.Context, prefix string) (<-chan store.Event, error) {
-	w := &memWatcher{prefix: prefix, ch: make(chan store.Event, 4096), done: ctx.Done()}
-	m.mu.Lock()
-	m.watchers[w] = struct{}{}
-	m.mu.Unlock()
-	go func() {
-		<-ctx.Done()
-		m.mu.Lock()
-		delete(m.watchers, w)
-		close(w.ch)
-		m.mu.Unlock()
-	}()
-	return w.ch, nil
-}
-
-func (m *memStore) Close() error { return nil }
 
 // dirBlobs is a content-addressed directory, like internal/blobstore.
 type dirBlobs struct{ dir string }
@@ -207,7 +73,7 @@ func (f *fakeRunner) Calls() []fakeCall {
 type env struct {
 	t      *testing.T
 	svc    *Service
-	store  *memStore
+	store  *memstore.Store
 	blobs  *dirBlobs
 	runner *fakeRunner
 	srv    *httptest.Server
@@ -216,7 +82,7 @@ type env struct {
 }
 
 type envOpts struct {
-	store       *memStore
+	store       *memstore.Store
 	blobDir     string
 	retryDelays []time.Duration
 	noStart     bool
@@ -226,7 +92,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	t.Helper()
 	e := &env{t: t, store: o.store, runner: &fakeRunner{}}
 	if e.store == nil {
-		e.store = newMemStore()
+		e.store = memstore.New()
 	}
 	if o.blobDir == "" {
 		o.blobDir = t.TempDir()
