@@ -217,9 +217,12 @@ func (s *Service) putIntegrationResponse(ctx context.Context, req *request) (int
 }
 
 func validateIntegrationResponse(ir *model.IntegrationResponse) error {
-	for k := range ir.ResponseParameters {
+	for k, v := range ir.ResponseParameters {
 		if name, ok := strings.CutPrefix(k, "method.response.header."); !ok || name == "" {
 			return badRequest("Invalid mapping expression specified: Validation Result: warnings : [], errors : [Invalid mapping expression specified: %s]", k)
+		}
+		if !validResponseMappingValue(v) {
+			return badRequest("Invalid mapping expression specified: Validation Result: warnings : [], errors : [Invalid mapping expression specified: %s]", v)
 		}
 	}
 	if _, err := regexp.Compile(ir.SelectionPattern); err != nil {
@@ -231,6 +234,27 @@ func validateIntegrationResponse(ir *model.IntegrationResponse) error {
 		}
 	}
 	return validateContentHandling(ir.ContentHandling)
+}
+
+// validResponseMappingValue reports whether v is a mapping expression an integration
+// response parameter may hold: a quoted static value ('*'), an integration response
+// header or body reference, a stage or context variable, or a method request value.
+// AWS refuses anything else, a bare value included ("Invalid mapping expression
+// specified: *" for an unquoted *).
+func validResponseMappingValue(v string) bool {
+	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+		return true
+	}
+	if v == "integration.response.body" {
+		return true
+	}
+	for _, prefix := range []string{"integration.response.header.", "integration.response.multivalueheader.",
+		"integration.response.body.", "stageVariables.", "context.", "method.request."} {
+		if rest, ok := strings.CutPrefix(v, prefix); ok && rest != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func loadIntegrationResponse(rd reader, api, resID, verb, code string) (*model.Resource, *model.Integration, *model.IntegrationResponse, error) {
