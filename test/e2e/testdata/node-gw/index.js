@@ -9,7 +9,8 @@
 //   binary    - a PNG, base64 with isBase64Encoded
 //   multi     - multiValueHeaders and headers
 //   cookies   - payload 2.0 cookies
-//   anything else - 200 with the event as the JSON body
+//   anything else - 200 with the event as the JSON body and the function's name
+//                   in x-function
 const PNG = Buffer.from("89504e470d0a1a0a0000000d4948445200000001000000010806000000" +
   "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082", "hex");
 
@@ -40,5 +41,9 @@ exports.handler = async (event) => {
     case "cookies":
       return { statusCode: 200, cookies: ["a=1; Path=/", "b=2; HttpOnly"], headers: { "content-type": "text/plain" }, body: "cookies" };
   }
-  return { statusCode: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(event) };
+  return {
+    statusCode: 200,
+    headers: { "content-type": "application/json", "x-function": process.env.AWS_LAMBDA_FUNCTION_NAME },
+    body: JSON.stringify(event),
+  };
 };
