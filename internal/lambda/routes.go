@@ -53,23 +53,14 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badContent("Could not parse request path: %v", err))
 		return
 	}
-	h := s.route(r.Method, segs)
+	c := &call{w: w, r: r}
+	h := matchRoute(r.Method, segs, c)
 	if h == nil {
 		writeError(w, awsproto.Errorf(http.StatusNotFound, "UnknownOperationException",
 			"Sluice does not implement the Lambda operation for %s %s", r.Method, r.URL.Path))
 		return
 	}
-	c := &call{w: w, r: r}
-	if len(segs) > 2 {
-		c.function = segs[2]
-	}
-	if len(segs) > 4 {
-		c.sub = segs[4]
-	}
-	if len(segs) == 3 && segs[1] == "tags" {
-		c.sub = segs[2]
-	}
-	if err := h(c); err != nil {
+	if err := h(s, c); err != nil {
 		if ctxErr := r.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return // the client went away
 		}
@@ -98,121 +89,81 @@ func splitPath(escaped string) ([]string, error) {
 	return parts, nil
 }
 
-type handler func(*call) error
+// route is one Lambda operation: its method and path as botocore's lambda service
+// model lays them out. A path segment in braces matches any one segment;
+// {FunctionName} binds call.function and any other name binds call.sub.
+type route struct {
+	method string
+	path   []string
+	handle func(*Service, *call) error
+}
 
-func (s *Service) route(method string, segs []string) handler {
-	if len(segs) == 0 {
-		return nil
-	}
-	on := func(m string, h handler) handler {
-		if method == m {
-			return h
+func newRoute(method, path string, handle func(*Service, *call) error) route {
+	return route{method: method, path: strings.Split(strings.Trim(path, "/"), "/"), handle: handle}
+}
+
+// routes is every operation Sluice serves; it is never written after init.
+var routes = []route{
+	newRoute(http.MethodGet, "/_sluice/lambda/code/{sha}", serveCodeRoute),
+	newRoute(http.MethodHead, "/_sluice/lambda/code/{sha}", serveCodeRoute),
+
+	newRoute(http.MethodGet, "/2016-08-19/account-settings", (*Service).getAccountSettings),
+
+	newRoute(http.MethodGet, "/2017-03-31/tags/{Resource}", (*Service).listTags),
+	newRoute(http.MethodPost, "/2017-03-31/tags/{Resource}", (*Service).tagResource),
+	newRoute(http.MethodDelete, "/2017-03-31/tags/{Resource}", (*Service).untagResource),
+
+	newRoute(http.MethodPut, "/2017-10-31/functions/{FunctionName}/concurrency", (*Service).putFunctionConcurrency),
+	newRoute(http.MethodDelete, "/2017-10-31/functions/{FunctionName}/concurrency", (*Service).deleteFunctionConcurrency),
+	newRoute(http.MethodGet, "/2019-09-30/functions/{FunctionName}/concurrency", (*Service).getFunctionConcurrency),
+
+	newRoute(http.MethodGet, "/2015-03-31/functions", (*Service).listFunctions),
+	newRoute(http.MethodPost, "/2015-03-31/functions", (*Service).createFunction),
+	newRoute(http.MethodGet, "/2015-03-31/functions/{FunctionName}", (*Service).getFunction),
+	newRoute(http.MethodDelete, "/2015-03-31/functions/{FunctionName}", (*Service).deleteFunction),
+	newRoute(http.MethodGet, "/2015-03-31/functions/{FunctionName}/configuration", (*Service).getFunctionConfiguration),
+	newRoute(http.MethodPut, "/2015-03-31/functions/{FunctionName}/configuration", (*Service).updateFunctionConfiguration),
+	newRoute(http.MethodPut, "/2015-03-31/functions/{FunctionName}/code", (*Service).updateFunctionCode),
+	newRoute(http.MethodGet, "/2015-03-31/functions/{FunctionName}/versions", (*Service).listVersionsByFunction),
+	newRoute(http.MethodPost, "/2015-03-31/functions/{FunctionName}/versions", (*Service).publishVersion),
+	newRoute(http.MethodGet, "/2015-03-31/functions/{FunctionName}/aliases", (*Service).listAliases),
+	newRoute(http.MethodPost, "/2015-03-31/functions/{FunctionName}/aliases", (*Service).createAlias),
+	newRoute(http.MethodGet, "/2015-03-31/functions/{FunctionName}/aliases/{Name}", (*Service).getAlias),
+	newRoute(http.MethodPut, "/2015-03-31/functions/{FunctionName}/aliases/{Name}", (*Service).updateAlias),
+	newRoute(http.MethodDelete, "/2015-03-31/functions/{FunctionName}/aliases/{Name}", (*Service).deleteAlias),
+	newRoute(http.MethodGet, "/2015-03-31/functions/{FunctionName}/policy", (*Service).getPolicy),
+	newRoute(http.MethodPost, "/2015-03-31/functions/{FunctionName}/policy", (*Service).addPermission),
+	newRoute(http.MethodDelete, "/2015-03-31/functions/{FunctionName}/policy/{StatementId}", (*Service).removePermission),
+	newRoute(http.MethodPost, "/2015-03-31/functions/{FunctionName}/invocations", (*Service).invokeHTTP),
+}
+
+func serveCodeRoute(s *Service, c *call) error { return s.serveCode(c, c.sub) }
+
+// matchRoute finds the operation for method and the unescaped path segments and
+// binds its path parameters into c; nil when there is none.
+func matchRoute(method string, segs []string, c *call) func(*Service, *call) error {
+	for _, rt := range routes {
+		if rt.method != method || len(rt.path) != len(segs) || !rt.matches(segs) {
+			continue
 		}
-		return nil
-	}
-	switch segs[0] {
-	case "_sluice":
-		if len(segs) == 4 && segs[1] == "lambda" && segs[2] == "code" && (method == http.MethodGet || method == http.MethodHead) {
-			sha := segs[3]
-			return func(c *call) error { return s.serveCode(c, sha) }
-		}
-	case "2016-08-19":
-		if len(segs) == 2 && segs[1] == "account-settings" {
-			return on(http.MethodGet, s.getAccountSettings)
-		}
-	case "2017-03-31":
-		if len(segs) == 3 && segs[1] == "tags" {
-			switch method {
-			case http.MethodGet:
-				return s.listTags
-			case http.MethodPost:
-				return s.tagResource
-			case http.MethodDelete:
-				return s.untagResource
+		for i, p := range rt.path {
+			switch {
+			case p == "{FunctionName}":
+				c.function = segs[i]
+			case strings.HasPrefix(p, "{"):
+				c.sub = segs[i]
 			}
 		}
-	case "2017-10-31":
-		if len(segs) == 4 && segs[1] == "functions" && segs[3] == "concurrency" {
-			switch method {
-			case http.MethodPut:
-				return s.putFunctionConcurrency
-			case http.MethodDelete:
-				return s.deleteFunctionConcurrency
-			}
-		}
-	case "2019-09-30":
-		if len(segs) == 4 && segs[1] == "functions" && segs[3] == "concurrency" {
-			return on(http.MethodGet, s.getFunctionConcurrency)
-		}
-	case "2015-03-31":
-		if len(segs) < 2 || segs[1] != "functions" {
-			return nil
-		}
-		switch len(segs) {
-		case 2:
-			switch method {
-			case http.MethodGet:
-				return s.listFunctions
-			case http.MethodPost:
-				return s.createFunction
-			}
-		case 3:
-			switch method {
-			case http.MethodGet:
-				return s.getFunction
-			case http.MethodDelete:
-				return s.deleteFunction
-			}
-		case 4:
-			switch segs[3] {
-			case "configuration":
-				switch method {
-				case http.MethodGet:
-					return s.getFunctionConfiguration
-				case http.MethodPut:
-					return s.updateFunctionConfiguration
-				}
-			case "code":
-				return on(http.MethodPut, s.updateFunctionCode)
-			case "versions":
-				switch method {
-				case http.MethodGet:
-					return s.listVersionsByFunction
-				case http.MethodPost:
-					return s.publishVersion
-				}
-			case "aliases":
-				switch method {
-				case http.MethodGet:
-					return s.listAliases
-				case http.MethodPost:
-					return s.createAlias
-				}
-			case "policy":
-				switch method {
-				case http.MethodGet:
-					return s.getPolicy
-				case http.MethodPost:
-					return s.addPermission
-				}
-			case "invocations":
-				return on(http.MethodPost, s.invokeHTTP)
-			}
-		case 5:
-			switch segs[3] {
-			case "aliases":
-				switch method {
-				case http.MethodGet:
-					return s.getAlias
-				case http.MethodPut:
-					return s.updateAlias
-				case http.MethodDelete:
-					return s.deleteAlias
-				}
-			case "policy":
-				return on(http.MethodDelete, s.removePermission)
-			}
-		}
+		return rt.handle
 	}
 	return nil
+}
+
+func (rt route) matches(segs []string) bool {
+	for i, p := range rt.path {
+		if !strings.HasPrefix(p, "{") && p != segs[i] {
+			return false
+		}
+	}
+	return true
 }
