@@ -53,7 +53,12 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	if err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
-	logs, err := fnlogs.Open(filepath.Join(cfg.DataDir, "logs"))
+	// The log store learns whether a function exists from the lambda service,
+	// built below; requests reach it only after build returns.
+	var functionExists func(name string) bool
+	logs, err := fnlogs.OpenWith(filepath.Join(cfg.DataDir, "logs"), fnlogs.Options{
+		Exists: func(name string) bool { return functionExists != nil && functionExists(name) },
+	})
 	if err != nil {
 		return nil, fmt.Errorf("function logs: %w", err)
 	}
@@ -104,6 +109,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	if err != nil {
 		return nil, fmt.Errorf("lambda: %w", err)
 	}
+	functionExists = fns.FunctionExists
 	// The lambda service's watch and async workers run until the node closes; it
 	// must stop before the store does.
 	lambdaCtx, stopLambda := context.WithCancel(ctx)
