@@ -342,10 +342,15 @@ func contextValue(x *exchange, name string) (string, bool) {
 	return "", false
 }
 
+// responseMappingRef is a reference in a response parameter mapping value: the
+// integration response's headers, or context and stage variables, bare or as ${...}.
+var responseMappingRef = regexp.MustCompile(`\$\{?(response\.header\.[A-Za-z0-9_.~-]+|context\.[A-Za-z0-9_.]+|stageVariables\.[A-Za-z0-9_]+)\}?`)
+
 // applyResponseMapping applies an HTTP API integration's response parameter mapping
 // for the upstream status (see "Transforming API responses"): append:/overwrite:/
-// remove:header.name and overwrite:statuscode; values may reference
-// $response.header.name. It returns the status to answer with.
+// remove:header.name and overwrite:statuscode; values are static text that may hold
+// $response.header.name, $context.name and $stageVariables.name references, bare or as
+// ${...}. It returns the status to answer with.
 func applyResponseMapping(x *exchange, in *compile.Integration, status int) int {
 	m := in.ResponseParameters[strconv.Itoa(status)]
 	if len(m) == 0 {
@@ -358,10 +363,14 @@ func applyResponseMapping(x *exchange, in *compile.Integration, status int) int 
 		if !ok {
 			continue
 		}
-		val := v
-		if name, ok := strings.CutPrefix(v, "$response.header."); ok {
-			val = h.Get(name)
-		}
+		val := responseMappingRef.ReplaceAllStringFunc(v, func(m string) string {
+			ref := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(m, "$"), "{"), "}")
+			if name, ok := strings.CutPrefix(ref, "response.header."); ok {
+				return h.Get(name)
+			}
+			s, _ := httpMappingValue(x, ref)
+			return s
+		})
 		switch {
 		case op == "overwrite" && target == "statuscode":
 			if c, err := strconv.Atoi(val); err == nil && c >= 100 && c <= 599 {
