@@ -35,12 +35,9 @@ func reservedTotal(tx store.Tx, skip string) (int, error) {
 }
 
 func (s *Service) putFunctionConcurrency(c *call) error {
-	ref, err := s.parseFunctionRef(c.function, "")
+	ref, err := s.unqualifiedRef(c.function, "Concurrency applies to the whole function; use the unqualified function name.")
 	if err != nil {
 		return err
-	}
-	if ref.Qualifier != "" {
-		return invalidParam("Unsupported function name: %s. Concurrency applies to the whole function; use the unqualified function name.", c.function)
 	}
 	var in putConcurrencyInput
 	if err := c.decode("PutFunctionConcurrency", &in); err != nil {
@@ -53,7 +50,7 @@ func (s *Service) putFunctionConcurrency(c *call) error {
 	if n < 0 {
 		return validation("Value '%d' at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must have value greater than or equal to 0", n)
 	}
-	err = s.store.Update(c.r.Context(), func(tx store.Tx) error {
+	err = s.updateFunction(c.r.Context(), ref.Name, func(tx store.Tx) error {
 		rec, err := s.loadFunction(tx, ref)
 		if err != nil {
 			return err
@@ -72,20 +69,16 @@ func (s *Service) putFunctionConcurrency(c *call) error {
 	if err != nil {
 		return err
 	}
-	s.reloadAfterWrite(c.r.Context(), ref.Name)
 	c.json(http.StatusOK, concurrency{ReservedConcurrentExecutions: &n})
 	return nil
 }
 
 func (s *Service) deleteFunctionConcurrency(c *call) error {
-	ref, err := s.parseFunctionRef(c.function, "")
+	ref, err := s.unqualifiedRef(c.function, "Concurrency applies to the whole function; use the unqualified function name.")
 	if err != nil {
 		return err
 	}
-	if ref.Qualifier != "" {
-		return invalidParam("Unsupported function name: %s. Concurrency applies to the whole function; use the unqualified function name.", c.function)
-	}
-	err = s.store.Update(c.r.Context(), func(tx store.Tx) error {
+	err = s.updateFunction(c.r.Context(), ref.Name, func(tx store.Tx) error {
 		rec, err := s.loadFunction(tx, ref)
 		if err != nil {
 			return err
@@ -96,7 +89,6 @@ func (s *Service) deleteFunctionConcurrency(c *call) error {
 	if err != nil {
 		return err
 	}
-	s.reloadAfterWrite(c.r.Context(), ref.Name)
 	c.w.WriteHeader(http.StatusNoContent)
 	return nil
 }

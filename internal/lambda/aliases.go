@@ -112,7 +112,7 @@ func (s *Service) createAlias(c *call) error {
 	if err := validateDescription(a.Description); err != nil {
 		return err
 	}
-	err = s.store.Update(c.r.Context(), func(tx store.Tx) error {
+	err = s.updateFunction(c.r.Context(), ref.Name, func(tx store.Tx) error {
 		if _, err := s.loadFunction(tx, functionRef{Name: ref.Name, Foreign: ref.Foreign}); err != nil {
 			return err
 		}
@@ -129,7 +129,6 @@ func (s *Service) createAlias(c *call) error {
 	if err != nil {
 		return err
 	}
-	s.reloadAfterWrite(c.r.Context(), ref.Name)
 	c.json(http.StatusCreated, a)
 	return nil
 }
@@ -149,12 +148,19 @@ func (s *Service) loadAlias(tx store.Tx, ref functionRef, alias string) (*aliasR
 	return &a, nil
 }
 
-func (s *Service) getAlias(c *call) error {
+// aliasPath parses the {FunctionName} and {Name} of the operations on one alias
+// (GetAlias, UpdateAlias, DeleteAlias); the alias name is c.sub.
+func (s *Service) aliasPath(c *call) (functionRef, error) {
 	ref, err := s.parseFunctionRef(c.function, "")
 	if err != nil {
-		return err
+		return functionRef{}, err
 	}
-	if err := validateAliasName(c.sub); err != nil {
+	return ref, validateAliasName(c.sub)
+}
+
+func (s *Service) getAlias(c *call) error {
+	ref, err := s.aliasPath(c)
+	if err != nil {
 		return err
 	}
 	a, err := s.loadAlias(s.reader(c.r.Context()), ref, c.sub)
@@ -166,11 +172,8 @@ func (s *Service) getAlias(c *call) error {
 }
 
 func (s *Service) updateAlias(c *call) error {
-	ref, err := s.parseFunctionRef(c.function, "")
+	ref, err := s.aliasPath(c)
 	if err != nil {
-		return err
-	}
-	if err := validateAliasName(c.sub); err != nil {
 		return err
 	}
 	var in aliasInput
@@ -178,7 +181,7 @@ func (s *Service) updateAlias(c *call) error {
 		return err
 	}
 	var out AliasConfiguration
-	err = s.store.Update(c.r.Context(), func(tx store.Tx) error {
+	err = s.updateFunction(c.r.Context(), ref.Name, func(tx store.Tx) error {
 		rec, err := s.loadAlias(tx, ref, c.sub)
 		if err != nil {
 			return err
@@ -209,20 +212,16 @@ func (s *Service) updateAlias(c *call) error {
 	if err != nil {
 		return err
 	}
-	s.reloadAfterWrite(c.r.Context(), ref.Name)
 	c.json(http.StatusOK, out)
 	return nil
 }
 
 func (s *Service) deleteAlias(c *call) error {
-	ref, err := s.parseFunctionRef(c.function, "")
+	ref, err := s.aliasPath(c)
 	if err != nil {
 		return err
 	}
-	if err := validateAliasName(c.sub); err != nil {
-		return err
-	}
-	err = s.store.Update(c.r.Context(), func(tx store.Tx) error {
+	err = s.updateFunction(c.r.Context(), ref.Name, func(tx store.Tx) error {
 		if _, err := s.loadAlias(tx, ref, c.sub); err != nil {
 			return err
 		}
@@ -231,7 +230,6 @@ func (s *Service) deleteAlias(c *call) error {
 	if err != nil {
 		return err
 	}
-	s.reloadAfterWrite(c.r.Context(), ref.Name)
 	c.w.WriteHeader(http.StatusNoContent)
 	return nil
 }

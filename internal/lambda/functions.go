@@ -171,7 +171,7 @@ func (s *Service) createFunction(c *call) error {
 	rec := functionRecord{Config: cfg, CodeHex: code.hex, SpecRevision: uuid.NewString(), Tags: in.Tags}
 
 	out := cfg
-	err = s.store.Update(c.r.Context(), func(tx store.Tx) error {
+	err = s.updateFunction(c.r.Context(), ref.Name, func(tx store.Tx) error {
 		if _, err := tx.Get(functionKey(ref.Name)); err == nil {
 			return conflict("Function already exist: %s", ref.Name)
 		} else if !errors.Is(err, store.ErrNotFound) {
@@ -190,7 +190,6 @@ func (s *Service) createFunction(c *call) error {
 	if err != nil {
 		return err
 	}
-	s.reloadAfterWrite(c.r.Context(), ref.Name)
 	s.log.Info("lambda: function created", "function", ref.Name, "runtime", cfg.Runtime, "codeSha256", cfg.CodeSha256)
 	c.json(http.StatusCreated, out)
 	return nil
@@ -237,12 +236,17 @@ func validateConfig(cfg *Configuration) error {
 	return nil
 }
 
-// reloadAfterWrite refreshes the invoke cache right after a write, so this node's
-// next Invoke sees it without waiting for the watch.
-func (s *Service) reloadAfterWrite(ctx context.Context, name string) {
+// updateFunction runs fn in a store transaction and, once it has committed, reloads
+// function name into the invoke cache, so this node's next Invoke sees the write
+// without waiting for the watch. fn's error is returned unchanged.
+func (s *Service) updateFunction(ctx context.Context, name string, fn func(tx store.Tx) error) error {
+	if err := s.store.Update(ctx, fn); err != nil {
+		return err
+	}
 	if err := s.cache.reload(context.WithoutCancel(ctx), name); err != nil {
 		s.log.Warn("lambda: cache reload after write failed", "function", name, "err", err)
 	}
+	return nil
 }
 
 func putJSON(tx store.Tx, key string, v any) error {
@@ -561,12 +565,9 @@ type updateFunctionCodeInput struct {
 }
 
 func (s *Service) updateFunctionCode(c *call) error {
-	ref, err := s.parseFunctionRef(c.function, "")
+	ref, err := s.unqualifiedRef(c.function, "Code can only be updated for $LATEST; use the unqualified function name.")
 	if err != nil {
 		return err
-	}
-	if ref.Qualifier != "" {
-		return invalidParam("Unsupported function name: %s. Code can only be updated for $LATEST; use the unqualified function name.", c.function)
 	}
 	var in updateFunctionCodeInput
 	if err := c.decode("UpdateFunctionCode", &in); err != nil {
@@ -589,7 +590,7 @@ func (s *Service) updateFunctionCode(c *call) error {
 		}
 	}
 	var out Configuration
-	err = s.store.Update(c.r.Context(), func(tx store.Tx) error {
+	err = s.updateFunction(c.r.Context(), ref.Name, func(tx store.Tx) error {
 		rec, err := s.loadFunction(tx, ref)
 		if err != nil {
 			return err
@@ -621,9 +622,6 @@ func (s *Service) updateFunctionCode(c *call) error {
 	if err != nil && !errors.Is(err, errDryRun) {
 		return err
 	}
-	if err == nil {
-		s.reloadAfterWrite(c.r.Context(), ref.Name)
-	}
 	c.json(http.StatusOK, out)
 	return nil
 }
@@ -654,19 +652,16 @@ type updateFunctionConfigurationInput struct {
 }
 
 func (s *Service) updateFunctionConfiguration(c *call) error {
-	ref, err := s.parseFunctionRef(c.function, "")
+	ref, err := s.unqualifiedRef(c.function, "Configuration can only be updated for $LATEST; use the unqualified function name.")
 	if err != nil {
 		return err
-	}
-	if ref.Qualifier != "" {
-		return invalidParam("Unsupported function name: %s. Configuration can only be updated for $LATEST; use the unqualified function name.", c.function)
 	}
 	var in updateFunctionConfigurationInput
 	if err := c.decode("UpdateFunctionConfiguration", &in); err != nil {
 		return err
 	}
 	var out Configuration
-	err = s.store.Update(c.r.Context(), func(tx store.Tx) error {
+	err = s.updateFunction(c.r.Context(), ref.Name, func(tx store.Tx) error {
 		rec, err := s.loadFunction(tx, ref)
 		if err != nil {
 			return err
@@ -720,7 +715,6 @@ func (s *Service) updateFunctionConfiguration(c *call) error {
 	if err != nil {
 		return err
 	}
-	s.reloadAfterWrite(c.r.Context(), ref.Name)
 	c.json(http.StatusOK, out)
 	return nil
 }
@@ -730,7 +724,7 @@ func (s *Service) deleteFunction(c *call) error {
 	if err != nil {
 		return err
 	}
-	err = s.store.Update(c.r.Context(), func(tx store.Tx) error {
+	err = s.updateFunction(c.r.Context(), ref.Name, func(tx store.Tx) error {
 		if _, err := s.loadFunction(tx, ref); err != nil {
 			return err
 		}
@@ -742,7 +736,6 @@ func (s *Service) deleteFunction(c *call) error {
 	if err != nil {
 		return err
 	}
-	s.reloadAfterWrite(c.r.Context(), ref.Name)
 	s.log.Info("lambda: function deleted", "function", ref.Name, "qualifier", ref.Qualifier)
 	// AWS answers DeleteFunction with 204 No Content.
 	c.w.WriteHeader(http.StatusNoContent)

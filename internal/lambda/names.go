@@ -65,5 +65,19 @@ func (s *Service) parseFunctionRef(raw, queryQualifier string) (functionRef, err
 	return ref, nil
 }
 
+// unqualifiedRef parses the FunctionName of an operation that acts on the function
+// itself, not on a version or alias. AWS rejects a qualified name with
+// InvalidParameterValueException "Unsupported function name: NAME. " + reason.
+func (s *Service) unqualifiedRef(raw, reason string) (functionRef, error) {
+	ref, err := s.parseFunctionRef(raw, "")
+	if err != nil {
+		return functionRef{}, err
+	}
+	if ref.Qualifier != "" {
+		return functionRef{}, invalidParam("Unsupported function name: %s. %s", raw, reason)
+	}
+	return ref, nil
+}
+
 // arn is the ARN of the reference as AWS spells it in "not found" messages.
 func (s *Service) refARN(ref functionRef) string { return s.qualifiedARN(ref.Name, ref.Qualifier) }

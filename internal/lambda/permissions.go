@@ -135,7 +135,7 @@ func (s *Service) addPermission(c *call) error {
 		return err
 	}
 	var added statement
-	err = s.store.Update(c.r.Context(), func(tx store.Tx) error {
+	err = s.updateFunction(c.r.Context(), ref.Name, func(tx store.Tx) error {
 		t, err := s.loadPolicyTarget(tx, ref)
 		if err != nil {
 			return err
@@ -162,7 +162,6 @@ func (s *Service) addPermission(c *call) error {
 	if err != nil {
 		return err
 	}
-	s.reloadAfterWrite(c.r.Context(), ref.Name)
 	b, _ := json.Marshal(added)
 	c.json(http.StatusCreated, struct {
 		Statement string `json:"Statement"`
@@ -180,7 +179,7 @@ func (s *Service) removePermission(c *call) error {
 		return validation("Value '%s' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: ([a-zA-Z0-9-_.]+)", sid)
 	}
 	revision := c.query("RevisionId")
-	err = s.store.Update(c.r.Context(), func(tx store.Tx) error {
+	err = s.updateFunction(c.r.Context(), ref.Name, func(tx store.Tx) error {
 		t, err := s.loadPolicyTarget(tx, ref)
 		if err != nil {
 			return err
@@ -214,7 +213,6 @@ func (s *Service) removePermission(c *call) error {
 	if err != nil {
 		return err
 	}
-	s.reloadAfterWrite(c.r.Context(), ref.Name)
 	c.w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -50,12 +50,9 @@ type publishVersionInput struct {
 }
 
 func (s *Service) publishVersion(c *call) error {
-	ref, err := s.parseFunctionRef(c.function, "")
+	ref, err := s.unqualifiedRef(c.function, "Versions are published from $LATEST; use the unqualified function name.")
 	if err != nil {
 		return err
-	}
-	if ref.Qualifier != "" {
-		return invalidParam("Unsupported function name: %s. Versions are published from $LATEST; use the unqualified function name.", c.function)
 	}
 	var in publishVersionInput
 	if err := c.decode("PublishVersion", &in); err != nil {
@@ -65,7 +62,7 @@ func (s *Service) publishVersion(c *call) error {
 		return err
 	}
 	var out Configuration
-	err = s.store.Update(c.r.Context(), func(tx store.Tx) error {
+	err = s.updateFunction(c.r.Context(), ref.Name, func(tx store.Tx) error {
 		rec, err := s.loadFunction(tx, ref)
 		if err != nil {
 			return err
@@ -90,7 +87,6 @@ func (s *Service) publishVersion(c *call) error {
 	if err != nil {
 		return err
 	}
-	s.reloadAfterWrite(c.r.Context(), ref.Name)
 	c.json(http.StatusCreated, out)
 	return nil
 }
