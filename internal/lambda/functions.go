@@ -304,6 +304,20 @@ func (s *Service) loadFunction(tx store.Tx, ref functionRef) (*functionRecord, e
 	return &rec, nil
 }
 
+// loadFunctionRevision loads the function for an update that carries the
+// RevisionId the caller last saw (empty: any). AWS refuses the update with
+// PreconditionFailedException when the function has changed since.
+func (s *Service) loadFunctionRevision(tx store.Tx, ref functionRef, revisionID string) (*functionRecord, error) {
+	rec, err := s.loadFunction(tx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if revisionID != "" && revisionID != rec.Config.RevisionId {
+		return nil, preconditionFailed("GetFunction")
+	}
+	return rec, nil
+}
+
 // qualifiedConfig is the configuration GetFunction and GetFunctionConfiguration show
 // for ref: $LATEST, a version, or the version an alias points to.
 func (s *Service) qualifiedConfig(tx store.Tx, ref functionRef) (*functionRecord, *Configuration, string, error) {
@@ -591,12 +605,9 @@ func (s *Service) updateFunctionCode(c *call) error {
 	}
 	var out Configuration
 	err = s.updateFunction(c.r.Context(), ref.Name, func(tx store.Tx) error {
-		rec, err := s.loadFunction(tx, ref)
+		rec, err := s.loadFunctionRevision(tx, ref, in.RevisionId)
 		if err != nil {
 			return err
-		}
-		if in.RevisionId != "" && in.RevisionId != rec.Config.RevisionId {
-			return preconditionFailed("GetFunction")
 		}
 		if in.DryRun {
 			out = rec.Config
@@ -662,12 +673,9 @@ func (s *Service) updateFunctionConfiguration(c *call) error {
 	}
 	var out Configuration
 	err = s.updateFunction(c.r.Context(), ref.Name, func(tx store.Tx) error {
-		rec, err := s.loadFunction(tx, ref)
+		rec, err := s.loadFunctionRevision(tx, ref, in.RevisionId)
 		if err != nil {
 			return err
-		}
-		if in.RevisionId != "" && in.RevisionId != rec.Config.RevisionId {
-			return preconditionFailed("GetFunction")
 		}
 		cfg := &rec.Config
 		if in.Role != nil {

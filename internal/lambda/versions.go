@@ -63,12 +63,9 @@ func (s *Service) publishVersion(c *call) error {
 	}
 	var out Configuration
 	err = s.updateFunction(c.r.Context(), ref.Name, func(tx store.Tx) error {
-		rec, err := s.loadFunction(tx, ref)
+		rec, err := s.loadFunctionRevision(tx, ref, in.RevisionId)
 		if err != nil {
 			return err
-		}
-		if in.RevisionId != "" && in.RevisionId != rec.Config.RevisionId {
-			return preconditionFailed("GetFunction")
 		}
 		if in.CodeSha256 != "" && in.CodeSha256 != rec.Config.CodeSha256 {
 			return invalidParam("CodeSHA256 (%s) is different from current CodeSHA256 in $LATEST (%s). Please try again.", in.CodeSha256, rec.Config.CodeSha256)
