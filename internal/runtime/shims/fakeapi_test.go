@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,10 +142,11 @@ func installed(t *testing.T) *Installed {
 	return in
 }
 
-// start runs the client for runtime with the function code in codeDir, as the
-// pool does: cwd and LAMBDA_TASK_ROOT are the code dir.
-func start(t *testing.T, in *Installed, api *fakeRuntimeAPI, runtime, codeDir, handler string, env ...string) *instance {
+// start runs the client for runtime with the function code in codeDir against a
+// new fake Runtime API, as the pool does: cwd and LAMBDA_TASK_ROOT are the code dir.
+func start(t *testing.T, in *Installed, runtime, codeDir, handler string, env ...string) (*fakeRuntimeAPI, *instance) {
 	t.Helper()
+	api := newFakeRuntimeAPI(t)
 	argv, err := in.Command(runtime)
 	if err != nil {
 		t.Skipf("runtime %s not available: %v", runtime, err)
@@ -182,7 +185,7 @@ func start(t *testing.T, in *Installed, api *fakeRuntimeAPI, runtime, codeDir, h
 		cancel()
 		<-p.done
 	})
-	return p
+	return api, p
 }
 
 func exitCode(err error) int {
@@ -193,6 +196,24 @@ func exitCode(err error) int {
 		return ee.ExitCode()
 	}
 	return -1
+}
+
+// decodeErrorBody decodes an error POST's JSON body into e, checks that the
+// Lambda-Runtime-Function-Error-Type header repeats the body's errorType, and
+// returns the body's keys, in order.
+func decodeErrorBody(t *testing.T, p apiPost, e any) (keys []string) {
+	t.Helper()
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(p.body, &fields); err != nil {
+		t.Fatalf("error body is not a JSON object: %v: %s", err, p.body)
+	}
+	json.Unmarshal(p.body, e)
+	var errorType string
+	json.Unmarshal(fields["errorType"], &errorType)
+	if got := p.header.Get("Lambda-Runtime-Function-Error-Type"); got != errorType {
+		t.Errorf("Lambda-Runtime-Function-Error-Type = %q, want %q", got, errorType)
+	}
+	return slices.Sorted(maps.Keys(fields))
 }
 
 // decode unmarshals a posted body into a generic value for comparison.

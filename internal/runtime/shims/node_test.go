@@ -1,7 +1,6 @@
 package shims
 
 import (
-	"encoding/json"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,19 +18,11 @@ type nodeError struct {
 
 func decodeNodeError(t *testing.T, p apiPost) nodeError {
 	t.Helper()
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(p.body, &keys); err != nil {
-		t.Fatalf("error body is not a JSON object: %v: %s", err, p.body)
-	}
-	for k := range keys {
+	var e nodeError
+	for _, k := range decodeErrorBody(t, p, &e) {
 		if k != "errorType" && k != "errorMessage" && k != "trace" {
 			t.Errorf("unexpected key %q in error body %s", k, p.body)
 		}
-	}
-	var e nodeError
-	json.Unmarshal(p.body, &e)
-	if got := p.header.Get("Lambda-Runtime-Function-Error-Type"); got != e.ErrorType {
-		t.Errorf("Lambda-Runtime-Function-Error-Type = %q, want %q", got, e.ErrorType)
 	}
 	return e
 }
@@ -65,8 +56,7 @@ func TestNodeResponses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			api := newFakeRuntimeAPI(t)
-			p := start(t, in, api, nodeRuntime, filepath.Join("testdata/node", tt.dir), tt.handler)
+			api, p := start(t, in, nodeRuntime, filepath.Join("testdata/node", tt.dir), tt.handler)
 			api.invoke("req-1", tt.payload)
 			got := api.next(t, p)
 			if got.kind != "response" || got.requestID != "req-1" {
@@ -100,8 +90,7 @@ func TestNodeInvocationErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.handler, func(t *testing.T) {
 			t.Parallel()
-			api := newFakeRuntimeAPI(t)
-			p := start(t, in, api, nodeRuntime, "testdata/node/cjs", tt.handler)
+			api, p := start(t, in, nodeRuntime, "testdata/node/cjs", tt.handler)
 			api.invoke("req-err", `{}`)
 			got := api.next(t, p)
 			if tt.wantType == "Runtime.HandlerNotFound" {
@@ -153,8 +142,7 @@ func TestNodeFatalDuringInvocation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.handler, func(t *testing.T) {
 			t.Parallel()
-			api := newFakeRuntimeAPI(t)
-			p := start(t, in, api, nodeRuntime, "testdata/node/cjs", tt.handler)
+			api, p := start(t, in, nodeRuntime, "testdata/node/cjs", tt.handler)
 			api.invoke("req-fatal", `{}`)
 			got := api.next(t, p)
 			if got.kind != "error" || got.requestID != "req-fatal" {
@@ -195,8 +183,7 @@ func TestNodeInitErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			api := newFakeRuntimeAPI(t)
-			p := start(t, in, api, nodeRuntime, filepath.Join("testdata/node", tt.dir), tt.handler)
+			api, p := start(t, in, nodeRuntime, filepath.Join("testdata/node", tt.dir), tt.handler)
 			got := api.next(t, p)
 			if got.kind != "init-error" {
 				t.Fatalf("post = %s %s, want init-error", got.kind, got.body)
@@ -221,15 +208,13 @@ func TestNodeInitErrors(t *testing.T) {
 
 func TestNodeStreamingHandlerIsBuffered(t *testing.T) {
 	in := installed(t)
-	api := newFakeRuntimeAPI(t)
-	p := start(t, in, api, nodeRuntime, "testdata/node/cjs", "index.streaming")
+	api, p := start(t, in, nodeRuntime, "testdata/node/cjs", "index.streaming")
 	api.invoke("s-1", `{}`)
 	if got := api.next(t, p); got.kind != "response" || string(got.body) != "part1,part2" {
 		t.Errorf("post = %s %q, want response \"part1,part2\"", got.kind, got.body)
 	}
 
-	api2 := newFakeRuntimeAPI(t)
-	p2 := start(t, in, api2, nodeRuntime, "testdata/node/cjs", "index.streamingUnfinished")
+	api2, p2 := start(t, in, nodeRuntime, "testdata/node/cjs", "index.streamingUnfinished")
 	api2.invoke("s-2", `{}`)
 	got := api2.next(t, p2)
 	if e := decodeNodeError(t, got); got.kind != "error" || e.ErrorMessage != "Response stream is not finished." {
@@ -237,23 +222,9 @@ func TestNodeStreamingHandlerIsBuffered(t *testing.T) {
 	}
 }
 
-func TestNodeExitsWhenRuntimeAPIGoesAway(t *testing.T) {
-	in := installed(t)
-	api := newFakeRuntimeAPI(t)
-	p := start(t, in, api, nodeRuntime, "testdata/node/cjs", "index.asyncHandler")
-	api.invoke("last", `{}`)
-	api.next(t, p)
-	api.srv.CloseClientConnections()
-	api.srv.Close()
-	if code := exitCode(p.wait(t)); code != 1 {
-		t.Errorf("exit code = %d, want 1", code)
-	}
-}
-
 func TestNodeContext(t *testing.T) {
 	in := installed(t)
-	api := newFakeRuntimeAPI(t)
-	p := start(t, in, api, nodeRuntime, "testdata/node/cjs", "index.context")
+	api, p := start(t, in, nodeRuntime, "testdata/node/cjs", "index.context")
 	api.events <- fakeEvent{id: "ctx-1", payload: `{}`, headers: map[string]string{
 		"Lambda-Runtime-Client-Context":   `{"custom":{"k":"v"}}`,
 		"Lambda-Runtime-Cognito-Identity": `{"cognitoIdentityId":"id-1"}`,
@@ -271,8 +242,7 @@ func TestNodeContext(t *testing.T) {
 
 func TestNodeLoopReusesInstance(t *testing.T) {
 	in := installed(t)
-	api := newFakeRuntimeAPI(t)
-	p := start(t, in, api, nodeRuntime, "testdata/node/cjs", "index.counter")
+	api, p := start(t, in, nodeRuntime, "testdata/node/cjs", "index.counter")
 	for i, want := range []string{"1", "2", "3"} {
 		id := "loop-" + want
 		api.invoke(id, `{}`)
@@ -285,8 +255,7 @@ func TestNodeLoopReusesInstance(t *testing.T) {
 
 func TestNodeConsoleFormat(t *testing.T) {
 	in := installed(t)
-	api := newFakeRuntimeAPI(t)
-	p := start(t, in, api, nodeRuntime, "testdata/node/cjs", "index.logs")
+	api, p := start(t, in, nodeRuntime, "testdata/node/cjs", "index.logs")
 	api.invoke("log-1", `{}`)
 	if got := api.next(t, p); string(got.body) != `"logged"` {
 		t.Fatalf("response = %s", got.body)
@@ -306,8 +275,7 @@ func TestNodeConsoleFormat(t *testing.T) {
 
 func TestNodeLogLevelAndJSONFormat(t *testing.T) {
 	in := installed(t)
-	api := newFakeRuntimeAPI(t)
-	p := start(t, in, api, nodeRuntime, "testdata/node/cjs", "index.logs",
+	api, p := start(t, in, nodeRuntime, "testdata/node/cjs", "index.logs",
 		"AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=WARN")
 	api.invoke("log-2", `{}`)
 	api.next(t, p)

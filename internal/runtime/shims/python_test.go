@@ -21,17 +21,9 @@ type pythonError struct {
 
 func decodePythonError(t *testing.T, p apiPost) pythonError {
 	t.Helper()
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(p.body, &keys); err != nil {
-		t.Fatalf("error body is not a JSON object: %v: %s", err, p.body)
-	}
-	if len(keys) != 4 {
-		t.Errorf("error body keys = %d, want errorMessage, errorType, requestId, stackTrace: %s", len(keys), p.body)
-	}
 	var e pythonError
-	json.Unmarshal(p.body, &e)
-	if got := p.header.Get("Lambda-Runtime-Function-Error-Type"); got != e.ErrorType {
-		t.Errorf("Lambda-Runtime-Function-Error-Type = %q, want %q", got, e.ErrorType)
+	if keys := decodeErrorBody(t, p, &e); len(keys) != 4 {
+		t.Errorf("error body keys = %d, want errorMessage, errorType, requestId, stackTrace: %s", len(keys), p.body)
 	}
 	return e
 }
@@ -55,8 +47,7 @@ func TestPythonResponses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			api := newFakeRuntimeAPI(t)
-			p := start(t, in, api, pythonRuntime, filepath.Join("testdata/python", tt.dir), tt.handler)
+			api, p := start(t, in, pythonRuntime, filepath.Join("testdata/python", tt.dir), tt.handler)
 			api.invoke("req-1", tt.payload)
 			got := api.next(t, p)
 			if got.kind != "response" || got.requestID != "req-1" {
@@ -91,8 +82,7 @@ func TestPythonInvocationErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.handler, func(t *testing.T) {
 			t.Parallel()
-			api := newFakeRuntimeAPI(t)
-			p := start(t, in, api, pythonRuntime, "testdata/python/basic", tt.handler)
+			api, p := start(t, in, pythonRuntime, "testdata/python/basic", tt.handler)
 			api.invoke("req-err", `{}`)
 			got := api.next(t, p)
 			if got.kind != "error" || got.requestID != "req-err" {
@@ -148,8 +138,7 @@ func TestPythonInitErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			api := newFakeRuntimeAPI(t)
-			p := start(t, in, api, pythonRuntime, filepath.Join("testdata/python", tt.dir), tt.handler)
+			api, p := start(t, in, pythonRuntime, filepath.Join("testdata/python", tt.dir), tt.handler)
 			got := api.next(t, p)
 			if got.kind != "init-error" {
 				t.Fatalf("post = %s %s, want init-error", got.kind, got.body)
@@ -186,8 +175,7 @@ func TestPythonInitErrors(t *testing.T) {
 
 func TestPythonContext(t *testing.T) {
 	in := installed(t)
-	api := newFakeRuntimeAPI(t)
-	p := start(t, in, api, pythonRuntime, "testdata/python/basic", "app.context_fields")
+	api, p := start(t, in, pythonRuntime, "testdata/python/basic", "app.context_fields")
 	api.events <- fakeEvent{id: "ctx-1", payload: `{}`, headers: map[string]string{
 		"Lambda-Runtime-Client-Context":   `{"custom":{"k":"v"},"client":{"app_title":"t"}}`,
 		"Lambda-Runtime-Cognito-Identity": `{"cognitoIdentityId":"id-1","cognitoIdentityPoolId":"pool-1"}`,
@@ -214,8 +202,7 @@ func TestPythonContext(t *testing.T) {
 
 func TestPythonLoopAndLogs(t *testing.T) {
 	in := installed(t)
-	api := newFakeRuntimeAPI(t)
-	p := start(t, in, api, pythonRuntime, "testdata/python/basic", "app.counter")
+	api, p := start(t, in, pythonRuntime, "testdata/python/basic", "app.counter")
 	for _, want := range []string{"1", "2", "3"} {
 		api.invoke("n-"+want, `{}`)
 		if got := api.next(t, p); string(got.body) != want {
@@ -223,8 +210,7 @@ func TestPythonLoopAndLogs(t *testing.T) {
 		}
 	}
 
-	api2 := newFakeRuntimeAPI(t)
-	p2 := start(t, in, api2, pythonRuntime, "testdata/python/basic", "app.logs")
+	api2, p2 := start(t, in, pythonRuntime, "testdata/python/basic", "app.logs")
 	api2.invoke("log-1", `{}`)
 	if got := api2.next(t, p2); string(got.body) != `"logged"` {
 		t.Fatalf("response = %s", got.body)
@@ -241,24 +227,10 @@ func TestPythonLoopAndLogs(t *testing.T) {
 	}
 
 	// AWS_LAMBDA_LOG_LEVEL lowers the root level; JSON format changes the shape.
-	api3 := newFakeRuntimeAPI(t)
-	p3 := start(t, in, api3, pythonRuntime, "testdata/python/basic", "app.logs",
+	api3, p3 := start(t, in, pythonRuntime, "testdata/python/basic", "app.logs",
 		"AWS_LAMBDA_LOG_LEVEL=INFO", "AWS_LAMBDA_LOG_FORMAT=JSON")
 	api3.invoke("log-2", `{}`)
 	api3.next(t, p3)
 	re := regexp.MustCompile(`(?m)^\{"timestamp": "\S+Z", "level": "INFO", "message": "info line", "logger": "root", "requestId": "log-2"\}$`)
 	waitFor(t, p3, func(out string) bool { return re.MatchString(out) })
-}
-
-func TestPythonExitsWhenRuntimeAPIGoesAway(t *testing.T) {
-	in := installed(t)
-	api := newFakeRuntimeAPI(t)
-	p := start(t, in, api, pythonRuntime, "testdata/python/basic", "app.ok")
-	api.invoke("last", `{}`)
-	api.next(t, p)
-	api.srv.CloseClientConnections()
-	api.srv.Close()
-	if code := exitCode(p.wait(t)); code != 1 {
-		t.Errorf("exit code = %d, want 1", code)
-	}
 }

@@ -109,3 +109,26 @@ func TestEnv(t *testing.T) {
 		}
 	}
 }
+
+// Both clients exit with status 1 once the Runtime API is gone (the sandbox is
+// being torn down), instead of spinning on /invocation/next.
+func TestExitsWhenRuntimeAPIGoesAway(t *testing.T) {
+	in := installed(t)
+	tests := []struct{ runtime, codeDir, handler string }{
+		{nodeRuntime, "testdata/node/cjs", "index.asyncHandler"},
+		{pythonRuntime, "testdata/python/basic", "app.ok"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.runtime, func(t *testing.T) {
+			t.Parallel()
+			api, p := start(t, in, tt.runtime, tt.codeDir, tt.handler)
+			api.invoke("last", `{}`)
+			api.next(t, p)
+			api.srv.CloseClientConnections()
+			api.srv.Close()
+			if code := exitCode(p.wait(t)); code != 1 {
+				t.Errorf("exit code = %d, want 1", code)
+			}
+		})
+	}
+}
