@@ -311,19 +311,29 @@ func (b *builder) arnPrefix(apiID, stage string) string {
 	return "arn:aws:execute-api:" + b.opts.Region + ":" + b.opts.AccountID + ":" + apiID + "/" + stage + "/"
 }
 
-func (b *builder) restStage(api *API, st *model.Stage) *Stage {
-	if st.DeploymentID == "" {
-		return nil
+// deployment decodes into snap the snapshot of the deployment a stage points at
+// (under prefix). It is false when the stage points at no deployment, or (logged) at
+// a missing or undecodable one: such a stage is not served.
+func (b *builder) deployment(prefix string, api *API, stage, deploymentID string, snap any) bool {
+	if deploymentID == "" {
+		return false
 	}
-	key := model.Key(model.RestSnapshotPrefix, api.ID, st.DeploymentID)
+	key := model.Key(prefix, api.ID, deploymentID)
 	raw, ok := b.records[key]
 	if !ok {
-		b.log.Warn("apigw compile: stage points at a missing deployment", "api", api.ID, "stage", st.StageName, "deployment", st.DeploymentID)
-		return nil
+		b.log.Warn("apigw compile: stage points at a missing deployment", "api", api.ID, "stage", stage, "deployment", deploymentID)
+		return false
 	}
-	var snap model.RestSnapshot
-	if err := json.Unmarshal(raw, &snap); err != nil {
+	if err := json.Unmarshal(raw, snap); err != nil {
 		b.log.Warn("apigw compile: skipping undecodable deployment", "key", key, "err", err)
+		return false
+	}
+	return true
+}
+
+func (b *builder) restStage(api *API, st *model.Stage) *Stage {
+	var snap model.RestSnapshot
+	if !b.deployment(model.RestSnapshotPrefix, api, st.StageName, st.DeploymentID, &snap) {
 		return nil
 	}
 	s := &Stage{
@@ -340,18 +350,8 @@ func (b *builder) restStage(api *API, st *model.Stage) *Stage {
 }
 
 func (b *builder) httpStage(api *API, st *model.Stage2) *Stage {
-	if st.DeploymentID == "" {
-		return nil
-	}
-	key := model.Key(model.HTTPSnapshotPrefix, api.ID, st.DeploymentID)
-	raw, ok := b.records[key]
-	if !ok {
-		b.log.Warn("apigw compile: stage points at a missing deployment", "api", api.ID, "stage", st.StageName, "deployment", st.DeploymentID)
-		return nil
-	}
 	var snap model.HTTPSnapshot
-	if err := json.Unmarshal(raw, &snap); err != nil {
-		b.log.Warn("apigw compile: skipping undecodable deployment", "key", key, "err", err)
+	if !b.deployment(model.HTTPSnapshotPrefix, api, st.StageName, st.DeploymentID, &snap) {
 		return nil
 	}
 	s := &Stage{
