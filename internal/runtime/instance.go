@@ -26,7 +26,6 @@ const (
 	killIdle               // idle longer than IdleTimeout
 	killClosed             // the pool is closing
 	killTimeout            // its invocation timed out
-	killMemory             // it exceeded its memory size
 )
 
 func (r killReason) String() string {
@@ -39,8 +38,6 @@ func (r killReason) String() string {
 		return "pool closed"
 	case killTimeout:
 		return "timeout"
-	case killMemory:
-		return "out of memory"
 	}
 	return "exited"
 }
@@ -86,8 +83,12 @@ type instance struct {
 	initErr      []byte // the payload of /init/error, if the runtime posted one
 	killed       killReason
 
-	logMu sync.Mutex  // serializes log lines and guards logTo
+	logMu sync.Mutex  // serializes log lines and guards the fields below
 	logTo *invocation // the invocation the next log lines belong to
+	// initTail keeps the output the process writes before its first invocation is
+	// assigned (it starts printing at once), for that invocation's log tail.
+	initTail     []byte
+	firstPending bool // no invocation assigned yet
 }
 
 func (p *Pool) newInstance(spec *FunctionSpec) *instance {
@@ -100,11 +101,12 @@ func (p *Pool) newInstance(spec *FunctionSpec) *instance {
 		spec: spec,
 		id:   id,
 		// AWS names streams "YYYY/MM/DD/[version]<execution environment id>".
-		stream:   fmt.Sprintf("%s/[%s]%s", now.Format("2006/01/02"), spec.Version, id),
-		busy:     true,
-		lastUsed: now,
-		work:     make(chan *invocation, 1),
-		exited:   make(chan struct{}),
+		stream:       fmt.Sprintf("%s/[%s]%s", now.Format("2006/01/02"), spec.Version, id),
+		busy:         true,
+		lastUsed:     now,
+		firstPending: true,
+		work:         make(chan *invocation, 1),
+		exited:       make(chan struct{}),
 	}
 }
 

@@ -36,7 +36,6 @@ const (
 type outcome struct {
 	kind    outcomeKind
 	payload []byte
-	errType string // for REPORT's "Error Type"
 	at      time.Time
 }
 
@@ -131,6 +130,13 @@ func (inst *instance) begin(c *invocation) *runState {
 	}
 	inst.logMu.Lock()
 	inst.logTo = c
+	if inst.firstPending {
+		inst.firstPending = false
+		if c.inv.LogTail {
+			c.tail = inst.initTail
+		}
+		inst.initTail = nil
+	}
 	inst.logMu.Unlock()
 	st := &runState{c: c, cold: cold, submitted: time.Now(), started: c.started}
 	inst.work <- c // never blocks: one invocation at a time, capacity 1
@@ -181,23 +187,19 @@ wait:
 		}
 	}
 	st.timer.Stop()
-	switch inst.killReason() {
-	case killClosed:
+	if inst.killReason() == killClosed {
 		inst.detachLogs(c)
 		return nil, false, ErrClosed, false
-	case killMemory:
-		if o.kind != outSuccess && o.kind != outHandlerError {
-			o = outcome{kind: outMemory, at: o.at}
-		}
 	}
 	res, healthy, err = inst.complete(c, o, st.cold, st.submitted)
 	return res, healthy, err, false
 }
 
 // exitOutcome describes the process's exit (it has exited). An exit after /init/error
-// keeps the init error; an exit caused by the memory watchdog is Runtime.OutOfMemory.
+// keeps the init error; an OOM kill in the instance's memory cgroup is
+// Runtime.OutOfMemory.
 func (inst *instance) exitOutcome() outcome {
-	if inst.oomKilled || inst.killReason() == killMemory {
+	if inst.oomKilled {
 		return outcome{kind: outMemory}
 	}
 	inst.mu.Lock()

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"syscall"
@@ -77,7 +78,7 @@ func (lp *logPipe) ack() {
 // consume splits data into lines, keeping an unterminated tail for later.
 func (lp *logPipe) consume(data []byte) {
 	for len(data) > 0 {
-		i := indexByte(data, '\n')
+		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
 			lp.partial = append(lp.partial, data...)
 			if len(lp.partial) >= maxLogLine {
@@ -98,15 +99,6 @@ func (lp *logPipe) consume(data []byte) {
 		}
 		lp.emit(string(line))
 	}
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // available reports the bytes waiting in the pipe.
@@ -176,6 +168,14 @@ func (inst *instance) logLine(line string) {
 // emitLocked sends a line to the sink and to c's tail. inst.logMu must be held.
 func (inst *instance) emitLocked(c *invocation, line string) {
 	inst.pool.appendLog(inst, line)
+	if c == nil && inst.firstPending {
+		inst.initTail = append(inst.initTail, line...)
+		inst.initTail = append(inst.initTail, '\n')
+		if len(inst.initTail) > 4*tailSize {
+			inst.initTail = append(inst.initTail[:0], inst.initTail[len(inst.initTail)-tailSize:]...)
+		}
+		return
+	}
 	if c != nil && c.inv.LogTail {
 		c.tail = append(c.tail, line...)
 		c.tail = append(c.tail, '\n')

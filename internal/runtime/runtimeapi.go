@@ -190,7 +190,7 @@ func (inst *instance) current(id string) *invocation {
 // readBody reads at most limit bytes; tooLarge reports a longer body.
 func readBody(r *http.Request, limit int) (body []byte, tooLarge bool, err error) {
 	var buf bytes.Buffer
-	if n := r.ContentLength; n > limit64(limit) {
+	if n := r.ContentLength; n > int64(limit) {
 		// Drain so the connection stays usable, without keeping the bytes.
 		_, _ = io.Copy(io.Discard, r.Body)
 		return nil, true, nil
@@ -207,8 +207,6 @@ func readBody(r *http.Request, limit int) (body []byte, tooLarge bool, err error
 	}
 	return buf.Bytes(), false, nil
 }
-
-func limit64(n int) int64 { return int64(n) }
 
 func (inst *instance) serveResponse(w http.ResponseWriter, r *http.Request, id string) {
 	c := inst.current(id)
