@@ -88,13 +88,7 @@ func (s *Service) createAPI(ctx context.Context, req *request) (int, any, error)
 	}
 
 	err := s.store.Update(ctx, func(tx store.Tx) error {
-		id, err := newID(tx, model.HTTPAPIPrefix, 10)
-		if err != nil {
-			return err
-		}
-		api.APIID = id
-		api.APIEndpoint = s.endpoint(id)
-		if err := store.PutRecord(tx, model.Key(model.HTTPAPIPrefix, id), api); err != nil {
+		if err := s.insertAPI(tx, api); err != nil {
 			return err
 		}
 		if quick != nil {

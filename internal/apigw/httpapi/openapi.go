@@ -283,16 +283,10 @@ func (s *Service) importAPI(ctx context.Context, req *request) (int, any, error)
 		return 0, nil, err
 	}
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		id, err := newID(tx, model.HTTPAPIPrefix, 10)
-		if err != nil {
+		if err := s.insertAPI(tx, api); err != nil {
 			return err
 		}
-		api.APIID = id
-		api.APIEndpoint = s.endpoint(id)
-		if err := store.PutRecord(tx, model.Key(model.HTTPAPIPrefix, id), api); err != nil {
-			return err
-		}
-		return s.writeImportedRoutes(tx, id, imp.routes)
+		return s.writeImportedRoutes(tx, api.APIID, imp.routes)
 	})
 	if err != nil {
 		return 0, nil, err

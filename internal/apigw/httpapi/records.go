@@ -23,59 +23,54 @@ func apiChild(prefix, apiID string) string { return model.Key(prefix, apiID) + "
 
 // loadAPI returns the API or AWS's NotFoundException for it.
 func (s *Service) loadAPI(r reader, apiID string) (*model.HTTPAPI, error) {
-	api, ok, err := store.GetRecord[model.HTTPAPI](r, model.Key(model.HTTPAPIPrefix, apiID))
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		// API Gateway: "Invalid API identifier specified 123456789012:abc".
-		return nil, notFound("Invalid API identifier specified %s:%s", s.accountID, apiID)
-	}
-	return api, nil
+	// API Gateway: "Invalid API identifier specified 123456789012:abc".
+	return loadRecord[model.HTTPAPI](r, model.Key(model.HTTPAPIPrefix, apiID),
+		"Invalid API identifier specified %s:%s", s.accountID, apiID)
 }
 
 func loadRoute(r reader, apiID, routeID string) (*model.Route, error) {
-	rt, ok, err := store.GetRecord[model.Route](r, model.Key(model.HTTPRoutePrefix, apiID, routeID))
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, notFound("Invalid Route identifier specified %s", routeID)
-	}
-	return rt, nil
+	return loadRecord[model.Route](r, model.Key(model.HTTPRoutePrefix, apiID, routeID),
+		"Invalid Route identifier specified %s", routeID)
 }
 
 func loadIntegration(r reader, apiID, integrationID string) (*model.Integration2, error) {
-	in, ok, err := store.GetRecord[model.Integration2](r, model.Key(model.HTTPIntegrationPrefix, apiID, integrationID))
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, notFound("Invalid Integration identifier specified %s", integrationID)
-	}
-	return in, nil
+	return loadRecord[model.Integration2](r, model.Key(model.HTTPIntegrationPrefix, apiID, integrationID),
+		"Invalid Integration identifier specified %s", integrationID)
 }
 
 func loadStage(r reader, apiID, stageName string) (*model.Stage2, error) {
-	st, ok, err := store.GetRecord[model.Stage2](r, model.Key(model.HTTPStagePrefix, apiID, stageName))
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, notFound("Invalid stage identifier specified")
-	}
-	return st, nil
+	return loadRecord[model.Stage2](r, model.Key(model.HTTPStagePrefix, apiID, stageName),
+		"Invalid stage identifier specified")
 }
 
 func loadDeployment(r reader, apiID, deploymentID string) (*model.Deployment2, error) {
-	d, ok, err := store.GetRecord[model.Deployment2](r, model.Key(model.HTTPDeploymentPrefix, apiID, deploymentID))
+	return loadRecord[model.Deployment2](r, model.Key(model.HTTPDeploymentPrefix, apiID, deploymentID),
+		"Invalid Deployment identifier specified %s", deploymentID)
+}
+
+// loadRecord reads the record at key, or answers API Gateway's NotFoundException
+// with the message given.
+func loadRecord[T any](r reader, key string, notFoundFormat string, args ...any) (*T, error) {
+	v, ok, err := store.GetRecord[T](r, key)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, notFound("Invalid Deployment identifier specified %s", deploymentID)
+		return nil, notFound(notFoundFormat, args...)
 	}
-	return d, nil
+	return v, nil
+}
+
+// insertAPI gives a new API its id (10 characters, as API Gateway's) and
+// endpoint and writes it.
+func (s *Service) insertAPI(tx store.Tx, api *model.HTTPAPI) error {
+	id, err := newID(tx, model.HTTPAPIPrefix, 10)
+	if err != nil {
+		return err
+	}
+	api.APIID = id
+	api.APIEndpoint = s.endpoint(id)
+	return store.PutRecord(tx, model.Key(model.HTTPAPIPrefix, id), api)
 }
 
 // newID returns an id of length n that is not yet used under prefix.
