@@ -105,25 +105,17 @@ func (e awsError) check(t *testing.T, what string, status int, typ, msg string) 
 func TestAuthVerifyMode(t *testing.T) {
 	s := startSluice(t, startOpts{args: []string{"--auth-mode", "verify"}, env: rootEnv()})
 
-	// The right keys work against all three control planes.
-	for _, args := range [][]string{
-		{"lambda", "list-functions"},
-		{"apigateway", "get-rest-apis"},
-		{"apigatewayv2", "get-apis"},
-	} {
-		if out, stderr, err := s.awsAs(rootKeyID, rootSecret, args...); err != nil {
-			t.Fatalf("aws %v with root keys: %v %s", args, err, stderr)
-		} else if !json.Valid(out) {
-			t.Fatalf("aws %v: output %q", args, out)
-		}
-	}
-
-	// The CLI reports AWS's codes and messages.
+	// The CLI works with the right keys against all three control planes, and
+	// reports AWS's codes and messages otherwise. (Each CLI run takes most of a
+	// second, so these run in parallel once the rest of the test is done.)
 	cliCases := []struct {
 		name, key, secret string
 		args              []string
-		want              string
+		want              string // stderr; "" for success
 	}{
+		{"root keys lambda", rootKeyID, rootSecret, []string{"lambda", "list-functions"}, ""},
+		{"root keys apigateway", rootKeyID, rootSecret, []string{"apigateway", "get-rest-apis"}, ""},
+		{"root keys apigatewayv2", rootKeyID, rootSecret, []string{"apigatewayv2", "get-apis"}, ""},
 		{"wrong secret lambda", rootKeyID, "not-the-secret", []string{"lambda", "list-functions"},
 			"An error occurred (InvalidSignatureException) when calling the ListFunctions operation: " + msgSignatureMismatch},
 		{"wrong secret apigateway", rootKeyID, "not-the-secret", []string{"apigateway", "get-rest-apis"},
@@ -135,7 +127,14 @@ func TestAuthVerifyMode(t *testing.T) {
 	}
 	for _, c := range cliCases {
 		t.Run(c.name, func(t *testing.T) {
-			_, stderr, err := s.awsAs(c.key, c.secret, c.args...)
+			t.Parallel()
+			out, stderr, err := s.awsAs(c.key, c.secret, c.args...)
+			if c.want == "" {
+				if err != nil || !json.Valid(out) {
+					t.Fatalf("aws %v with root keys: %v %s %s", c.args, err, out, stderr)
+				}
+				return
+			}
 			if err == nil || strings.TrimSpace(stderr) != c.want {
 				t.Fatalf("aws %v: err %v, stderr %q\nwant %q", c.args, err, stderr, c.want)
 			}
@@ -208,6 +207,25 @@ func TestAuthVerifyMode(t *testing.T) {
 		"--payload", `{"mode":"log","lines":2}`, outFile); err != nil {
 		t.Fatalf("invoke: %v %s", err, stderr)
 	}
+	// The data plane is not the control plane: a deployed API whose routes have no
+	// authorization is called without a signature, as on AWS.
+	fnArn := "arn:aws:lambda:us-east-1:123456789012:function:" + fn
+	out, stderr, err := s.awsAs(rootKeyID, rootSecret, "apigatewayv2", "create-api", "--name", "open-api",
+		"--protocol-type", "HTTP", "--target", fnArn)
+	var api map[string]any
+	if err != nil || json.Unmarshal(out, &api) != nil || str(api["ApiId"]) == "" {
+		t.Fatalf("create-api: %v %s %s", err, out, stderr)
+	}
+	apiID := str(api["ApiId"])
+	if _, stderr, err := s.awsAs(rootKeyID, rootSecret, "lambda", "add-permission", "--function-name", fn,
+		"--statement-id", "apigw", "--action", "lambda:InvokeFunction", "--principal", "apigateway.amazonaws.com",
+		"--source-arn", "arn:aws:execute-api:us-east-1:123456789012:"+apiID+"/*"); err != nil {
+		t.Fatalf("add-permission: %v %s", err, stderr)
+	}
+	if resp := s.awaitStatus(t, 200, "GET", apiID, "/unsigned", ""); resp.Status != 200 || resp.JSON(t)["rawPath"] != "/unsigned" {
+		t.Fatalf("unsigned data-plane call in verify mode: %d %s", resp.Status, resp.Body)
+	}
+
 	r, _ := http.NewRequest("GET", s.URL+"/_sluice/logs/"+fn, nil)
 	sendForError(t, s, r).check(t, "unsigned logs", 403, "MissingAuthenticationTokenException", "Missing Authentication Token")
 	e := sendForError(t, s, signedRequest(t, "GET", s.URL+"/_sluice/logs/"+fn, "lambda", rootKeyID, rootSecret, nil, nil, time.Now()))
