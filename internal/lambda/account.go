@@ -13,8 +13,8 @@ type putConcurrencyInput struct {
 }
 
 // reservedTotal sums the reserved concurrency of every function but skip.
-func reservedTotal(tx store.Tx, skip string) (int, error) {
-	kvs, err := tx.List(keyFunctions)
+func reservedTotal(r store.Reader, skip string) (int, error) {
+	kvs, err := r.List(keyFunctions)
 	if err != nil {
 		return 0, err
 	}

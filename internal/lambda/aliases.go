@@ -35,7 +35,7 @@ func (s *Service) aliasNotFound(name, alias string) error {
 }
 
 // checkAliasTarget verifies that the versions an alias routes to exist.
-func (s *Service) checkAliasTarget(tx store.Tx, name string, a *AliasConfiguration) error {
+func (s *Service) checkAliasTarget(r store.Reader, name string, a *AliasConfiguration) error {
 	if !functionVersionRE.MatchString(a.FunctionVersion) {
 		return validation("Value '%s' at 'functionVersion' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\$LATEST|[0-9]+)", a.FunctionVersion)
 	}
@@ -43,7 +43,7 @@ func (s *Service) checkAliasTarget(tx store.Tx, name string, a *AliasConfigurati
 		if v == "$LATEST" {
 			return nil
 		}
-		if _, err := tx.Get(versionKey(name, versionNumber(v))); err != nil {
+		if _, err := r.Get(versionKey(name, versionNumber(v))); err != nil {
 			if err == store.ErrNotFound {
 				return fmtNotFound(s.qualifiedARN(name, v))
 			}
@@ -133,12 +133,12 @@ func (s *Service) createAlias(c *call) error {
 	return nil
 }
 
-func (s *Service) loadAlias(tx store.Tx, ref functionRef, alias string) (*aliasRecord, error) {
-	if _, err := s.loadFunction(tx, functionRef{Name: ref.Name, Foreign: ref.Foreign}); err != nil {
+func (s *Service) loadAlias(r store.Reader, ref functionRef, alias string) (*aliasRecord, error) {
+	if _, err := s.loadFunction(r, functionRef{Name: ref.Name, Foreign: ref.Foreign}); err != nil {
 		return nil, err
 	}
 	var a aliasRecord
-	found, err := getJSON(tx, aliasKey(ref.Name, alias), &a)
+	found, err := getJSON(r, aliasKey(ref.Name, alias), &a)
 	if err != nil {
 		return nil, err
 	}

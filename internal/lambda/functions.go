@@ -258,8 +258,8 @@ func putJSON(tx store.Tx, key string, v any) error {
 }
 
 // getJSON reads key into v; found is false when the key does not exist.
-func getJSON(tx store.Tx, key string, v any) (found bool, err error) {
-	b, err := tx.Get(key)
+func getJSON(r store.Reader, key string, v any) (found bool, err error) {
+	b, err := r.Get(key)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
@@ -272,29 +272,20 @@ func getJSON(tx store.Tx, key string, v any) (found bool, err error) {
 	return true, nil
 }
 
-// readTx is a read-only view of the store with the Tx read methods, so control-plane
-// reads and transactions share their lookup code.
-type readTx struct {
-	ctx context.Context
-	s   store.Store
-}
+// reader reads the store outside any transaction, with the lookups transactions use.
+func (s *Service) reader(ctx context.Context) store.Reader { return store.ReaderOf(ctx, s.store) }
 
-func (r readTx) Get(key string) ([]byte, error)         { return r.s.Get(r.ctx, key) }
-func (r readTx) List(prefix string) ([]store.KV, error) { return r.s.List(r.ctx, prefix) }
-func (r readTx) Put(string, []byte) error               { return errors.New("lambda: read-only view") }
-func (r readTx) Delete(string) error                    { return errors.New("lambda: read-only view") }
-func (s *Service) reader(ctx context.Context) readTx    { return readTx{ctx: ctx, s: s.store} }
 func (s *Service) readFunction(ctx context.Context, ref functionRef) (*functionRecord, error) {
 	return s.loadFunction(s.reader(ctx), ref)
 }
 
 // loadFunction reads ref's function record, or answers AWS's not-found error.
-func (s *Service) loadFunction(tx store.Tx, ref functionRef) (*functionRecord, error) {
+func (s *Service) loadFunction(r store.Reader, ref functionRef) (*functionRecord, error) {
 	if ref.Foreign {
 		return nil, fmtNotFound(s.refARN(ref))
 	}
 	var rec functionRecord
-	found, err := getJSON(tx, functionKey(ref.Name), &rec)
+	found, err := getJSON(r, functionKey(ref.Name), &rec)
 	if err != nil {
 		return nil, err
 	}
@@ -307,8 +298,8 @@ func (s *Service) loadFunction(tx store.Tx, ref functionRef) (*functionRecord, e
 // loadFunctionRevision loads the function for an update that carries the
 // RevisionId the caller last saw (empty: any). AWS refuses the update with
 // PreconditionFailedException when the function has changed since.
-func (s *Service) loadFunctionRevision(tx store.Tx, ref functionRef, revisionID string) (*functionRecord, error) {
-	rec, err := s.loadFunction(tx, ref)
+func (s *Service) loadFunctionRevision(r store.Reader, ref functionRef, revisionID string) (*functionRecord, error) {
+	rec, err := s.loadFunction(r, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -320,8 +311,8 @@ func (s *Service) loadFunctionRevision(tx store.Tx, ref functionRef, revisionID 
 
 // qualifiedConfig is the configuration GetFunction and GetFunctionConfiguration show
 // for ref: $LATEST, a version, or the version an alias points to.
-func (s *Service) qualifiedConfig(tx store.Tx, ref functionRef) (*functionRecord, *Configuration, string, error) {
-	rec, err := s.loadFunction(tx, ref)
+func (s *Service) qualifiedConfig(r store.Reader, ref functionRef) (*functionRecord, *Configuration, string, error) {
+	rec, err := s.loadFunction(r, ref)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -335,7 +326,7 @@ func (s *Service) qualifiedConfig(tx store.Tx, ref functionRef) (*functionRecord
 	version := ref.Qualifier
 	if !isVersionNumber(version) {
 		var a aliasRecord
-		found, err := getJSON(tx, aliasKey(ref.Name, ref.Qualifier), &a)
+		found, err := getJSON(r, aliasKey(ref.Name, ref.Qualifier), &a)
 		if err != nil {
 			return nil, nil, "", err
 		}
@@ -350,7 +341,7 @@ func (s *Service) qualifiedConfig(tx store.Tx, ref functionRef) (*functionRecord
 		}
 	}
 	var v versionRecord
-	found, err := getJSON(tx, versionKey(ref.Name, versionNumber(version)), &v)
+	found, err := getJSON(r, versionKey(ref.Name, versionNumber(version)), &v)
 	if err != nil {
 		return nil, nil, "", err
 	}

@@ -21,23 +21,23 @@ var (
 type policyTarget struct {
 	policy   **policyDocument
 	revision *string
-	resource string // ARN written into statements
-	save     func() error
+	resource string                  // ARN written into statements
+	save     func(tx store.Tx) error // writes the record the policy belongs to
 }
 
-func (s *Service) loadPolicyTarget(tx store.Tx, ref functionRef) (*policyTarget, error) {
-	rec, err := s.loadFunction(tx, functionRef{Name: ref.Name, Foreign: ref.Foreign})
+func (s *Service) loadPolicyTarget(r store.Reader, ref functionRef) (*policyTarget, error) {
+	rec, err := s.loadFunction(r, functionRef{Name: ref.Name, Foreign: ref.Foreign})
 	if err != nil {
 		return nil, err
 	}
 	switch {
 	case latestVersion(ref.Qualifier):
 		return &policyTarget{policy: &rec.Policy, revision: &rec.Config.RevisionId, resource: s.functionARN(ref.Name),
-			save: func() error { return putJSON(tx, functionKey(ref.Name), rec) }}, nil
+			save: func(tx store.Tx) error { return putJSON(tx, functionKey(ref.Name), rec) }}, nil
 	case isVersionNumber(ref.Qualifier):
 		var v versionRecord
 		key := versionKey(ref.Name, versionNumber(ref.Qualifier))
-		found, err := getJSON(tx, key, &v)
+		found, err := getJSON(r, key, &v)
 		if err != nil {
 			return nil, err
 		}
@@ -45,11 +45,11 @@ func (s *Service) loadPolicyTarget(tx store.Tx, ref functionRef) (*policyTarget,
 			return nil, fmtNotFound(s.refARN(ref))
 		}
 		return &policyTarget{policy: &v.Policy, revision: &v.Config.RevisionId, resource: s.refARN(ref),
-			save: func() error { return putJSON(tx, key, &v) }}, nil
+			save: func(tx store.Tx) error { return putJSON(tx, key, &v) }}, nil
 	default:
 		var a aliasRecord
 		key := aliasKey(ref.Name, ref.Qualifier)
-		found, err := getJSON(tx, key, &a)
+		found, err := getJSON(r, key, &a)
 		if err != nil {
 			return nil, err
 		}
@@ -57,7 +57,7 @@ func (s *Service) loadPolicyTarget(tx store.Tx, ref functionRef) (*policyTarget,
 			return nil, s.aliasNotFound(ref.Name, ref.Qualifier)
 		}
 		return &policyTarget{policy: &a.Policy, revision: &a.Alias.RevisionId, resource: s.refARN(ref),
-			save: func() error { return putJSON(tx, key, &a) }}, nil
+			save: func(tx store.Tx) error { return putJSON(tx, key, &a) }}, nil
 	}
 }
 
@@ -157,7 +157,7 @@ func (s *Service) addPermission(c *call) error {
 		next.Statement = append(append([]statement(nil), doc.Statement...), added)
 		*t.policy = &next
 		*t.revision = uuid.NewString()
-		return t.save()
+		return t.save(tx)
 	})
 	if err != nil {
 		return err
@@ -208,7 +208,7 @@ func (s *Service) removePermission(c *call) error {
 			*t.policy = &next
 		}
 		*t.revision = uuid.NewString()
-		return t.save()
+		return t.save(tx)
 	})
 	if err != nil {
 		return err
