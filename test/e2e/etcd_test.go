@@ -57,8 +57,9 @@ func TestEtcdStore(t *testing.T) {
 	// A second sluice on the same etcd sees what the first creates, and the other
 	// way round. Function code is content-addressed blobs on disk, which nodes
 	// share through a shared filesystem path (ARCHITECTURE.md, Scale-out): here
-	// both nodes use the same data dir.
-	s2 := startSluice(t, startOpts{args: etcdArgs, dataDir: s.DataDir})
+	// both nodes use the same data dir. The second node is configured through
+	// SLUICE_* environment variables instead of flags.
+	s2 := startSluice(t, startOpts{dataDir: s.DataDir, env: []string{"SLUICE_STORE=etcd", "SLUICE_ETCD_ENDPOINTS=" + endpoint}})
 	checkAPI(s2, "second node")
 	if meta, out := s2.invokeCLI("etcd-fn", `{"node":2}`); meta["StatusCode"] != float64(200) || string(out) != `{"node":2}` {
 		t.Fatalf("invoke through the second node = %v %s", meta, out)
