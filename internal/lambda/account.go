@@ -64,7 +64,7 @@ func (s *Service) putFunctionConcurrency(c *call) error {
 			return invalidParam("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", minUnreserved)
 		}
 		rec.ReservedConcurrency = &n
-		return putJSON(tx, functionKey(ref.Name), rec)
+		return store.PutRecord(tx, functionKey(ref.Name), rec)
 	})
 	if err != nil {
 		return err
@@ -84,7 +84,7 @@ func (s *Service) deleteFunctionConcurrency(c *call) error {
 			return err
 		}
 		rec.ReservedConcurrency = nil
-		return putJSON(tx, functionKey(ref.Name), rec)
+		return store.PutRecord(tx, functionKey(ref.Name), rec)
 	})
 	if err != nil {
 		return err
@@ -224,7 +224,7 @@ func (s *Service) tagResource(c *call) error {
 		for k, v := range in.Tags {
 			rec.Tags[k] = v
 		}
-		return putJSON(tx, functionKey(ref.Name), rec)
+		return store.PutRecord(tx, functionKey(ref.Name), rec)
 	})
 	if err != nil {
 		return err
@@ -247,7 +247,7 @@ func (s *Service) untagResource(c *call) error {
 		for _, k := range keys {
 			delete(rec.Tags, k)
 		}
-		return putJSON(tx, functionKey(ref.Name), rec)
+		return store.PutRecord(tx, functionKey(ref.Name), rec)
 	})
 	if err != nil {
 		return err

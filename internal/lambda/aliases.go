@@ -124,7 +124,7 @@ func (s *Service) createAlias(c *call) error {
 		if err := s.checkAliasTarget(tx, ref.Name, &a); err != nil {
 			return err
 		}
-		return putJSON(tx, aliasKey(ref.Name, in.Name), &aliasRecord{Alias: a})
+		return store.PutRecord(tx, aliasKey(ref.Name, in.Name), &aliasRecord{Alias: a})
 	})
 	if err != nil {
 		return err
@@ -207,7 +207,7 @@ func (s *Service) updateAlias(c *call) error {
 		}
 		a.RevisionId = uuid.NewString()
 		out = *a
-		return putJSON(tx, aliasKey(ref.Name, c.sub), rec)
+		return store.PutRecord(tx, aliasKey(ref.Name, c.sub), rec)
 	})
 	if err != nil {
 		return err

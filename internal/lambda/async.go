@@ -54,7 +54,7 @@ func (s *Service) enqueue(ctx context.Context, inv invocation) error {
 		Payload: inv.payload, ClientContext: inv.clientContext, Enqueued: time.Now().UTC(),
 	}
 	key := fmt.Sprintf("%s%020d-%s", keyAsync, ev.Enqueued.UnixNano(), inv.requestID)
-	if err := s.store.Update(ctx, func(tx store.Tx) error { return putJSON(tx, key, &ev) }); err != nil {
+	if err := s.store.Update(ctx, func(tx store.Tx) error { return store.PutRecord(tx, key, &ev) }); err != nil {
 		return internalError("queue event: %w", err)
 	}
 	if q := s.asyncQueue(); q != nil {
@@ -257,7 +257,7 @@ func (q *asyncQueue) claim(ctx context.Context, key string) (ev asyncEvent, due 
 		}
 		ev.LeaseUntil = now.Add(timeout + leaseMargin)
 		ok = true
-		return putJSON(tx, key, &ev)
+		return store.PutRecord(tx, key, &ev)
 	})
 	if err != nil {
 		if ctx.Err() == nil {
@@ -276,7 +276,7 @@ func (q *asyncQueue) retryLater(ctx context.Context, key string, ev asyncEvent, 
 	}
 	ev.NotBefore = time.Now().Add(wait)
 	ev.LeaseUntil = time.Time{}
-	err := q.s.store.Update(ctx, func(tx store.Tx) error { return putJSON(tx, key, &ev) })
+	err := q.s.store.Update(ctx, func(tx store.Tx) error { return store.PutRecord(tx, key, &ev) })
 	if err != nil {
 		// The lease in the store expires, and the event runs again then.
 		q.s.log.Warn("lambda: rescheduling queued event failed", "key", key, "err", err)
@@ -289,7 +289,7 @@ func (q *asyncQueue) release(key string, ev asyncEvent) {
 	ev.LeaseUntil = time.Time{}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_ = q.s.store.Update(ctx, func(tx store.Tx) error { return putJSON(tx, key, &ev) })
+	_ = q.s.store.Update(ctx, func(tx store.Tx) error { return store.PutRecord(tx, key, &ev) })
 }
 
 func (q *asyncQueue) finish(ctx context.Context, key string) {

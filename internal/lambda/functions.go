@@ -185,7 +185,7 @@ func (s *Service) createFunction(c *call) error {
 			}
 			out = v.Config
 		}
-		return putJSON(tx, functionKey(ref.Name), &rec)
+		return store.PutRecord(tx, functionKey(ref.Name), &rec)
 	})
 	if err != nil {
 		return err
@@ -247,14 +247,6 @@ func (s *Service) updateFunction(ctx context.Context, name string, fn func(tx st
 		s.log.Warn("lambda: cache reload after write failed", "function", name, "err", err)
 	}
 	return nil
-}
-
-func putJSON(tx store.Tx, key string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return tx.Put(key, b)
 }
 
 // getJSON reads key into v; found is false when the key does not exist.
@@ -619,7 +611,7 @@ func (s *Service) updateFunctionCode(c *call) error {
 			}
 			out = v.Config
 		}
-		return putJSON(tx, functionKey(ref.Name), rec)
+		return store.PutRecord(tx, functionKey(ref.Name), rec)
 	})
 	if err != nil && !errors.Is(err, errDryRun) {
 		return err
@@ -709,7 +701,7 @@ func (s *Service) updateFunctionConfiguration(c *call) error {
 		}
 		touch(rec)
 		out = rec.Config
-		return putJSON(tx, functionKey(ref.Name), rec)
+		return store.PutRecord(tx, functionKey(ref.Name), rec)
 	})
 	if err != nil {
 		return err

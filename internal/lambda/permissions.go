@@ -33,7 +33,7 @@ func (s *Service) loadPolicyTarget(r store.Reader, ref functionRef) (*policyTarg
 	switch {
 	case latestVersion(ref.Qualifier):
 		return &policyTarget{policy: &rec.Policy, revision: &rec.Config.RevisionId, resource: s.functionARN(ref.Name),
-			save: func(tx store.Tx) error { return putJSON(tx, functionKey(ref.Name), rec) }}, nil
+			save: func(tx store.Tx) error { return store.PutRecord(tx, functionKey(ref.Name), rec) }}, nil
 	case isVersionNumber(ref.Qualifier):
 		var v versionRecord
 		key := versionKey(ref.Name, versionNumber(ref.Qualifier))
@@ -45,7 +45,7 @@ func (s *Service) loadPolicyTarget(r store.Reader, ref functionRef) (*policyTarg
 			return nil, fmtNotFound(s.refARN(ref))
 		}
 		return &policyTarget{policy: &v.Policy, revision: &v.Config.RevisionId, resource: s.refARN(ref),
-			save: func(tx store.Tx) error { return putJSON(tx, key, &v) }}, nil
+			save: func(tx store.Tx) error { return store.PutRecord(tx, key, &v) }}, nil
 	default:
 		var a aliasRecord
 		key := aliasKey(ref.Name, ref.Qualifier)
@@ -57,7 +57,7 @@ func (s *Service) loadPolicyTarget(r store.Reader, ref functionRef) (*policyTarg
 			return nil, s.aliasNotFound(ref.Name, ref.Qualifier)
 		}
 		return &policyTarget{policy: &a.Policy, revision: &a.Alias.RevisionId, resource: s.refARN(ref),
-			save: func(tx store.Tx) error { return putJSON(tx, key, &a) }}, nil
+			save: func(tx store.Tx) error { return store.PutRecord(tx, key, &a) }}, nil
 	}
 }
 

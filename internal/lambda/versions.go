@@ -37,7 +37,7 @@ func (s *Service) publishLocked(tx store.Tx, rec *functionRecord, description st
 		cfg.Description = description
 	}
 	v := &versionRecord{Config: cfg, CodeHex: rec.CodeHex, ContentHash: hash}
-	if err := putJSON(tx, versionKey(name, rec.LastVersion), v); err != nil {
+	if err := store.PutRecord(tx, versionKey(name, rec.LastVersion), v); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -79,7 +79,7 @@ func (s *Service) publishVersion(c *call) error {
 		if rec.LastVersion == before {
 			return nil
 		}
-		return putJSON(tx, functionKey(ref.Name), rec)
+		return store.PutRecord(tx, functionKey(ref.Name), rec)
 	})
 	if err != nil {
 		return err
