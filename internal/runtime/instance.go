@@ -65,7 +65,7 @@ type instance struct {
 	logs       *logPipe
 	spawned    time.Time
 	cgroup     string     // memory cgroup directory, "" when memory is advisory
-	peak       *peakMeter // reads peak memory use; nil if unreadable
+	peak       *peakMeter // reads peak memory use
 
 	work    chan *invocation // capacity 1: the next invocation for /next
 	exited  chan struct{}    // closed when the process has exited and been reaped
@@ -254,12 +254,7 @@ func (inst *instance) wait() {
 	inst.signalGroup() // children the runtime left behind
 	inst.exitErr = err
 	inst.oomKilled = inst.pool.memory.oomKilled(inst.cgroup)
-	inst.peakAtExit = inst.lastPeak.Load()
-	if inst.peak != nil && !inst.peak.vmHWM { // a cgroup outlives its processes
-		if b := inst.peak.readInto(make([]byte, 64)); b > 0 {
-			inst.peakAtExit = b
-		}
-	}
+	inst.peakAtExit = max(inst.lastPeak.Load(), inst.peak.cgroupPeak(make([]byte, 64)))
 	close(inst.exited)
 	inst.peak.close()
 	_ = inst.srv.Close()

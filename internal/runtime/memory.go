@@ -193,51 +193,55 @@ func (l *cgroupLimiter) close() {
 	_ = os.Remove(l.dir)
 }
 
-// peakMeter reads an instance's peak memory from a file kept open for the
-// instance's life (re-reading an open cgroup or /proc file costs a few µs, opening it
-// ten times more): the cgroup's peak usage, or VmHWM from /proc/<pid>/status.
+// peakMeter reads an instance's peak memory from files kept open for the instance's
+// life (re-reading an open cgroup or /proc file costs a few µs, opening it ten times
+// more): the larger of the memory cgroup's peak usage (which covers child processes)
+// and the main process's VmHWM from /proc/<pid>/status (which also covers memory the
+// process touched before it was moved into its cgroup).
 type peakMeter struct {
-	f     *os.File
-	vmHWM bool
-	buf   []byte
+	cgroup *os.File // nil when memory is advisory
+	status *os.File // nil when unreadable
+	buf    []byte
 }
 
 func openPeakMeter(cgroupFile string, pid int) *peakMeter {
+	m := &peakMeter{buf: make([]byte, 4096)}
 	if cgroupFile != "" {
-		if f, err := os.Open(cgroupFile); err == nil {
-			return &peakMeter{f: f, buf: make([]byte, 64)}
-		}
+		m.cgroup, _ = os.Open(cgroupFile)
 	}
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return nil
-	}
-	return &peakMeter{f: f, vmHWM: true, buf: make([]byte, 4096)}
+	m.status, _ = os.Open("/proc/" + strconv.Itoa(pid) + "/status")
+	return m
 }
 
 // bytes returns the peak in bytes, 0 when unknown. Not safe for concurrent use.
 func (m *peakMeter) bytes() int64 {
-	if m == nil {
-		return 0
-	}
-	return m.readInto(m.buf)
+	return max(m.cgroupPeak(m.buf), m.vmHWM())
 }
 
-func (m *peakMeter) readInto(buf []byte) int64 {
-	n, err := m.f.ReadAt(buf, 0)
-	if n == 0 && err != nil {
+// cgroupPeak reads the cgroup's peak; it stays readable after the processes exit.
+func (m *peakMeter) cgroupPeak(buf []byte) int64 {
+	if m.cgroup == nil {
 		return 0
 	}
-	if !m.vmHWM {
-		v, _ := strconv.ParseInt(strings.TrimSpace(string(buf[:n])), 10, 64)
-		return v
+	n, _ := m.cgroup.ReadAt(buf, 0)
+	v, _ := strconv.ParseInt(strings.TrimSpace(string(buf[:n])), 10, 64)
+	return v
+}
+
+func (m *peakMeter) vmHWM() int64 {
+	if m.status == nil {
+		return 0
 	}
-	return parseVmHWM(buf[:n])
+	n, _ := m.status.ReadAt(m.buf, 0)
+	return parseVmHWM(m.buf[:n])
 }
 
 func (m *peakMeter) close() {
-	if m != nil {
-		_ = m.f.Close()
+	if m.cgroup != nil {
+		_ = m.cgroup.Close()
+	}
+	if m.status != nil {
+		_ = m.status.Close()
 	}
 }
 
