@@ -155,6 +155,30 @@ func TestHTTPAPILambdaResponses(t *testing.T) {
 		}
 	})
 
+	t.Run("payload 2.0 absent parts", func(t *testing.T) {
+		r := s.call(t, "GET", api.id, "/bare", "")
+		ev := decodeEvent(t, r)
+		// Payload 2.0 leaves out what the request did not have, except rawQueryString.
+		for _, k := range []string{"queryStringParameters", "cookies", "body", "stageVariables"} {
+			if v, ok := ev[k]; ok {
+				t.Errorf("%s = %v, want it absent", k, v)
+			}
+		}
+		if v, ok := ev["rawQueryString"]; !ok || v != "" {
+			t.Errorf("rawQueryString = %v (present %v), want \"\"", v, ok)
+		}
+		if ev["isBase64Encoded"] != false {
+			t.Errorf("isBase64Encoded = %v", ev["isBase64Encoded"])
+		}
+	})
+
+	t.Run("payload over 10 MB", func(t *testing.T) {
+		r := s.call(t, "POST", api.id, "/big", strings.Repeat("a", 10*1024*1024+1), "Content-Type", "text/plain")
+		if r.Status != 413 {
+			t.Fatalf("11 MB body: %d %.200s", r.Status, r.Body)
+		}
+	})
+
 	t.Run("missing permission", func(t *testing.T) {
 		other := newHTTPAPI(t, s, "no-permission", "--target", arn)
 		r := s.awaitStatus(t, 500, "GET", other.id, "/x", "")

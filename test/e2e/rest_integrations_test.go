@@ -119,6 +119,35 @@ func TestRESTProxyEventAndResponse(t *testing.T) {
 		}
 	})
 
+	t.Run("absent parts are null", func(t *testing.T) {
+		r := s.call(t, "GET", api.id, "/v1/p/plain", "", "User-Agent", "sluice-e2e/1", "X-Forwarded-For", "203.0.113.9")
+		ev := decodeEvent(t, r)
+		// API Gateway sends null, not empty values, for a request without a body or a
+		// query string.
+		for _, k := range []string{"body", "queryStringParameters", "multiValueQueryStringParameters", "stageVariables"} {
+			if v, ok := ev[k]; !ok || v != nil {
+				t.Errorf("%s = %v (present %v), want null", k, v, ok)
+			}
+		}
+		rc := obj(ev["requestContext"])
+		id := obj(rc["identity"])
+		// The client's X-Forwarded-For is extended with the caller's address; the
+		// source IP is the connection's, never the header's.
+		if id["sourceIp"] != "127.0.0.1" || id["userAgent"] != "sluice-e2e/1" {
+			t.Errorf("identity = %v", id)
+		}
+		if h := obj(ev["headers"]); h["X-Forwarded-For"] != "203.0.113.9, 127.0.0.1" || h["X-Forwarded-Proto"] != "http" {
+			t.Errorf("headers = %v", h)
+		}
+	})
+
+	t.Run("HEAD through ANY", func(t *testing.T) {
+		r := s.call(t, "HEAD", api.id, "/v1/p/echo", "")
+		if r.Status != 200 || len(r.Body) != 0 {
+			t.Fatalf("HEAD: %d %q", r.Status, r.Body)
+		}
+	})
+
 	t.Run("path form", func(t *testing.T) {
 		r := s.callPath(t, "GET", api.id, "v1", "/p/x/y")
 		ev := decodeEvent(t, r)
@@ -183,6 +212,9 @@ func TestRESTStageVariableFunction(t *testing.T) {
 		sv := obj(ev["stageVariables"])
 		if sv["fn"] != c.fn {
 			t.Fatalf("stage %s: stageVariables = %v", c.stage, ev["stageVariables"])
+		}
+		if v, ok := ev["pathParameters"]; !ok || v != nil {
+			t.Errorf("pathParameters = %v (present %v), want null for a resource without parameters", v, ok)
 		}
 		if got := r.Header.Get("X-Function"); got != c.fn {
 			t.Fatalf("stage %s invoked %q, want %q", c.stage, got, c.fn)
