@@ -264,22 +264,31 @@ var apiRecordPrefixes = []string{
 	model.HTTPDeploymentPrefix, model.HTTPSnapshotPrefix, model.HTTPAuthorizerPrefix,
 }
 
+// deleteAPIRecords deletes every record of the given kinds (prefixes) that belongs
+// to the API.
+func deleteAPIRecords(tx store.Tx, apiID string, prefixes ...string) error {
+	for _, prefix := range prefixes {
+		kvs, err := tx.List(apiChild(prefix, apiID))
+		if err != nil {
+			return err
+		}
+		for _, kv := range kvs {
+			if err := tx.Delete(kv.Key); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func (s *Service) deleteAPI(ctx context.Context, req *request) (int, any, error) {
 	apiID := req.params["apiId"]
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		if _, err := s.loadAPI(tx, apiID); err != nil {
 			return err
 		}
-		for _, prefix := range apiRecordPrefixes {
-			kvs, err := tx.List(apiChild(prefix, apiID))
-			if err != nil {
-				return err
-			}
-			for _, kv := range kvs {
-				if err := tx.Delete(kv.Key); err != nil {
-					return err
-				}
-			}
+		if err := deleteAPIRecords(tx, apiID, apiRecordPrefixes...); err != nil {
+			return err
 		}
 		return tx.Delete(model.Key(model.HTTPAPIPrefix, apiID))
 	})

@@ -318,16 +318,8 @@ func (s *Service) reimportAPI(ctx context.Context, req *request) (int, any, erro
 		if err := store.PutRecord(tx, model.Key(model.HTTPAPIPrefix, apiID), api); err != nil {
 			return err
 		}
-		for _, prefix := range []string{model.HTTPRoutePrefix, model.HTTPIntegrationPrefix} {
-			kvs, err := tx.List(apiChild(prefix, apiID))
-			if err != nil {
-				return err
-			}
-			for _, kv := range kvs {
-				if err := tx.Delete(kv.Key); err != nil {
-					return err
-				}
-			}
+		if err := deleteAPIRecords(tx, apiID, model.HTTPRoutePrefix, model.HTTPIntegrationPrefix); err != nil {
+			return err
 		}
 		if err := s.writeImportedRoutes(tx, apiID, imp.routes); err != nil {
 			return err
