@@ -167,6 +167,9 @@ func (p *Pool) Invoke(ctx context.Context, spec *FunctionSpec, inv Invocation) (
 	if err := validateSpec(spec); err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if inv.RequestID == "" {
 		inv.RequestID = uuid.NewString()
 	}
