@@ -8,6 +8,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/apigw/compile"
 	"github.com/sluice-dev/sluice/internal/apigw/compile/compiletest"
 	"github.com/sluice-dev/sluice/internal/apigw/model"
+	"github.com/sluice-dev/sluice/internal/store/memstore"
 )
 
 const (
@@ -16,7 +17,7 @@ const (
 	fnARN   = "arn:aws:lambda:us-east-1:123456789012:function:f"
 )
 
-func build(t *testing.T, st *compiletest.MemStore) *compile.Snapshot {
+func build(t *testing.T, st *memstore.Store) *compile.Snapshot {
 	t.Helper()
 	snap, err := compile.FromStore(context.Background(), st, compile.Options{Region: region, AccountID: account})
 	if err != nil {
@@ -30,7 +31,7 @@ func proxy() *model.Integration {
 }
 
 func restFixture(t *testing.T) *compile.Stage {
-	st := compiletest.NewMemStore()
+	st := memstore.New()
 	any := map[string]*model.Integration{"ANY": proxy()}
 	get := map[string]*model.Integration{"GET": proxy()}
 	compiletest.RestDeploy(t, st, model.RestSnapshot{
@@ -98,7 +99,7 @@ func TestRESTRouting(t *testing.T) {
 }
 
 func TestRESTNoGreedyAtRoot(t *testing.T) {
-	st := compiletest.NewMemStore()
+	st := memstore.New()
 	compiletest.RestDeploy(t, st, model.RestSnapshot{
 		API:       model.RestAPI{ID: "api1"},
 		Resources: []*model.Resource{compiletest.Resource("r", "/{proxy+}", map[string]*model.Integration{"ANY": proxy()})},
@@ -129,7 +130,7 @@ func TestSourceARN(t *testing.T) {
 }
 
 func httpFixture(t *testing.T) *compile.Snapshot {
-	st := compiletest.NewMemStore()
+	st := memstore.New()
 	integ := map[string]*model.Integration2{"i1": {IntegrationID: "i1", IntegrationType: "AWS_PROXY",
 		IntegrationURI: "arn:aws:lambda:us-east-1:123456789012:function:${stageVariables.fn}", PayloadFormatVersion: "2.0"}}
 	routes := []*model.Route{}
@@ -186,7 +187,7 @@ func TestHTTPRouting(t *testing.T) {
 }
 
 func TestStageWithoutDeploymentIsAbsent(t *testing.T) {
-	st := compiletest.NewMemStore()
+	st := memstore.New()
 	compiletest.Put(t, st, model.Key(model.RestAPIPrefix, "a"), model.RestAPI{ID: "a"})
 	compiletest.Put(t, st, model.Key(model.RestStagePrefix, "a", "s"), model.Stage{StageName: "s"})
 	compiletest.Put(t, st, model.Key(model.RestStagePrefix, "a", "t"), model.Stage{StageName: "t", DeploymentID: "missing"})
@@ -201,7 +202,7 @@ func TestStageWithoutDeploymentIsAbsent(t *testing.T) {
 }
 
 func TestGatewayResponsesMerge(t *testing.T) {
-	st := compiletest.NewMemStore()
+	st := memstore.New()
 	compiletest.RestDeploy(t, st, model.RestSnapshot{
 		API: model.RestAPI{ID: "a"},
 		GatewayResponses: map[string]*model.GatewayResponse{
@@ -226,7 +227,7 @@ func TestGatewayResponsesMerge(t *testing.T) {
 func TestCorsAllowedOrigin(t *testing.T) {
 	age := 300
 	c := &model.Cors{AllowOrigins: []string{"https://app.example.com", "http://*"}, MaxAge: &age}
-	st := compiletest.NewMemStore()
+	st := memstore.New()
 	compiletest.HTTPDeploy(t, st, model.HTTPSnapshot{API: model.HTTPAPI{APIID: "h", CorsConfiguration: c}}, "d",
 		model.Stage2{StageName: "$default"})
 	cors := build(t, st).API("h").DefaultStage().Cors
@@ -252,7 +253,7 @@ func TestCorsAllowedOrigin(t *testing.T) {
 
 // A change to one API recompiles that API only; the others are carried over.
 func TestIncrementalBuild(t *testing.T) {
-	st := compiletest.NewMemStore()
+	st := memstore.New()
 	res := []*model.Resource{compiletest.Resource("r", "/x", map[string]*model.Integration{"GET": proxy()})}
 	compiletest.RestDeploy(t, st, model.RestSnapshot{API: model.RestAPI{ID: "a"}, Resources: res}, "d", model.Stage{StageName: "s"})
 	compiletest.RestDeploy(t, st, model.RestSnapshot{API: model.RestAPI{ID: "b"}, Resources: res}, "d", model.Stage{StageName: "s"})

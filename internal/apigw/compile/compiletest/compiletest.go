@@ -15,7 +15,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/store/memstore"
 )
 
-// MemStore is the in-memory store the compiler and gateway tests write records to.
+// MemStore is memstore.Store, kept under this name for the gateway tests.
 type MemStore = memstore.Store
 
 // NewMemStore returns an empty in-memory store.
