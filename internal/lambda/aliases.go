@@ -137,15 +137,7 @@ func (s *Service) loadAlias(r store.Reader, ref functionRef, alias string) (*ali
 	if _, err := s.loadFunction(r, functionRef{Name: ref.Name, Foreign: ref.Foreign}); err != nil {
 		return nil, err
 	}
-	var a aliasRecord
-	found, err := getJSON(r, aliasKey(ref.Name, alias), &a)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, s.aliasNotFound(ref.Name, alias)
-	}
-	return &a, nil
+	return loadRecord[aliasRecord](r, aliasKey(ref.Name, alias), s.aliasNotFound(ref.Name, alias))
 }
 
 // aliasPath parses the {FunctionName} and {Name} of the operations on one alias

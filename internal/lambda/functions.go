@@ -249,6 +249,20 @@ func (s *Service) updateFunction(ctx context.Context, name string, fn func(tx st
 	return nil
 }
 
+// loadRecord reads the JSON record at key, or returns notFound (the operation's
+// AWS error for a missing resource) when there is none.
+func loadRecord[T any](r store.Reader, key string, notFound error) (*T, error) {
+	v := new(T)
+	found, err := getJSON(r, key, v)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, notFound
+	}
+	return v, nil
+}
+
 // getJSON reads key into v; found is false when the key does not exist.
 func getJSON(r store.Reader, key string, v any) (found bool, err error) {
 	b, err := r.Get(key)
@@ -276,15 +290,7 @@ func (s *Service) loadFunction(r store.Reader, ref functionRef) (*functionRecord
 	if ref.Foreign {
 		return nil, fmtNotFound(s.refARN(ref))
 	}
-	var rec functionRecord
-	found, err := getJSON(r, functionKey(ref.Name), &rec)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, fmtNotFound(s.functionARN(ref.Name))
-	}
-	return &rec, nil
+	return loadRecord[functionRecord](r, functionKey(ref.Name), fmtNotFound(s.functionARN(ref.Name)))
 }
 
 // loadFunctionRevision loads the function for an update that carries the
@@ -317,13 +323,9 @@ func (s *Service) qualifiedConfig(r store.Reader, ref functionRef) (*functionRec
 	}
 	version := ref.Qualifier
 	if !isVersionNumber(version) {
-		var a aliasRecord
-		found, err := getJSON(r, aliasKey(ref.Name, ref.Qualifier), &a)
+		a, err := loadRecord[aliasRecord](r, aliasKey(ref.Name, ref.Qualifier), fmtNotFound(s.refARN(ref)))
 		if err != nil {
 			return nil, nil, "", err
-		}
-		if !found {
-			return nil, nil, "", fmtNotFound(s.refARN(ref))
 		}
 		version = a.Alias.FunctionVersion
 		if version == "$LATEST" {
@@ -332,13 +334,9 @@ func (s *Service) qualifiedConfig(r store.Reader, ref functionRef) (*functionRec
 			return rec, &cfg, rec.CodeHex, nil
 		}
 	}
-	var v versionRecord
-	found, err := getJSON(r, versionKey(ref.Name, versionNumber(version)), &v)
+	v, err := loadRecord[versionRecord](r, versionKey(ref.Name, versionNumber(version)), fmtNotFound(s.refARN(ref)))
 	if err != nil {
 		return nil, nil, "", err
-	}
-	if !found {
-		return nil, nil, "", fmtNotFound(s.refARN(ref))
 	}
 	cfg := v.Config
 	cfg.FunctionArn = s.refARN(ref)

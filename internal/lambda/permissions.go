@@ -35,29 +35,21 @@ func (s *Service) loadPolicyTarget(r store.Reader, ref functionRef) (*policyTarg
 		return &policyTarget{policy: &rec.Policy, revision: &rec.Config.RevisionId, resource: s.functionARN(ref.Name),
 			save: func(tx store.Tx) error { return store.PutRecord(tx, functionKey(ref.Name), rec) }}, nil
 	case isVersionNumber(ref.Qualifier):
-		var v versionRecord
 		key := versionKey(ref.Name, versionNumber(ref.Qualifier))
-		found, err := getJSON(r, key, &v)
+		v, err := loadRecord[versionRecord](r, key, fmtNotFound(s.refARN(ref)))
 		if err != nil {
 			return nil, err
-		}
-		if !found {
-			return nil, fmtNotFound(s.refARN(ref))
 		}
 		return &policyTarget{policy: &v.Policy, revision: &v.Config.RevisionId, resource: s.refARN(ref),
-			save: func(tx store.Tx) error { return store.PutRecord(tx, key, &v) }}, nil
+			save: func(tx store.Tx) error { return store.PutRecord(tx, key, v) }}, nil
 	default:
-		var a aliasRecord
 		key := aliasKey(ref.Name, ref.Qualifier)
-		found, err := getJSON(r, key, &a)
+		a, err := loadRecord[aliasRecord](r, key, s.aliasNotFound(ref.Name, ref.Qualifier))
 		if err != nil {
 			return nil, err
 		}
-		if !found {
-			return nil, s.aliasNotFound(ref.Name, ref.Qualifier)
-		}
 		return &policyTarget{policy: &a.Policy, revision: &a.Alias.RevisionId, resource: s.refARN(ref),
-			save: func(tx store.Tx) error { return store.PutRecord(tx, key, &a) }}, nil
+			save: func(tx store.Tx) error { return store.PutRecord(tx, key, a) }}, nil
 	}
 }
 
