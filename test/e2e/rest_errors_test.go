@@ -170,4 +170,39 @@ func TestRESTErrors(t *testing.T) {
 			t.Fatalf("after delete-gateway-response: %d %s", r.Status, r.Body)
 		}
 	})
+
+	t.Run("DEFAULT_4XX and DEFAULT_5XX are inherited", func(t *testing.T) {
+		// Every 4XX/5XX type not customized itself takes DEFAULT_4XX's/DEFAULT_5XX's
+		// headers and template and keeps its own status: the usual way to put CORS
+		// headers on gateway errors.
+		s.aws("apigateway", "put-gateway-response", "--rest-api-id", api.id, "--response-type", "DEFAULT_4XX",
+			"--response-parameters", `{"gatewayresponse.header.Access-Control-Allow-Origin":"'*'"}`,
+			"--response-templates", `{"application/json":"{\"msg\":$context.error.messageString,\"type\":\"$context.error.responseType\"}"}`)
+		s.aws("apigateway", "put-gateway-response", "--rest-api-id", api.id, "--response-type", "DEFAULT_5XX",
+			"--response-parameters", `{"gatewayresponse.header.X-Failed":"'yes'"}`,
+			"--response-templates", `{"application/json":"{\"oops\":$context.error.messageString}"}`)
+		api.deploy("v1")
+		var r apiResponse
+		if !eventually(t, 3*time.Second, func() bool {
+			r = s.call(t, "GET", api.id, "/v1/nowhere", "")
+			return r.Header.Get("Access-Control-Allow-Origin") == "*"
+		}) {
+			t.Fatalf("DEFAULT_4XX not applied: %d %v %s", r.Status, r.Header, r.Body)
+		}
+		if r.Status != 403 || string(r.Body) != `{"msg":"Missing Authentication Token","type":"MISSING_AUTHENTICATION_TOKEN"}` {
+			t.Fatalf("MISSING_AUTHENTICATION_TOKEN through DEFAULT_4XX: %d %s", r.Status, r.Body)
+		}
+		r = s.call(t, "GET", api.id, "/v1/p/nostatus", "")
+		if r.Status != 502 || string(r.Body) != `{"oops":"Internal server error"}` || r.Header.Get("X-Failed") != "yes" {
+			t.Fatalf("malformed response through DEFAULT_5XX: %d %v %s", r.Status, r.Header, r.Body)
+		}
+		r = s.call(t, "GET", api.id, "/v1/slow", "")
+		if r.Status != 504 || string(r.Body) != `{"oops":"Endpoint request timed out"}` || r.Header.Get("X-Failed") != "yes" {
+			t.Fatalf("INTEGRATION_TIMEOUT through DEFAULT_5XX: %d %v %s", r.Status, r.Header, r.Body)
+		}
+		// A 4XX customization does not leak into 5XX answers and vice versa.
+		if r.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("DEFAULT_4XX header on a 504: %v", r.Header)
+		}
+	})
 }
