@@ -215,6 +215,20 @@ func TestHTTPAPIHTTPProxyMapping(t *testing.T) {
 		len(q) != 2 || q.Get("q") != "1" || q.Get("added") != "yes" {
 		t.Fatalf("upstream request: %s %s headers=%v body=%q", req.Method, req.URL, req.Header, body)
 	}
+
+	// overwrite:path replaces the whole upstream path; remove:header drops a client
+	// header.
+	rewrite := api.integration("--integration-type", "HTTP_PROXY", "--integration-method", "GET",
+		"--integration-uri", up.srv.URL, "--payload-format-version", "1.0",
+		"--request-parameters", `{"overwrite:path":"/v2/things/$request.path.id","remove:header.X-Secret":"''"}`)
+	api.route("GET /things/{id}", rewrite)
+	r2 := s.awaitStatus(t, 201, "GET", api.id, "/things/42?x=1", "", "X-Secret", "s3cret")
+	if r2.Status != 201 || string(r2.Body) != "upstream saw GET /v2/things/42?x=1" {
+		t.Fatalf("overwrite:path: %d %s", r2.Status, r2.Body)
+	}
+	if req, _ := up.last(t); req.Header.Get("X-Secret") != "" {
+		t.Fatalf("remove:header left X-Secret: %v", req.Header)
+	}
 }
 
 // Route selection (most specific route first, then greedy, then $default), named
