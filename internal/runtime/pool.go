@@ -486,6 +486,55 @@ func (p *Pool) collectIdle(before time.Time) (out []*instance) {
 	return out
 }
 
+// Drain retires every instance of a function (all versions), as when the function
+// is deleted: idle instances are killed now, busy ones when their invocation ends.
+// Later invocations of the function start new instances.
+func (p *Pool) Drain(functionName string) {
+	p.mu.Lock()
+	fs := p.functions[functionName]
+	if fs == nil {
+		p.mu.Unlock()
+		return
+	}
+	var idle []*instance
+	for key, stack := range fs.idle {
+		for _, inst := range stack {
+			idle = append(idle, p.detachLocked(inst))
+		}
+		delete(fs.idle, key)
+	}
+	for inst := range fs.all {
+		inst.retired = true
+	}
+	clear(fs.latest)
+	p.mu.Unlock()
+	for _, inst := range idle {
+		inst.kill(killRetired)
+	}
+}
+
+// FunctionStats reports the occupancy of each function that has instances.
+func (p *Pool) FunctionStats() map[string]Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]Stats, len(p.functions))
+	for name, fs := range p.functions {
+		var s Stats
+		for inst := range fs.all {
+			s.Instances++
+			if inst.busy {
+				s.Busy++
+			} else {
+				s.Idle++
+			}
+		}
+		if s.Instances > 0 {
+			out[name] = s
+		}
+	}
+	return out
+}
+
 // Stats reports the pool's occupancy.
 func (p *Pool) Stats() Stats {
 	p.mu.Lock()

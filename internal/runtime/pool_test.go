@@ -563,6 +563,38 @@ func TestKeyChangeServesNewConfiguration(t *testing.T) {
 	}
 }
 
+func TestDrainRetiresAFunction(t *testing.T) {
+	p, _ := newTestPool(t, nil)
+	spec := goSpec("drained", fixtures.gofn)
+	other := goSpec("kept", fixtures.gofn)
+	kept := decode(t, invoke(t, p, other, `{"op":"echo"}`, false)).PID
+	busyDone := make(chan int, 1)
+	go func() {
+		busyDone <- decode(t, invoke(t, p, spec, `{"op":"sleep","ms":300}`, false)).PID
+	}()
+	for deadline := time.Now().Add(5 * time.Second); p.FunctionStats()["drained"].Busy != 1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("busy invocation never started: %+v", p.FunctionStats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	idle := decode(t, invoke(t, p, spec, `{"op":"echo"}`, false)).PID // a second instance, now idle
+	p.Drain("drained")
+	waitDead(t, idle)
+	busy := <-busyDone // the busy invocation finishes normally, then its instance goes
+	waitDead(t, busy)
+	if !processAlive(kept) {
+		t.Error("Drain killed another function's instance")
+	}
+	if st := p.FunctionStats(); st["drained"].Instances != 0 || st["kept"].Instances != 1 {
+		t.Errorf("FunctionStats = %+v", st)
+	}
+	// The function still runs, on a new instance.
+	if pid := decode(t, invoke(t, p, spec, `{"op":"echo"}`, false)).PID; pid == idle || pid == busy {
+		t.Error("a drained instance served again")
+	}
+}
+
 func TestCloseKillsEverything(t *testing.T) {
 	p, _ := newTestPool(t, nil)
 	var pids []int
