@@ -151,6 +151,39 @@ func TestSDKRESTAPI(t *testing.T) {
 		wantSDKError(t, err, "BadRequestException")
 	})
 
+	t.Run("rollback and delete", func(t *testing.T) {
+		// A second deployment adds /extra (MOCK); pointing the stage back at the first
+		// deployment with a patch removes it again, without redeploying.
+		extra := sdkCall(ag.CreateResource(ctx, &apigateway.CreateResourceInput{RestApiId: api.Id, ParentId: api.RootResourceId,
+			PathPart: aws.String("extra")})).must(t)
+		sdkCall(ag.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: extra.Id, HttpMethod: aws.String("GET"),
+			AuthorizationType: aws.String("NONE")})).must(t)
+		sdkCall(ag.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: extra.Id, HttpMethod: aws.String("GET"),
+			Type: agtypes.IntegrationTypeMock, RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`}})).must(t)
+		sdkCall(ag.PutMethodResponse(ctx, &apigateway.PutMethodResponseInput{RestApiId: api.Id, ResourceId: extra.Id,
+			HttpMethod: aws.String("GET"), StatusCode: aws.String("200")})).must(t)
+		sdkCall(ag.PutIntegrationResponse(ctx, &apigateway.PutIntegrationResponseInput{RestApiId: api.Id, ResourceId: extra.Id,
+			HttpMethod: aws.String("GET"), StatusCode: aws.String("200"),
+			ResponseTemplates: map[string]string{"application/json": `{"extra":true}`}})).must(t)
+		sdkCall(ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("live")})).must(t)
+		if r := s.awaitStatus(t, 200, "GET", apiID, "/live/extra", ""); r.Status != 200 || string(r.Body) != `{"extra":true}` {
+			t.Fatalf("second deployment: %d %s", r.Status, r.Body)
+		}
+		sdkCall(ag.UpdateStage(ctx, &apigateway.UpdateStageInput{RestApiId: api.Id, StageName: aws.String("live"),
+			PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpReplace, Path: aws.String("/deploymentId"), Value: dep.Id}}})).must(t)
+		if r := s.awaitStatus(t, 403, "GET", apiID, "/live/extra", ""); r.Status != 403 || string(r.Body) != `{"message":"Missing Authentication Token"}` {
+			t.Fatalf("after rollback: %d %s", r.Status, r.Body)
+		}
+		if r := s.call(t, "GET", apiID, "/live/items/1", ""); r.Status != 200 {
+			t.Fatalf("after rollback, first deployment's route: %d %s", r.Status, r.Body)
+		}
+		// A deleted stage, then a deleted API, are gone from the data plane.
+		sdkCall(ag.DeleteStage(ctx, &apigateway.DeleteStageInput{RestApiId: api.Id, StageName: aws.String("live")})).must(t)
+		if r := s.awaitStatus(t, 403, "GET", apiID, "/live/items/1", ""); r.Status != 403 || string(r.Body) != `{"message":"Forbidden"}` {
+			t.Fatalf("deleted stage: %d %s", r.Status, r.Body)
+		}
+	})
+
 	t.Run("errors", func(t *testing.T) {
 		_, err := ag.GetRestApi(ctx, &apigateway.GetRestApiInput{RestApiId: aws.String("nosuchapi")})
 		wantSDKError(t, err, "NotFoundException")
@@ -162,8 +195,18 @@ func TestSDKRESTAPI(t *testing.T) {
 		wantSDKError(t, err, "NotFoundException")
 		_, err = ag.GetStage(ctx, &apigateway.GetStageInput{RestApiId: api.Id, StageName: aws.String("nostage")})
 		wantSDKError(t, err, "NotFoundException")
-		_, err = ag.CreateStage(ctx, &apigateway.CreateStageInput{RestApiId: api.Id, StageName: aws.String("live"), DeploymentId: dep.Id})
+		sdkCall(ag.CreateStage(ctx, &apigateway.CreateStageInput{RestApiId: api.Id, StageName: aws.String("again"), DeploymentId: dep.Id})).must(t)
+		_, err = ag.CreateStage(ctx, &apigateway.CreateStageInput{RestApiId: api.Id, StageName: aws.String("again"), DeploymentId: dep.Id})
 		wantSDKError(t, err, "ConflictException")
+		_, err = ag.CreateStage(ctx, &apigateway.CreateStageInput{RestApiId: api.Id, StageName: aws.String("other"), DeploymentId: aws.String("nodeploy")})
+		// AWS: "BadRequestException: Deployment id does not exist".
+		wantSDKError(t, err, "BadRequestException")
+		sdkCall(ag.DeleteRestApi(ctx, &apigateway.DeleteRestApiInput{RestApiId: api.Id})).must(t)
+		if r := s.awaitStatus(t, 403, "GET", apiID, "/again/items/1", ""); r.Status != 403 || string(r.Body) != `{"message":"Forbidden"}` {
+			t.Fatalf("deleted API: %d %s", r.Status, r.Body)
+		}
+		_, err = ag.GetRestApi(ctx, &apigateway.GetRestApiInput{RestApiId: api.Id})
+		wantSDKError(t, err, "NotFoundException")
 	})
 }
 
@@ -249,5 +292,10 @@ func TestSDKHTTPAPI(t *testing.T) {
 		wantSDKError(t, err, "NotFoundException")
 		_, err = v2.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: api.ApiId, IntegrationType: "AWS_PROXY"})
 		wantSDKError(t, err, "BadRequestException")
+		// Deleting the only stage takes the API off the data plane.
+		sdkCall(v2.DeleteStage(ctx, &apigatewayv2.DeleteStageInput{ApiId: api.ApiId, StageName: aws.String("$default")})).must(t)
+		if r := s.awaitStatus(t, 404, "GET", apiID, "/b", ""); r.Status != 404 || string(r.Body) != `{"message":"Not Found"}` {
+			t.Fatalf("deleted stage: %d %s", r.Status, r.Body)
+		}
 	})
 }
