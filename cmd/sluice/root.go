@@ -95,6 +95,9 @@ func loadConfig(flags *pflag.FlagSet, file string) (server.Config, error) {
 		if err := v.ReadInConfig(); err != nil {
 			return server.Config{}, fmt.Errorf("read config %s: %w", file, err)
 		}
+		if err := checkConfigKeys(flags, file); err != nil {
+			return server.Config{}, err
+		}
 	}
 	cfg := server.Defaults()
 	if err := v.Unmarshal(&cfg); err != nil {
@@ -105,4 +108,20 @@ func loadConfig(flags *pflag.FlagSet, file string) (server.Config, error) {
 		cfg.EtcdEndpoints = strings.Split(cfg.EtcdEndpoints[0], ",")
 	}
 	return cfg, cfg.Validate()
+}
+
+// checkConfigKeys refuses a config file key that is no flag of serve: a typo such as
+// "regoin:" must not silently fall back to a default.
+func checkConfigKeys(flags *pflag.FlagSet, file string) error {
+	fv := viper.New()
+	fv.SetConfigFile(file)
+	if err := fv.ReadInConfig(); err != nil {
+		return fmt.Errorf("read config %s: %w", file, err)
+	}
+	for _, key := range fv.AllKeys() {
+		if key == "config" || flags.Lookup(key) == nil {
+			return fmt.Errorf("config %s: unknown key %q (keys are the serve flag names, e.g. listen, data-dir)", file, key)
+		}
+	}
+	return nil
 }

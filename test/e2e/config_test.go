@@ -164,6 +164,7 @@ func TestConfigErrors(t *testing.T) {
 	missing := filepath.Join(dir, "missing.yaml")
 	malformed := writeFile(t, filepath.Join(dir, "bad.yaml"), "region: [unclosed\n")
 	badAccount := writeFile(t, filepath.Join(dir, "account.yaml"), "account-id: \"12ab\"\n")
+	typo := writeFile(t, filepath.Join(dir, "typo.yaml"), "regoin: eu-west-1\n")
 	cases := []struct {
 		name string
 		args []string
@@ -174,6 +175,7 @@ func TestConfigErrors(t *testing.T) {
 			nil, "sluice: read config " + missing + ": open " + missing + ": no such file or directory"},
 		{"missing SLUICE_CONFIG", nil, []string{"SLUICE_CONFIG=" + missing}, "sluice: read config " + missing + ":"},
 		{"malformed yaml", []string{"--config", malformed}, nil, "sluice: read config " + malformed + ":"},
+		{"unknown key in file", []string{"--config", typo}, nil, `sluice: config ` + typo + `: unknown key "regoin"`},
 		{"bad account in file", []string{"--config", badAccount}, nil, `sluice: --account-id "12ab": must be 12 digits`},
 		{"bad store in env", nil, []string{"SLUICE_STORE=nope"}, `sluice: --store "nope": want bolt or etcd`},
 		{"bad auth mode flag", []string{"--auth-mode", "sometimes"}, nil, `sluice: --auth-mode "sometimes": want open or verify`},
