@@ -276,7 +276,7 @@ func TestRESTHTTPProxyAndMock(t *testing.T) {
 	proxy := api.resource(upRes, "{proxy+}")
 	api.method(proxy, "ANY", "--request-parameters", "method.request.path.proxy=true,method.request.header.X-Client=false")
 	s.aws("apigateway", "put-integration", "--rest-api-id", api.id, "--resource-id", proxy, "--http-method", "ANY",
-		"--type", "HTTP_PROXY", "--integration-http-method", "ANY", "--uri", up.srv.URL+"/base/{proxy}",
+		"--type", "HTTP_PROXY", "--integration-http-method", "ANY", "--uri", up.srv.URL+"/${stageVariables.prefix}/{proxy}",
 		"--request-parameters", "integration.request.path.proxy=method.request.path.proxy,integration.request.header.X-From=method.request.header.X-Client")
 
 	mock := api.resource(api.root, "mock")
@@ -295,8 +295,22 @@ func TestRESTHTTPProxyAndMock(t *testing.T) {
 	s.aws("apigateway", "put-integration-response", "--rest-api-id", api.id, "--resource-id", mock, "--http-method", "GET",
 		"--status-code", "200", "--response-parameters", `{"method.response.header.X-Mock":"'mocked'"}`,
 		"--response-templates", `{"application/json":"{\"mock\":true}"}`)
-	api.deploy("prod")
+	// The root resource, addressed as /prod and /prod/.
+	api.method(api.root, "GET")
+	s.aws("apigateway", "put-integration", "--rest-api-id", api.id, "--resource-id", api.root, "--http-method", "GET",
+		"--type", "MOCK", "--request-templates", `{"application/json":"{\"statusCode\": 200}"}`)
+	s.aws("apigateway", "put-method-response", "--rest-api-id", api.id, "--resource-id", api.root, "--http-method", "GET", "--status-code", "200")
+	s.aws("apigateway", "put-integration-response", "--rest-api-id", api.id, "--resource-id", api.root, "--http-method", "GET",
+		"--status-code", "200", "--response-templates", `{"application/json":"{\"root\":true}"}`)
+	api.deploy("prod", "--variables", "prefix=base")
 
+	for _, p := range []string{"/prod", "/prod/"} {
+		if r := s.awaitStatus(t, 200, "GET", api.id, p, ""); r.Status != 200 || string(r.Body) != `{"root":true}` {
+			t.Fatalf("root resource at %s: %d %s", p, r.Status, r.Body)
+		}
+	}
+
+	// The stage variable fills the URI's ${stageVariables.prefix}.
 	r := s.awaitStatus(t, 201, "PUT", api.id, "/prod/up/a/b?q=1&q=2", "payload", "X-Client", "c-42", "Content-Type", "text/plain")
 	if r.Status != 201 || string(r.Body) != "upstream saw PUT /base/a/b?q=1&q=2" || r.Header.Get("X-Upstream") != "yes" {
 		t.Fatalf("HTTP_PROXY: %d %v %s", r.Status, r.Header, r.Body)
