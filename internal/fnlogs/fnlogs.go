@@ -139,6 +139,9 @@ func OpenWith(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open function logs: %w", err)
 	}
 	s := &Store{dir: dir, opts: opts.withDefaults(), fns: map[string]*fnLog{}, done: make(chan struct{})}
+	// Retention runs once before the store is used (for functions that have not
+	// logged since the last run), so it never races the first appends.
+	s.pruneAll()
 	s.wg.Add(1)
 	go s.background()
 	return s, nil
@@ -329,13 +332,11 @@ func (fl *fnLog) closeFileLocked() error {
 }
 
 // background flushes buffers every FlushInterval, closes idle files, and runs
-// retention every pruneEvery (and once at start, for functions that have not
-// logged since the last run).
+// retention every pruneEvery.
 func (s *Store) background() {
 	defer s.wg.Done()
 	flush := time.NewTicker(s.opts.FlushInterval)
 	defer flush.Stop()
-	s.pruneAll()
 	lastPrune := time.Now()
 	for {
 		select {

@@ -26,17 +26,19 @@ func (s *Store) Read(ctx context.Context, function string, since time.Time, foll
 // read is Read with onIdle, called each time the reader has caught up and is
 // about to wait (the HTTP handler flushes its response then).
 func (s *Store) read(ctx context.Context, function string, since time.Time, follow bool, fn func(Entry) error, onIdle func()) error {
+	// Look before creating: a reader of a name with no logs must not leave an
+	// entry behind, or every GET of a made-up name would grow s.fns for good.
+	s.mu.RLock()
+	_, known := s.fns[function]
+	s.mu.RUnlock()
+	if !known {
+		if _, err := os.Stat(filepath.Join(s.dir, dirName(function))); err != nil && (s.opts.Exists == nil || !s.opts.Exists(function)) {
+			return ErrNotFound
+		}
+	}
 	fl := s.fn(function)
 	if fl == nil {
 		return nil // closed
-	}
-	if _, err := os.Stat(fl.dir); err != nil {
-		fl.mu.Lock()
-		buffered := fl.w != nil
-		fl.mu.Unlock()
-		if !buffered && (s.opts.Exists == nil || !s.opts.Exists(function)) {
-			return ErrNotFound
-		}
 	}
 	r := reader{dir: fl.dir, since: since, fn: fn}
 	if !since.IsZero() {
