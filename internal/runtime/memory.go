@@ -202,7 +202,17 @@ type peakMeter struct {
 	cgroup *os.File // nil when memory is advisory
 	status *os.File // nil when unreadable
 	buf    []byte
+
+	// The kernel renders all of /proc/<pid>/status to answer a read (tens of µs, a
+	// large part of a warm invoke), so VmHWM is read sparingly: with a cgroup, once
+	// (it only adds what was touched before the move into the cgroup); without one,
+	// at most every hwmInterval, so a peak reached within that window of the last
+	// read shows in the next REPORT line instead.
+	hwm     int64
+	hwmRead time.Time
 }
+
+const hwmInterval = 50 * time.Millisecond
 
 func openPeakMeter(cgroupFile string, pid int) *peakMeter {
 	m := &peakMeter{buf: make([]byte, 4096)}
@@ -215,7 +225,16 @@ func openPeakMeter(cgroupFile string, pid int) *peakMeter {
 
 // bytes returns the peak in bytes, 0 when unknown. Not safe for concurrent use.
 func (m *peakMeter) bytes() int64 {
-	return max(m.cgroupPeak(m.buf), m.vmHWM())
+	if m.cgroup != nil {
+		if m.hwmRead.IsZero() {
+			m.hwm, m.hwmRead = m.vmHWM(), time.Now()
+		}
+		return max(m.cgroupPeak(m.buf), m.hwm)
+	}
+	if now := time.Now(); now.Sub(m.hwmRead) >= hwmInterval {
+		m.hwm, m.hwmRead = m.vmHWM(), now
+	}
+	return m.hwm
 }
 
 // cgroupPeak reads the cgroup's peak; it stays readable after the processes exit.
