@@ -110,6 +110,9 @@ func TestRESTProxyEventAndResponse(t *testing.T) {
 		if rc["extendedRequestId"] != r.Header.Get("x-amz-apigw-id") || rc["extendedRequestId"] == "" {
 			t.Errorf("requestContext.extendedRequestId = %v, x-amz-apigw-id = %q", rc["extendedRequestId"], r.Header.Get("x-amz-apigw-id"))
 		}
+		if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`).MatchString(r.Header.Get("x-amzn-RequestId")) {
+			t.Errorf("x-amzn-RequestId = %q, want a UUID", r.Header.Get("x-amzn-RequestId"))
+		}
 		trace := r.Header.Get("X-Amzn-Trace-Id")
 		if !regexp.MustCompile(`^Root=1-[0-9a-f]{8}-[0-9a-f]{24}`).MatchString(trace) {
 			t.Errorf("X-Amzn-Trace-Id = %q", trace)
