@@ -152,6 +152,8 @@ func parseProxyResponseV1(payload []byte) (*proxyResponse, error) {
 	if err != nil {
 		return nil, err
 	}
+	// cookies belongs to format 2.0; a 1.0 response that has it is answered without it.
+	doc.Cookies = nil
 	return buildProxyResponse(code, doc)
 }
 
@@ -194,6 +196,10 @@ func parseProxyResponseV2(payload []byte) (*proxyResponse, error) {
 			if err != nil {
 				return nil, err
 			}
+			// Format 2.0 has no multiValueHeaders: API Gateway does not read them from a
+			// 2.0 response (repeated values go comma-joined in headers, cookies in
+			// cookies).
+			doc.MultiValueHeaders = nil
 			return buildProxyResponse(code, doc)
 		}
 	}
