@@ -101,6 +101,18 @@ func TestHTTPAPILambdaResponses(t *testing.T) {
 			t.Fatalf("cookies: %d %v %s", r.Status, r.Header, r.Body)
 		}
 	})
+	t.Run("no multiValueHeaders in 2.0", func(t *testing.T) {
+		// Format 2.0 responses have no multiValueHeaders; API Gateway ignores them.
+		r := s.call(t, "GET", api.id, "/multi", "")
+		if r.Status != 201 || string(r.Body) != "multi" || r.Header.Get("X-Single") != "one" || len(r.Header.Values("X-Multi")) != 0 {
+			t.Fatalf("multi: %d %v %s", r.Status, r.Header, r.Body)
+		}
+		// Format 1.0 on the same API reads them.
+		r = s.call(t, "GET", api.id, "/v1/multi", "")
+		if r.Status != 201 || fmt.Sprint(r.Header.Values("X-Multi")) != "[a b]" {
+			t.Fatalf("1.0 multi: %d %v %s", r.Status, r.Header, r.Body)
+		}
+	})
 	t.Run("isBase64Encoded", func(t *testing.T) {
 		// HTTP APIs always decode a base64 body; there are no binary media types.
 		r := s.call(t, "GET", api.id, "/binary", "")
