@@ -84,7 +84,7 @@ echo
 # invoke starts a new process (process start to first response).
 invoke_curl="curl -sf -X POST -H 'X-Amz-Date: $amzdate' -H 'Authorization: AWS4-HMAC-SHA256 Credential=AKIDBENCH/${amzdate:0:8}/us-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date, Signature=$(printf '0%.0s' $(seq 64))' -d '{}' $base/2015-03-31/functions/bench/invocations"
 hyperfine -N --warmup 5 --runs 50 --export-markdown "$work/warm.md" "$invoke_curl" >/dev/null 2>&1 || true
-hyperfine --runs 15 --prepare "aws --endpoint-url $base lambda update-function-configuration --function-name bench --description \$RANDOM >/dev/null" \
+hyperfine --runs 15 --prepare "aws --endpoint-url $base lambda update-function-configuration --function-name bench --description \$(date +%s%N) >/dev/null" \
   --export-markdown "$work/cold.md" "$invoke_curl" >/dev/null 2>&1 || true
 echo "Warm invoke through curl (hyperfine):"; echo; cat "$work/warm.md" 2>/dev/null; echo
 echo "Cold start (new instance) through curl (hyperfine):"; echo; cat "$work/cold.md" 2>/dev/null
