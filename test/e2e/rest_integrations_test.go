@@ -193,6 +193,11 @@ func TestRESTProxyEventAndResponse(t *testing.T) {
 		if r.Header.Get("X-Single") != "one" || r.Header.Get("Content-Type") != "text/plain" {
 			t.Errorf("headers = %v", r.Header)
 		}
+		// cookies is a payload 2.0 field; a REST API (format 1.0) does not read it.
+		r = s.call(t, "GET", api.id, "/v1/p/cookies", "")
+		if r.Status != 200 || string(r.Body) != "cookies" || len(r.Header.Values("Set-Cookie")) != 0 {
+			t.Errorf("cookies on a REST API: %d %v %s", r.Status, r.Header, r.Body)
+		}
 	})
 }
 
