@@ -26,6 +26,7 @@ type fakeRuntimeAPI struct {
 	srv     *httptest.Server
 	events  chan fakeEvent
 	results chan apiPost
+	gone    chan struct{} // closed by goAway
 }
 
 type fakeEvent struct {
@@ -44,7 +45,7 @@ type apiPost struct {
 
 func newFakeRuntimeAPI(t *testing.T) *fakeRuntimeAPI {
 	t.Helper()
-	f := &fakeRuntimeAPI{events: make(chan fakeEvent, 16), results: make(chan apiPost, 16)}
+	f := &fakeRuntimeAPI{events: make(chan fakeEvent, 16), results: make(chan apiPost, 16), gone: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -60,6 +61,8 @@ func newFakeRuntimeAPI(t *testing.T) *fakeRuntimeAPI {
 			}
 			io.WriteString(w, ev.payload)
 		case <-r.Context().Done():
+		case <-f.gone:
+			panic(http.ErrAbortHandler) // drop the connection without an answer
 		}
 	})
 	record := func(kind string) http.HandlerFunc {
@@ -76,6 +79,16 @@ func newFakeRuntimeAPI(t *testing.T) *fakeRuntimeAPI {
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// goAway takes the Runtime API down as a sandbox teardown does: a pending or later
+// /next poll has its connection dropped, and the server is closed. Aborting the
+// poll matters: a poll that reaches the server after CloseClientConnections would
+// otherwise keep Close waiting on a handler that waits on the client.
+func (f *fakeRuntimeAPI) goAway() {
+	close(f.gone)
+	f.srv.CloseClientConnections()
+	f.srv.Close()
 }
 
 func (f *fakeRuntimeAPI) addr() string { return strings.TrimPrefix(f.srv.URL, "http://") }

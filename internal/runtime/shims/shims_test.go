@@ -124,8 +124,7 @@ func TestExitsWhenRuntimeAPIGoesAway(t *testing.T) {
 			api, p := start(t, in, tt.runtime, tt.codeDir, tt.handler)
 			api.invoke("last", `{}`)
 			api.next(t, p)
-			api.srv.CloseClientConnections()
-			api.srv.Close()
+			api.goAway()
 			if code := exitCode(p.wait(t)); code != 1 {
 				t.Errorf("exit code = %d, want 1", code)
 			}
