@@ -49,6 +49,9 @@ type cachedAlias struct {
 	policy *policyDocument
 }
 
+// drainer is the optional part of a Runner that stops a deleted function's instances.
+type drainer interface{ Drain(functionName string) }
+
 func newFunctionCache(s *Service) *functionCache {
 	return &functionCache{s: s, fns: map[string]*cachedFunction{}}
 }
@@ -67,8 +70,14 @@ func (c *functionCache) reload(ctx context.Context, name string) error {
 	raw, err := c.s.store.Get(ctx, functionKey(name))
 	if errors.Is(err, store.ErrNotFound) {
 		c.mu.Lock()
+		_, had := c.fns[name]
 		delete(c.fns, name)
 		c.mu.Unlock()
+		// The function is gone (deleted here or, seen through the watch, on another
+		// node): its warm instances must not idle on until the reaper finds them.
+		if d, ok := c.s.runner.(drainer); had && ok {
+			d.Drain(name)
+		}
 		return nil
 	}
 	if err != nil {

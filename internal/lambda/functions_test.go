@@ -114,6 +114,12 @@ func TestCreateGetListDelete(t *testing.T) {
 	if _, err := e.client.DeleteFunction(ctx, &awslambda.DeleteFunctionInput{FunctionName: aws.String("my-fn")}); err != nil {
 		t.Fatal(err)
 	}
+	e.runner.mu.Lock()
+	drained := append([]string(nil), e.runner.drained...)
+	e.runner.mu.Unlock()
+	if len(drained) != 1 || drained[0] != "my-fn" {
+		t.Fatalf("instances drained after DeleteFunction: %v, want [my-fn]", drained)
+	}
 	_, err = e.client.GetFunction(ctx, &awslambda.GetFunctionInput{FunctionName: aws.String("my-fn")})
 	wantAPIError(t, err, "ResourceNotFoundException", `^Function not found: arn:aws:lambda:us-east-1:123456789012:function:my-fn$`)
 	_, err = e.client.DeleteFunction(ctx, &awslambda.DeleteFunctionInput{FunctionName: aws.String("my-fn")})

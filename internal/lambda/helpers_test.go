@@ -42,9 +42,16 @@ func (b *dirBlobs) Exists(sha string) bool { _, err := os.Stat(b.Path(sha)); ret
 
 // fakeRunner answers invocations with a function of its own.
 type fakeRunner struct {
-	mu    sync.Mutex
-	calls []fakeCall
-	fn    func(spec *runtime.FunctionSpec, inv runtime.Invocation) (*runtime.Result, error)
+	mu      sync.Mutex
+	calls   []fakeCall
+	drained []string
+	fn      func(spec *runtime.FunctionSpec, inv runtime.Invocation) (*runtime.Result, error)
+}
+
+func (f *fakeRunner) Drain(name string) {
+	f.mu.Lock()
+	f.drained = append(f.drained, name)
+	f.mu.Unlock()
 }
 
 type fakeCall struct {
