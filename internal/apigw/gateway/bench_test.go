@@ -11,6 +11,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/apigw/compile/compiletest"
 	"github.com/sluice-dev/sluice/internal/apigw/model"
 	"github.com/sluice-dev/sluice/internal/invoke"
+	"github.com/sluice-dev/sluice/internal/store/memstore"
 )
 
 // cannedInvoker answers every invocation with the same payload, doing no work, so the
@@ -36,7 +37,7 @@ func (d *discardWriter) WriteHeader(code int)        { d.code = code }
 // REST Lambda proxy (payload 1.0) and an HTTP API route (payload 2.0), with a fake
 // invoker that answers at once.
 func BenchmarkServeProxy(b *testing.B) {
-	st := compiletest.NewMemStore()
+	st := memstore.New()
 	compiletest.RestDeploy(b, st, model.RestSnapshot{
 		API: model.RestAPI{ID: "api1"},
 		Resources: []*model.Resource{

@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/apigw/compile/compiletest"
 	"github.com/sluice-dev/sluice/internal/apigw/model"
 	"github.com/sluice-dev/sluice/internal/invoke"
+	"github.com/sluice-dev/sluice/internal/store/memstore"
 )
 
 const (
@@ -75,14 +76,14 @@ func payload(s string) func(context.Context, *invoke.Request) (*invoke.Response,
 
 type env struct {
 	t   *testing.T
-	st  *compiletest.MemStore
+	st  *memstore.Store
 	inv *fakeInvoker
 	gw  *Gateway
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, st: compiletest.NewMemStore(), inv: &fakeInvoker{}}
+	e := &env{t: t, st: memstore.New(), inv: &fakeInvoker{}}
 	e.gw = New(Options{Store: e.st, Invoker: e.inv, Region: testRegion, AccountID: testAccount, Debounce: time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

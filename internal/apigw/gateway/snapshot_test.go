@@ -7,6 +7,7 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/apigw/compile/compiletest"
 	"github.com/sluice-dev/sluice/internal/apigw/model"
+	"github.com/sluice-dev/sluice/internal/store/memstore"
 )
 
 func TestCORS(t *testing.T) {
@@ -114,7 +115,7 @@ func TestSnapshotSwap(t *testing.T) {
 
 // A watch channel closed by the store (the watcher fell behind) is re-established.
 func TestWatchRecovers(t *testing.T) {
-	st := compiletest.NewMemStore()
+	st := memstore.New()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	g := New(Options{Store: st, Region: testRegion, AccountID: testAccount, Debounce: time.Millisecond})

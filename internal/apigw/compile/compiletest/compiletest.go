@@ -12,14 +12,7 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/apigw/model"
 	"github.com/sluice-dev/sluice/internal/store"
-	"github.com/sluice-dev/sluice/internal/store/memstore"
 )
-
-// MemStore is memstore.Store, kept under this name for the gateway tests.
-type MemStore = memstore.Store
-
-// NewMemStore returns an empty in-memory store.
-func NewMemStore() *MemStore { return memstore.New() }
 
 // Put writes v as JSON under key.
 func Put(t testing.TB, st store.Store, key string, v any) {
