@@ -33,6 +33,9 @@ type Config struct {
 	AsyncRetryDelay  time.Duration `mapstructure:"async-retry-delay"`
 	PublicEndpoint   string        `mapstructure:"public-endpoint"`
 	ExecuteAPIDomain string        `mapstructure:"execute-api-domain"`
+	// DebugListen, when set, serves Go's /debug/pprof profiles on a separate
+	// listener (keep it on loopback).
+	DebugListen string `mapstructure:"debug-listen"`
 }
 
 // Defaults returns the configuration `sluice serve` runs with when told nothing.
