@@ -74,7 +74,10 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if d.s.authenticate != nil {
 		var err error
 		if r, err = d.s.authenticate(r); err != nil {
-			awsproto.WriteError(w, style, err)
+			// Authentication is answered by AWS's front door before any service
+			// sees the request, in one shape for every service:
+			// {"message":"Missing Authentication Token"} (Lambda included).
+			awsproto.WriteError(w, awsproto.StyleAPIGateway, err)
 			return
 		}
 	}
