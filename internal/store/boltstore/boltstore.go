@@ -28,11 +28,6 @@ var (
 	revKey     = []byte("revision")
 )
 
-// watchBuffer is how many undelivered events a watcher may hold before it is
-// considered too slow and its channel is closed (the store.Store contract lets a
-// lagging watcher be dropped; it must re-list and re-watch).
-const watchBuffer = 4096
-
 // lockTimeout bounds the wait for bbolt's exclusive file lock, so a second
 // process opening the same file fails with an error instead of hanging.
 const lockTimeout = 5 * time.Second
@@ -48,18 +43,14 @@ type Store struct {
 	// order: bbolt releases its writer lock at commit, before we could publish.
 	writeMu sync.Mutex
 
-	// mu guards the following.
-	mu       sync.Mutex
-	closed   bool
-	watchers map[*watcher]struct{}
+	// mu guards closed.
+	mu     sync.Mutex
+	closed bool
+
+	watchers store.Fanout
 }
 
 var _ store.Store = (*Store)(nil)
-
-type watcher struct {
-	prefix string
-	ch     chan store.Event
-}
 
 // Open opens (creating if needed) the bbolt file at path.
 func Open(path string) (*Store, error) {
@@ -85,7 +76,7 @@ func Open(path string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open bolt store %s: create buckets: %w", path, err)
 	}
-	return &Store{db: db, watchers: map[*watcher]struct{}{}}, nil
+	return &Store{db: db}, nil
 }
 
 // Path returns the file the store lives in.
@@ -151,7 +142,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("bolt update: %w", err)
 	}
-	s.publish(t.events)
+	s.watchers.Publish(t.events...)
 	return nil
 }
 
@@ -162,62 +153,17 @@ type fnError struct{ err error }
 func (e *fnError) Error() string { return e.err.Error() }
 
 // Watch reports every committed change under prefix after Watch returns, until
-// ctx is done. If the watcher falls more than watchBuffer events behind, its
+// ctx is done. If the watcher falls more than store.WatchBuffer events behind, its
 // channel is closed early.
 func (s *Store) Watch(ctx context.Context, prefix string) (<-chan store.Event, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	w := &watcher{prefix: prefix, ch: make(chan store.Event, watchBuffer)}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	ch, ok := s.watchers.Watch(ctx, prefix)
+	if !ok {
 		return nil, ErrClosed
 	}
-	s.watchers[w] = struct{}{}
-	s.mu.Unlock()
-	go func() {
-		<-ctx.Done()
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.dropLocked(w)
-	}()
-	return w.ch, nil
-}
-
-// publish hands the events of one committed Update to every interested watcher.
-// It never blocks: a watcher with a full buffer is dropped (channel closed).
-func (s *Store) publish(events []store.Event) {
-	if len(events) == 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for w := range s.watchers {
-		for _, ev := range events {
-			if !hasPrefix(ev.Key, w.prefix) {
-				continue
-			}
-			ev.Value = cloneValue(ev) // each watcher owns its bytes
-			select {
-			case w.ch <- ev:
-			default:
-				s.dropLocked(w)
-			}
-			if _, ok := s.watchers[w]; !ok {
-				break
-			}
-		}
-	}
-}
-
-// dropLocked closes w's channel once. s.mu must be held.
-func (s *Store) dropLocked(w *watcher) {
-	if _, ok := s.watchers[w]; !ok {
-		return
-	}
-	delete(s.watchers, w)
-	close(w.ch)
+	return ch, nil
 }
 
 func (s *Store) isClosed() bool {
@@ -237,10 +183,8 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	for w := range s.watchers {
-		s.dropLocked(w)
-	}
 	s.mu.Unlock()
+	s.watchers.Close()
 	return s.db.Close()
 }
 
@@ -285,7 +229,7 @@ func (t *boltTx) Put(key string, value []byte) error {
 	if err := t.kv.Put([]byte(key), encode(rev, value)); err != nil {
 		return fmt.Errorf("put %q: %w", key, err)
 	}
-	t.events = append(t.events, store.Event{Type: store.EventPut, Key: key, Value: nonNil(bytes.Clone(value)), Revision: rev})
+	t.events = append(t.events, store.Event{Type: store.EventPut, Key: key, Value: bytes.Clone(value), Revision: rev})
 	return nil
 }
 
@@ -396,20 +340,10 @@ func list(b *bolt.Bucket, prefix string) ([]store.KV, error) {
 	return out, nil
 }
 
-func cloneValue(ev store.Event) []byte {
-	if ev.Type == store.EventDelete {
-		return nil
-	}
-	return nonNil(bytes.Clone(ev.Value))
-}
-
+// nonNil keeps an empty stored value distinguishable from a missing one.
 func nonNil(v []byte) []byte {
 	if v == nil {
 		return []byte{}
 	}
 	return v
-}
-
-func hasPrefix(key, prefix string) bool {
-	return len(key) >= len(prefix) && key[:len(prefix)] == prefix
 }

@@ -36,7 +36,7 @@ func TestSlowWatcherIsClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range watchBuffer + 10 {
+	for i := range store.WatchBuffer + 10 {
 		if err := s.Update(t.Context(), func(tx store.Tx) error {
 			return tx.Put(fmt.Sprintf("/k/%d", i), []byte("v"))
 		}); err != nil {
@@ -47,8 +47,8 @@ func TestSlowWatcherIsClosed(t *testing.T) {
 	for range ch {
 		n++
 	}
-	if n != watchBuffer {
-		t.Fatalf("got %d buffered events before close, want %d", n, watchBuffer)
+	if n != store.WatchBuffer {
+		t.Fatalf("got %d buffered events before close, want %d", n, store.WatchBuffer)
 	}
 }
 

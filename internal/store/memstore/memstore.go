@@ -15,11 +15,6 @@ import (
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
-// watchBuffer is how many undelivered events a watcher may hold before it is
-// considered too slow and its channel is closed (as boltstore does; the store.Store
-// contract lets a lagging watcher be dropped, and it must re-list and re-watch).
-const watchBuffer = 4096
-
 // ErrClosed is returned by every method after Close.
 var ErrClosed = errors.New("memstore: store is closed")
 
@@ -32,19 +27,14 @@ type Store struct {
 	data     map[string]store.KV
 	rev      int64
 	closed   bool
-	watchers map[*watcher]struct{}
+	watchers store.Fanout
 }
 
 var _ store.Store = (*Store)(nil)
 
-type watcher struct {
-	prefix string
-	ch     chan store.Event
-}
-
 // New returns an empty store.
 func New() *Store {
-	return &Store{data: map[string]store.KV{}, watchers: map[*watcher]struct{}{}}
+	return &Store{data: map[string]store.KV{}}
 }
 
 // Get returns a copy of the value of key, or store.ErrNotFound.
@@ -121,63 +111,34 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 			}
 			s.rev++
 			delete(s.data, k)
-			s.publishLocked(store.Event{Type: store.EventDelete, Key: k, Revision: s.rev})
+			s.watchers.Publish(store.Event{Type: store.EventDelete, Key: k, Revision: s.rev})
 			continue
 		}
 		s.rev++
 		s.data[k] = store.KV{Key: k, Value: v, Revision: s.rev}
-		s.publishLocked(store.Event{Type: store.EventPut, Key: k, Value: v, Revision: s.rev})
+		s.watchers.Publish(store.Event{Type: store.EventPut, Key: k, Value: v, Revision: s.rev})
 	}
 	return nil
 }
 
-// publishLocked hands ev to every interested watcher without blocking: a watcher
-// whose buffer is full is dropped (channel closed). s.mu must be held.
-func (s *Store) publishLocked(ev store.Event) {
-	for w := range s.watchers {
-		if !strings.HasPrefix(ev.Key, w.prefix) {
-			continue
-		}
-		ev := ev
-		ev.Value = slices.Clone(ev.Value) // each watcher owns its bytes
-		select {
-		case w.ch <- ev:
-		default:
-			s.dropLocked(w)
-		}
-	}
-}
-
 // Watch reports every change under prefix made after Watch returns, until ctx is
-// done. A watcher more than watchBuffer events behind has its channel closed early.
+// done. A watcher more than store.WatchBuffer events behind has its channel closed
+// early.
 func (s *Store) Watch(ctx context.Context, prefix string) (<-chan store.Event, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	w := &watcher{prefix: prefix, ch: make(chan store.Event, watchBuffer)}
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
 		return nil, ErrClosed
 	}
-	s.watchers[w] = struct{}{}
-	s.mu.Unlock()
-	go func() {
-		<-ctx.Done()
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.dropLocked(w)
-	}()
-	return w.ch, nil
-}
-
-// dropLocked closes w's channel once. s.mu must be held.
-func (s *Store) dropLocked(w *watcher) {
-	if _, ok := s.watchers[w]; !ok {
-		return
+	ch, ok := s.watchers.Watch(ctx, prefix)
+	if !ok {
+		return nil, ErrClosed
 	}
-	delete(s.watchers, w)
-	close(w.ch)
+	return ch, nil
 }
 
 // Close closes every watch channel; every later call returns ErrClosed.
@@ -185,9 +146,7 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	for w := range s.watchers {
-		s.dropLocked(w)
-	}
+	s.watchers.Close()
 	return nil
 }
 

@@ -26,7 +26,7 @@ func TestSlowWatcherIsDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range watchBuffer + 1 {
+	for range store.WatchBuffer + 1 {
 		if err := s.Update(ctx, func(tx store.Tx) error { return tx.Put("/k", []byte("v")) }); err != nil {
 			t.Fatal(err)
 		}
@@ -35,8 +35,8 @@ func TestSlowWatcherIsDropped(t *testing.T) {
 	for range ch {
 		n++
 	}
-	if n != watchBuffer {
-		t.Fatalf("received %d events before the close, want %d", n, watchBuffer)
+	if n != store.WatchBuffer {
+		t.Fatalf("received %d events before the close, want %d", n, store.WatchBuffer)
 	}
 }
 
