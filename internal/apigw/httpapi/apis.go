@@ -259,8 +259,10 @@ func (s *Service) deleteCors(ctx context.Context, req *request) (int, any, error
 }
 
 // apiRecordPrefixes are the kinds of record an API owns; DeleteApi removes them all.
+// Stages come first, so a cascade split over several transactions stops serving
+// them before anything else.
 var apiRecordPrefixes = []string{
-	model.HTTPRoutePrefix, model.HTTPIntegrationPrefix, model.HTTPStagePrefix,
+	model.HTTPStagePrefix, model.HTTPRoutePrefix, model.HTTPIntegrationPrefix,
 	model.HTTPDeploymentPrefix, model.HTTPSnapshotPrefix, model.HTTPAuthorizerPrefix,
 }
 
@@ -283,14 +285,13 @@ func deleteAPIRecords(tx store.Tx, apiID string, prefixes ...string) error {
 
 func (s *Service) deleteAPI(ctx context.Context, req *request) (int, any, error) {
 	apiID := req.params["apiId"]
-	err := s.store.Update(ctx, func(tx store.Tx) error {
-		if _, err := s.loadAPI(tx, apiID); err != nil {
-			return err
-		}
-		if err := deleteAPIRecords(tx, apiID, apiRecordPrefixes...); err != nil {
-			return err
-		}
-		return tx.Delete(model.Key(model.HTTPAPIPrefix, apiID))
+	// The API and as many of its records as fit go in one transaction, so a small
+	// API disappears atomically; a large one (more records than one etcd
+	// transaction may write) is gone once the first transaction commits, and the
+	// rest of its records follow in batches.
+	err := model.DeleteCascade(ctx, s.store, model.Key(model.HTTPAPIPrefix, apiID), apiID, apiRecordPrefixes, func(tx store.Tx) error {
+		_, err := s.loadAPI(tx, apiID)
+		return err
 	})
 	if err != nil {
 		return 0, nil, err

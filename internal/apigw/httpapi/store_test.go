@@ -14,7 +14,7 @@ import (
 
 // testStore is the real embedded store (bbolt in a temp dir) with two test aids:
 // a count of committed transactions, to prove a change and its auto-deployment
-// commit together, and a key search.
+// commit together, and a key search. Its transactions fail past etcd's write limit.
 type testStore struct {
 	store.Store
 	commits atomic.Int64
@@ -31,7 +31,7 @@ func newTestStore(t testing.TB) *testStore {
 }
 
 func (s *testStore) Update(ctx context.Context, fn func(store.Tx) error) error {
-	err := s.Store.Update(ctx, fn)
+	err := s.Store.Update(ctx, func(tx store.Tx) error { return fn(&writeLimitTx{Tx: tx}) })
 	if err == nil {
 		s.commits.Add(1)
 	}

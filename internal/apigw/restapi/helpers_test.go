@@ -51,7 +51,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	svc := New(Options{Store: st, Region: "us-east-1", AccountID: testAccount})
+	svc := New(Options{Store: writeLimitStore{st}, Region: "us-east-1", AccountID: testAccount})
 	srv := httptest.NewServer(awsproto.RequestIDMiddleware(svc))
 	t.Cleanup(srv.Close)
 	cfg := aws.Config{

@@ -67,9 +67,11 @@ func authorizersPrefix(api string) string  { return model.Key(model.RestAuthoriz
 
 // apiScopedPrefixes are the prefixes under which an API's records live, keyed
 // "{prefix}{apiId}/...". Deleting an API deletes everything under each of them.
+// Stages come first, so a cascade split over several transactions stops serving
+// them before anything else.
 var apiScopedPrefixes = []string{
-	model.RestResourcePrefix, model.RestDeploymentPrefix, model.RestSnapshotPrefix,
-	model.RestStagePrefix, model.RestGatewayRespPrefix, model.RestValidatorPrefix,
+	model.RestStagePrefix, model.RestResourcePrefix, model.RestDeploymentPrefix,
+	model.RestSnapshotPrefix, model.RestGatewayRespPrefix, model.RestValidatorPrefix,
 	model.RestModelPrefix, model.RestAuthorizerPrefix,
 }
 

@@ -345,18 +345,13 @@ func patchEndpointConfig(api *model.RestAPI, op patchOp, parts []string) error {
 
 func (s *Service) deleteRestAPI(ctx context.Context, req *request) (int, any, error) {
 	id := req.params["restApiId"]
-	err := s.store.Update(ctx, func(tx store.Tx) error {
-		if _, err := s.loadAPI(tx, id); err != nil {
-			return err
-		}
-		// Cascade: every record of the API, under every model prefix, goes in the
-		// same transaction, so the compiler never sees a half-deleted API.
-		for _, prefix := range apiScopedPrefixes {
-			if err := deletePrefix(tx, model.Key(prefix, id)+"/"); err != nil {
-				return err
-			}
-		}
-		return deleteRecord(tx, apiKey(id))
+	// The API and as many of its records as fit go in one transaction, so a small
+	// API disappears atomically; a large one (more records than one etcd
+	// transaction may write) is gone once the first transaction commits, and the
+	// rest of its records follow in batches.
+	err := model.DeleteCascade(ctx, s.store, apiKey(id), id, apiScopedPrefixes, func(tx store.Tx) error {
+		_, err := s.loadAPI(tx, id)
+		return err
 	})
 	if err != nil {
 		return 0, nil, internalErr("delete rest api", err)
