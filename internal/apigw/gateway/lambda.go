@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -140,13 +139,11 @@ func parseStatusCode(raw json.RawMessage) (int, error) {
 // same name, per "Output format of a Lambda function for proxy integration"), body
 // and isBase64Encoded. Anything else is a malformed Lambda proxy response.
 func parseProxyResponseV1(payload []byte) (*proxyResponse, error) {
+	// json.Unmarshal rejects anything after the document but whitespace, so one pass
+	// both validates and decodes.
 	var doc proxyResponseV1
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	if err := dec.Decode(&doc); err != nil {
+	if err := json.Unmarshal(payload, &doc); err != nil {
 		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("trailing data after the response document")
 	}
 	code, err := parseStatusCode(doc.StatusCode)
 	if err != nil {
@@ -177,21 +174,13 @@ func buildProxyResponse(code int, doc proxyResponseV1) (*proxyResponse, error) {
 // format 2.0".
 func parseProxyResponseV2(payload []byte) (*proxyResponse, error) {
 	trimmed := bytes.TrimSpace(payload)
-	if !json.Valid(trimmed) {
-		return nil, errors.New("response is not valid JSON")
-	}
 	if len(trimmed) > 0 && trimmed[0] == '{' {
-		var probe struct {
-			StatusCode json.RawMessage `json:"statusCode"`
-		}
-		if err := json.Unmarshal(trimmed, &probe); err != nil {
-			return nil, err
-		}
-		if probe.StatusCode != nil {
-			var doc proxyResponseV1
-			if err := json.Unmarshal(trimmed, &doc); err != nil {
-				return nil, err
-			}
+		// One pass in the common case: the document decodes as a response.
+		var doc proxyResponseV1
+		err := json.Unmarshal(trimmed, &doc)
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case err == nil && doc.StatusCode != nil:
 			code, err := parseStatusCode(doc.StatusCode)
 			if err != nil {
 				return nil, err
@@ -201,7 +190,23 @@ func parseProxyResponseV2(payload []byte) (*proxyResponse, error) {
 			// cookies).
 			doc.MultiValueHeaders = nil
 			return buildProxyResponse(code, doc)
+		case errors.As(err, &typeErr):
+			// Valid JSON whose fields are not a response's ({"headers":5}): a
+			// response document if it has a statusCode (then malformed), else a body.
+			var probe struct {
+				StatusCode json.RawMessage `json:"statusCode"`
+			}
+			if err := json.Unmarshal(trimmed, &probe); err != nil {
+				return nil, err
+			}
+			if probe.StatusCode != nil {
+				return nil, err
+			}
+		case err != nil:
+			return nil, err
 		}
+	} else if !json.Valid(trimmed) {
+		return nil, errors.New("response is not valid JSON")
 	}
 	body := trimmed
 	if len(trimmed) > 0 && trimmed[0] == '"' {
