@@ -52,8 +52,16 @@ func (s *Service) deployToStage(tx store.Tx, apiID string, stage *model.Stage2, 
 	return store.PutRecord(tx, model.Key(model.HTTPStagePrefix, apiID, stage.StageName), stage)
 }
 
+// autoDeployDescription is the description API Gateway gives the deployments it
+// makes for auto-deploy stages, as GetDeployments shows them (AWS CLI reference,
+// apigatewayv2 get-deployments example).
+const autoDeployDescription = "Automatic deployment triggered by changes to the Api configuration"
+
 // newDeployment writes a Deployment2 record and its snapshot.
 func (s *Service) newDeployment(tx store.Tx, apiID string, now time.Time, auto bool, description string) (*model.Deployment2, error) {
+	if auto && description == "" {
+		description = autoDeployDescription
+	}
 	snap, err := s.buildSnapshot(tx, apiID)
 	if err != nil {
 		return nil, err

@@ -236,7 +236,8 @@ func TestQuickCreateLambda(t *testing.T) {
 		t.Fatalf("quick-create stage = %+v", st)
 	}
 	dep := check(e.c.GetDeployment(e.ctx, &apigatewayv2.GetDeploymentInput{ApiId: id, DeploymentId: st.DeploymentId})).get(t)
-	if !aws.ToBool(dep.AutoDeployed) || dep.DeploymentStatus != types.DeploymentStatusDeployed {
+	if !aws.ToBool(dep.AutoDeployed) || dep.DeploymentStatus != types.DeploymentStatusDeployed ||
+		aws.ToString(dep.Description) != "Automatic deployment triggered by changes to the Api configuration" {
 		t.Fatalf("quick-create deployment = %+v", dep)
 	}
 	snap := e.snapshot(*id, *st.DeploymentId)
