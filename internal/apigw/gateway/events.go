@@ -151,7 +151,7 @@ func decodedPath(p string) string {
 // template, HTTP APIs (payload 1.0) the path with a named stage's prefix and the route
 // path. See "Input format of a Lambda function for proxy integration" and "Working
 // with AWS Lambda proxy integrations for HTTP APIs".
-func proxyEventV1(x *exchange, accountID string) *events.APIGatewayProxyRequest {
+func proxyEventV1(x *exchange, accountID string) events.APIGatewayProxyRequest {
 	r, rt := x.r, x.route
 	hdrs := eventHeaders(x)
 	single := make(map[string]string, len(hdrs))
@@ -174,7 +174,7 @@ func proxyEventV1(x *exchange, accountID string) *events.APIGatewayProxyRequest 
 	if x.kind == compile.HTTP {
 		path = decodedPath(x.fullPath)
 	}
-	ev := &events.APIGatewayProxyRequest{
+	return events.APIGatewayProxyRequest{
 		Resource:                        rt.Path,
 		Path:                            path,
 		HTTPMethod:                      r.Method,
@@ -208,7 +208,6 @@ func proxyEventV1(x *exchange, accountID string) *events.APIGatewayProxyRequest 
 			APIID:            x.api.ID,
 		},
 	}
-	return ev
 }
 
 // encodeProxyEventV1 writes ev in AWS's exact shape: absent maps, an empty body and
@@ -315,7 +314,7 @@ func encodeProxyEventV1(b []byte, ev *events.APIGatewayProxyRequest, httpAPI boo
 // Cookie header, query parameters comma-joined, and rawPath as addressed (a named
 // stage's prefix included, none for $default). See "Working with AWS Lambda proxy
 // integrations for HTTP APIs".
-func proxyEventV2(x *exchange, accountID string) *events.APIGatewayV2HTTPRequest {
+func proxyEventV2(x *exchange, accountID string) events.APIGatewayV2HTTPRequest {
 	r, rt := x.r, x.route
 	hdrs := eventHeaders(x)
 	headers := make(map[string]string, len(hdrs))
@@ -347,7 +346,7 @@ func proxyEventV2(x *exchange, accountID string) *events.APIGatewayV2HTTPRequest
 	}
 	body, b64 := bodyForEvent(x)
 	routeKey := rt.Key
-	return &events.APIGatewayV2HTTPRequest{
+	return events.APIGatewayV2HTTPRequest{
 		Version:               "2.0",
 		RouteKey:              routeKey,
 		RawPath:               x.fullPath,

@@ -65,10 +65,14 @@ func (g *Gateway) lambdaProxy(ctx context.Context, x *exchange, in *compile.Inte
 	// The buffer is not pooled: the invoker may hold on to the payload after Invoke
 	// returns (a queued invocation that outlives our timeout, say).
 	buf := make([]byte, 0, eventBufHint+len(x.body)*4/3)
+	// The events are built by value and encoded by pointer so that they stay on the
+	// stack: they are a kilobyte of struct per request.
 	if in.PayloadFormatVersion == "2.0" {
-		buf = encodeProxyEventV2(buf, proxyEventV2(x, g.account))
+		ev := proxyEventV2(x, g.account)
+		buf = encodeProxyEventV2(buf, &ev)
 	} else {
-		buf = encodeProxyEventV1(buf, proxyEventV1(x, g.account), x.kind == compile.HTTP)
+		ev := proxyEventV1(x, g.account)
+		buf = encodeProxyEventV1(buf, &ev, x.kind == compile.HTTP)
 	}
 	resp, ok := g.invokeFunction(ctx, x, in, buf)
 	if !ok {

@@ -224,9 +224,13 @@ func (g *Gateway) setCommonHeaders(x *exchange) {
 		h["Apigw-Requestid"] = []string{x.requestID}
 		return
 	}
-	h["X-Amzn-Requestid"] = []string{x.requestID}
-	h["X-Amz-Apigw-Id"] = []string{x.extendedID}
-	h["X-Amzn-Trace-Id"] = []string{x.traceID}
+	// One backing array for the three values; each header gets a full slice of its
+	// own cell, so an append to one cannot write over the next.
+	v := [...]string{x.requestID, x.extendedID, x.traceID}
+	vs := v[:]
+	h["X-Amzn-Requestid"] = vs[0:1:1]
+	h["X-Amz-Apigw-Id"] = vs[1:2:2]
+	h["X-Amzn-Trace-Id"] = vs[2:3:3]
 }
 
 // admit is where access control slots in, between route match and integration:
