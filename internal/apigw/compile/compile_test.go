@@ -274,3 +274,43 @@ func TestIncrementalBuild(t *testing.T) {
 		t.Error("deleted API a still served, or b not reused")
 	}
 }
+
+// A branch abandoned after capturing path variables leaves none of them behind: the
+// values reported are those of the route finally chosen, even past the eight
+// variables Match keeps without allocating.
+func TestRoutingBacktrackDropsCaptures(t *testing.T) {
+	st := memstore.New()
+	any := map[string]*model.Integration{"ANY": proxy()}
+	compiletest.RestDeploy(t, st, model.RestSnapshot{
+		API: model.RestAPI{ID: "api1"},
+		Resources: []*model.Resource{
+			compiletest.Resource("r1", "/{a}/{b}/x", any),
+			compiletest.Resource("r2", "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}/{j}", any),
+			compiletest.Resource("r3", "/{p}/lit/{q}", any),
+			compiletest.Resource("r4", "/{proxy+}", any),
+		},
+	}, "d1", model.Stage{StageName: "s"})
+	s := build(t, st).API("api1").Stage("s")
+	tests := []struct {
+		path       string
+		wantKey    string
+		wantParams map[string]string
+	}{
+		{"/p/q/x", "ANY /{a}/{b}/x", map[string]string{"a": "p", "b": "q"}},
+		{"/p/q/y", "ANY /{proxy+}", map[string]string{"proxy": "p/q/y"}},
+		{"/m/lit/n", "ANY /{p}/lit/{q}", map[string]string{"p": "m", "q": "n"}},
+		{"/1/2/3/4/5/6/7/8/9/10", "ANY /{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}/{j}", map[string]string{
+			"a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6", "g": "7", "h": "8", "i": "9", "j": "10"}},
+		{"/1/2/3/4/5/6/7/8/9/10/11", "ANY /{proxy+}", map[string]string{"proxy": "1/2/3/4/5/6/7/8/9/10/11"}},
+	}
+	for _, tt := range tests {
+		m := s.Router.Match("GET", tt.path)
+		got := ""
+		if m.Route != nil {
+			got = m.Route.Key
+		}
+		if got != tt.wantKey || !maps.Equal(m.PathParams, tt.wantParams) {
+			t.Errorf("GET %s = %q %v, want %q %v", tt.path, got, m.PathParams, tt.wantKey, tt.wantParams)
+		}
+	}
+}

@@ -164,23 +164,9 @@ func (rt *Router) Match(method, escapedPath string) Match {
 		return Match{}
 	}
 	segs := splitRequest(escapedPath)
-	var caps []string
-	var accept func(*node) bool
-	if rt.kind == REST {
-		accept = func(n *node) bool { return len(n.methods) > 0 }
-	} else {
-		accept = func(n *node) bool {
-			if n.methods == nil {
-				return false
-			}
-			_, ok := n.methods[method]
-			if !ok {
-				_, ok = n.methods["ANY"]
-			}
-			return ok
-		}
-	}
-	n := rt.root.match(segs, 0, accept, &caps)
+	var capBuf [8]string // path variables of a typical route, without a heap slice
+	m := matcher{kind: rt.kind, method: method}
+	n, caps := rt.root.match(segs, 0, &m, capBuf[:0])
 	if n == nil {
 		if rt.defaultRoute != nil {
 			return Match{Route: rt.defaultRoute}
@@ -215,38 +201,56 @@ func (r *Route) params(caps []string) map[string]string {
 	return m
 }
 
+// matcher is what a node must have to end one Match.
+type matcher struct {
+	kind   Kind
+	method string
+}
+
+// accept reports whether the walk may end at n: REST resources match by path alone
+// (any method); HTTP API routes need the request's method or ANY.
+func (m *matcher) accept(n *node) bool {
+	if m.kind == REST {
+		return len(n.methods) > 0
+	}
+	if n.methods == nil {
+		return false
+	}
+	if _, ok := n.methods[m.method]; ok {
+		return true
+	}
+	_, ok := n.methods["ANY"]
+	return ok
+}
+
 // match walks the trie depth first, literal before param before greedy, backtracking
 // when a branch leads to nothing acceptable. caps collects the decoded values of the
-// variable segments on the way.
-func (n *node) match(segs []string, i int, accept func(*node) bool, caps *[]string) *node {
+// variable segments on the way; it is passed and returned by value (not kept in the
+// matcher) so that Match can keep its backing array on the stack.
+func (n *node) match(segs []string, i int, m *matcher, caps []string) (*node, []string) {
 	if i == len(segs) {
-		if accept(n) {
-			return n
+		if m.accept(n) {
+			return n, caps
 		}
-		return nil
+		return nil, caps
 	}
 	seg := segs[i]
 	if c := n.literal[unescape(seg)]; c != nil {
-		if m := c.match(segs, i+1, accept, caps); m != nil {
-			return m
+		if found, out := c.match(segs, i+1, m, caps); found != nil {
+			return found, out
 		}
 	}
 	if n.param != nil && seg != "" {
-		*caps = append(*caps, unescape(seg))
-		if m := n.param.match(segs, i+1, accept, caps); m != nil {
-			return m
-		}
-		*caps = (*caps)[:len(*caps)-1]
-	}
-	if n.greedy != nil && accept(n.greedy) {
-		rest := segs[i:]
-		v := unescape(strings.Join(rest, "/"))
-		if v != "" {
-			*caps = append(*caps, v)
-			return n.greedy
+		if found, out := n.param.match(segs, i+1, m, append(caps, unescape(seg))); found != nil {
+			return found, out
 		}
 	}
-	return nil
+	if n.greedy != nil && m.accept(n.greedy) {
+		if v := unescape(strings.Join(segs[i:], "/")); v != "" {
+			return n.greedy, append(caps, v)
+		}
+	}
+	return nil, caps
 }
 
 // splitRequest splits a request path into segments; one trailing slash is ignored, as
