@@ -250,15 +250,7 @@ func (inst *instance) complete(c *invocation, o outcome, cold bool, submitted ti
 		status = "error\tError Type: Runtime.OutOfMemory"
 	}
 
-	// Lines the function printed before answering may still be in the pipe; they
-	// must land before END, as in CloudWatch. The flush runs while REPORT's memory
-	// figure is read.
-	var flushed chan struct{}
 	alive := o.kind == outSuccess || o.kind == outHandlerError || o.kind == outTooLarge
-	if inst.logs != nil && alive {
-		flushed = inst.logs.startFlush()
-	}
-
 	if !alive {
 		inst.pool.log.Info("function invocation failed", "function", inst.spec.FunctionName,
 			"request_id", id, "instance", inst.id, "status", status)
@@ -282,9 +274,12 @@ func (inst *instance) complete(c *invocation, o outcome, cold bool, submitted ti
 		inst.mu.Unlock()
 	}
 	report := inst.reportLine(id, duration, initDur, cold, status)
+	// Lines the function printed before answering may still be in the pipe; they
+	// must land before END, as in CloudWatch. A dead process's pipe closes once its
+	// children are gone too.
 	if inst.logs != nil {
 		if alive {
-			inst.logs.waitFlush(flushed, 50*time.Millisecond)
+			inst.logs.flush()
 		} else {
 			inst.logs.waitEOF(200 * time.Millisecond)
 		}

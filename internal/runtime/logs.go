@@ -2,76 +2,99 @@ package runtime
 
 import (
 	"bytes"
-	"errors"
+	"io"
 	"os"
+	"sync"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // maxLogLine is where a line without a newline is cut, like CloudWatch's 256 KB
 // event limit.
 const maxLogLine = 256 * 1024
 
-// fionread is the Linux ioctl that reports how many bytes wait in a pipe.
-const fionread = 0x541B
-
-// logPipe reads a function's combined stdout/stderr line by line. flush lets the
-// invocation path wait until every byte written before a given moment has been
-// turned into lines, so output printed before the response lands before END.
+// logPipe reads a function's combined stdout/stderr line by line. Bytes are read and
+// split into lines only under mu, by the reader goroutine or by flush, so when flush
+// returns every byte written to the pipe before it was called has been emitted:
+// output printed before the response lands before END, without waking the reader
+// goroutine and waiting for it.
 type logPipe struct {
-	r       *os.File
-	emit    func(line string)
-	flushes chan chan struct{}
-	eof     chan struct{}
+	r    *os.File
+	rc   syscall.RawConn // nil if the pipe has no descriptor (never, in practice)
+	emit func(line string)
+	eof  chan struct{} // closed when the writers are gone and every line is emitted
+
+	mu      sync.Mutex // held while bytes are read and split; guards the fields below
+	buf     []byte
 	partial []byte
+	done    bool // EOF or a read error seen: nothing more will be read
 }
 
 func newLogPipe(r *os.File, emit func(string)) *logPipe {
-	return &logPipe{r: r, emit: emit, flushes: make(chan chan struct{}, 8), eof: make(chan struct{})}
+	lp := &logPipe{r: r, emit: emit, eof: make(chan struct{}), buf: make([]byte, 64*1024)}
+	lp.rc, _ = r.SyscallConn()
+	return lp
 }
 
+// run reads until EOF. The descriptor is non-blocking (os.Pipe registers it with the
+// runtime poller): RawConn.Read parks the goroutine, without holding mu, while the
+// callback reports that the pipe is empty.
 func (lp *logPipe) run() {
 	defer close(lp.eof)
 	defer lp.r.Close()
-	buf := make([]byte, 64*1024)
-	for {
-		n, err := lp.r.Read(buf)
-		lp.consume(buf[:n])
-		if err == nil {
-			continue
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			// A flush asked us to stop waiting: take what is already in the pipe,
-			// then acknowledge.
-			_ = lp.r.SetReadDeadline(time.Time{})
-			for lp.available() > 0 {
-				n, err := lp.r.Read(buf)
-				lp.consume(buf[:n])
-				if err != nil {
-					break
-				}
-			}
-			lp.ack()
-			continue
-		}
-		if len(lp.partial) > 0 {
-			lp.emit(string(lp.partial))
-			lp.partial = nil
-		}
-		lp.ack()
+	if lp.rc == nil {
 		return
+	}
+	for {
+		err := lp.rc.Read(func(fd uintptr) bool {
+			lp.mu.Lock()
+			defer lp.mu.Unlock()
+			return lp.drainLocked(fd) != syscall.EAGAIN || lp.done
+		})
+		lp.mu.Lock()
+		done := lp.done || err != nil
+		if done {
+			lp.finishLocked()
+		}
+		lp.mu.Unlock()
+		if done {
+			return
+		}
 	}
 }
 
-func (lp *logPipe) ack() {
-	for {
-		select {
-		case a := <-lp.flushes:
-			close(a)
-		default:
-			return
+// drainLocked reads fd until the pipe is empty (EAGAIN), the writers are gone
+// (io.EOF, which also finishes the pipe) or a read fails, splitting what it reads
+// into lines. lp.mu must be held.
+func (lp *logPipe) drainLocked(fd uintptr) error {
+	for !lp.done {
+		n, err := syscall.Read(int(fd), lp.buf)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			if err != syscall.EAGAIN {
+				lp.finishLocked()
+			}
+			return err
+		case n == 0:
+			lp.finishLocked()
+			return io.EOF
 		}
+		lp.consume(lp.buf[:n])
+	}
+	return io.EOF
+}
+
+// finishLocked marks the pipe done and emits an unterminated last line.
+func (lp *logPipe) finishLocked() {
+	if lp.done {
+		return
+	}
+	lp.done = true
+	if len(lp.partial) > 0 {
+		lp.emit(string(lp.partial))
+		lp.partial = nil
 	}
 }
 
@@ -101,50 +124,18 @@ func (lp *logPipe) consume(data []byte) {
 	}
 }
 
-// available reports the bytes waiting in the pipe.
-func (lp *logPipe) available() int {
-	rc, err := lp.r.SyscallConn()
-	if err != nil {
-		return 0
-	}
-	var n int32
-	_ = rc.Control(func(fd uintptr) {
-		_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, fionread, uintptr(unsafe.Pointer(&n)))
-		if errno != 0 {
-			n = 0
-		}
-	})
-	return int(n)
-}
-
-// startFlush asks the reader to emit everything written to the pipe so far; the
-// returned channel is closed when it has (nil if the request could not be made).
-func (lp *logPipe) startFlush() chan struct{} {
-	a := make(chan struct{})
-	select {
-	case lp.flushes <- a:
-	default:
-		return nil
-	}
-	// Wake the reader: a deadline in the past makes its Read return at once.
-	if err := lp.r.SetReadDeadline(time.Unix(1, 0)); err != nil {
-		return nil
-	}
-	return a
-}
-
-// waitFlush waits (at most max) for a flush started by startFlush.
-func (lp *logPipe) waitFlush(a chan struct{}, max time.Duration) {
-	if a == nil {
+// flush emits every complete line written to the pipe before it was called: such
+// bytes are either still in the pipe (read here) or were read by the reader, which
+// splits them before it releases mu. It never blocks on the pipe.
+func (lp *logPipe) flush() {
+	if lp.rc == nil {
 		return
 	}
-	t := time.NewTimer(max)
-	defer t.Stop()
-	select {
-	case <-a:
-	case <-lp.eof:
-	case <-t.C:
-	}
+	_ = lp.rc.Control(func(fd uintptr) {
+		lp.mu.Lock()
+		_ = lp.drainLocked(fd)
+		lp.mu.Unlock()
+	})
 }
 
 // waitEOF waits (at most max) for the writer side to close, i.e. the process and
