@@ -1,6 +1,9 @@
 package httpapi
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,4 +44,39 @@ func TestDeleteLargeAPI(t *testing.T) {
 	}
 	_, err = e.c.GetApi(e.ctx, &apigatewayv2.GetApiInput{ApiId: aws.String(id)})
 	wantAPIError(t, err, "NotFoundException", "Invalid API identifier specified")
+}
+
+// TestImportLargeAPI imports more routes (each with an integration) than one
+// etcd transaction may write.
+func TestImportLargeAPI(t *testing.T) {
+	e := newEnv(t)
+	var doc strings.Builder
+	doc.WriteString("openapi: \"3.0.1\"\ninfo:\n  title: big\n  version: \"1\"\npaths:\n")
+	const n = 120
+	for i := range n {
+		fmt.Fprintf(&doc, "  /r%03d:\n    get:\n      x-amazon-apigateway-integration:\n        type: http_proxy\n        uri: https://backend.example.com/%d\n        httpMethod: GET\n        payloadFormatVersion: \"1.0\"\n", i, i)
+	}
+	api := check(e.c.ImportApi(e.ctx, &apigatewayv2.ImportApiInput{Body: aws.String(doc.String())})).get(t)
+	routes := check(e.c.GetRoutes(e.ctx, &apigatewayv2.GetRoutesInput{ApiId: api.ApiId})).get(t)
+	integs := check(e.c.GetIntegrations(e.ctx, &apigatewayv2.GetIntegrationsInput{ApiId: api.ApiId})).get(t)
+	if len(routes.Items) != n || len(integs.Items) != n || aws.ToString(api.Name) != "big" {
+		t.Fatalf("imported %q with %d routes, %d integrations; want big, %d of each", aws.ToString(api.Name), len(routes.Items), len(integs.Items), n)
+	}
+
+	// A document that fails part-way (its last route conflicts with its first,
+	// which only the write of the last batch finds) leaves nothing behind.
+	before := e.st.keys(t, "/apigw/")
+	route := "  %s:\n    get:\n      x-amazon-apigateway-integration:\n        type: http_proxy\n        uri: https://backend.example.com/\n        httpMethod: GET\n        payloadFormatVersion: \"1.0\"\n"
+	doc.Reset()
+	doc.WriteString("openapi: \"3.0.1\"\ninfo:\n  title: bad\n  version: \"1\"\npaths:\n")
+	fmt.Fprintf(&doc, route, "/x/{a}")
+	for i := range n {
+		fmt.Fprintf(&doc, route, fmt.Sprintf("/r%03d", i))
+	}
+	fmt.Fprintf(&doc, route, "/x/{b}")
+	_, err := e.c.ImportApi(e.ctx, &apigatewayv2.ImportApiInput{Body: aws.String(doc.String())})
+	wantAPIError(t, err, "ConflictException", "conflicting variable")
+	if after := e.st.keys(t, "/apigw/"); !slices.Equal(after, before) {
+		t.Errorf("a failed import left %d records", len(after)-len(before))
+	}
 }

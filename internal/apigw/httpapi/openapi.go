@@ -282,12 +282,16 @@ func (s *Service) importAPI(ctx context.Context, req *request) (int, any, error)
 	if err := applyAPIFields(api, &imp.fields); err != nil {
 		return 0, nil, err
 	}
-	err = s.store.Update(ctx, func(tx store.Tx) error {
-		if err := s.insertAPI(tx, api); err != nil {
-			return err
-		}
-		return s.writeImportedRoutes(tx, api.APIID, imp.routes)
-	})
+	if importWrites(imp.routes) < model.MaxWritesPerUpdate {
+		err = s.store.Update(ctx, func(tx store.Tx) error {
+			if err := s.insertAPI(tx, api); err != nil {
+				return err
+			}
+			return s.writeImportedRoutes(tx, api.APIID, imp.routes)
+		})
+	} else {
+		err = s.importLargeAPI(ctx, api, imp.routes)
+	}
 	if err != nil {
 		return 0, nil, err
 	}
@@ -331,6 +335,66 @@ func (s *Service) reimportAPI(ctx context.Context, req *request) (int, any, erro
 		return 0, nil, err
 	}
 	return http.StatusCreated, s.apiView(out), nil
+}
+
+// importWrites is how many records writing routes takes.
+func importWrites(routes []importedRoute) int {
+	n := 0
+	for _, ir := range routes {
+		n++
+		if ir.integration != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// importLargeAPI imports a definition with more records than one etcd transaction
+// may write. Routes and integrations go first, in batches, under an API id that
+// has no API record yet, so neither the control plane nor the compiler sees them;
+// the API record comes last and makes the API exist. On failure the records
+// already written are removed.
+func (s *Service) importLargeAPI(ctx context.Context, api *model.HTTPAPI, routes []importedRoute) error {
+	id, err := newID(s.reader(ctx), model.HTTPAPIPrefix, 10)
+	if err != nil {
+		return err
+	}
+	api.APIID = id
+	api.APIEndpoint = s.endpoint(id)
+	apiKey := model.Key(model.HTTPAPIPrefix, id)
+	err = s.writeImportedRoutesInBatches(ctx, id, routes)
+	if err == nil {
+		err = s.store.Update(ctx, func(tx store.Tx) error {
+			switch _, err := tx.Get(apiKey); {
+			case err == nil:
+				return fmt.Errorf("import: API id %s was taken during the import", id)
+			case !errors.Is(err, store.ErrNotFound):
+				return err
+			}
+			return store.PutRecord(tx, apiKey, api)
+		})
+	}
+	if err != nil {
+		noCheck := func(store.Tx) error { return nil }
+		if cerr := model.DeleteCascade(ctx, s.store, apiKey, id, apiRecordPrefixes, noCheck); cerr != nil {
+			s.log.Warn("import failed and its partial records were not removed", "apiId", id, "err", cerr)
+		}
+		return err
+	}
+	return nil
+}
+
+// writeImportedRoutesInBatches writes routes in transactions of at most
+// model.MaxWritesPerUpdate records each (a route and its integration are two).
+func (s *Service) writeImportedRoutesInBatches(ctx context.Context, apiID string, routes []importedRoute) error {
+	batch := model.MaxWritesPerUpdate / 2
+	for start := 0; start < len(routes); start += batch {
+		chunk := routes[start:min(start+batch, len(routes))]
+		if err := s.store.Update(ctx, func(tx store.Tx) error { return s.writeImportedRoutes(tx, apiID, chunk) }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Service) writeImportedRoutes(tx store.Tx, apiID string, routes []importedRoute) error {
