@@ -21,6 +21,10 @@ var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Authenticate", "Pro
 
 var uriPlaceholder = regexp.MustCompile(`\{([^{}]+)\}`)
 
+// maxResponseBytes is API Gateway's response payload limit, 10 MB, like the request
+// limit (see "Amazon API Gateway quotas").
+const maxResponseBytes = 10 << 20
+
 // upstreamRequest is what an HTTP integration sends, assembled step by step.
 type upstreamRequest struct {
 	method string
@@ -45,6 +49,10 @@ func (g *Gateway) httpProxy(ctx context.Context, x *exchange, in *compile.Integr
 		return
 	}
 	defer resp.Body.Close()
+	if resp.ContentLength > maxResponseBytes {
+		g.fail(x, failBadResponse, fmt.Errorf("upstream body of %d bytes is over the 10 MB limit", resp.ContentLength))
+		return
+	}
 	h := x.w.Header()
 	cors := x.kind == compile.HTTP && x.stage.Cors != nil
 	for k, vs := range resp.Header {
@@ -68,8 +76,14 @@ func (g *Gateway) httpProxy(ctx context.Context, x *exchange, in *compile.Integr
 	}
 	x.w.WriteHeader(status)
 	if x.r.Method != http.MethodHead {
-		if _, err := io.Copy(x.w, resp.Body); err != nil {
+		// The body streams through; one of unknown length is cut at the limit
+		// rather than held or passed on without bound.
+		n, err := io.Copy(x.w, io.LimitReader(resp.Body, maxResponseBytes))
+		if err != nil {
 			g.log.Debug("apigw: copying upstream body", "err", err)
+		} else if n == maxResponseBytes {
+			g.log.Warn("apigw: upstream body reached the 10 MB response limit; the rest is dropped", "api", x.api.ID,
+				"route", x.route.Key, "requestId", x.requestID)
 		}
 	}
 }
@@ -93,13 +107,21 @@ func (g *Gateway) httpCustom(ctx context.Context, x *exchange, in *compile.Integ
 		return
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+	if resp.ContentLength > maxResponseBytes {
+		g.fail(x, failBadResponse, fmt.Errorf("upstream body of %d bytes is over the 10 MB limit", resp.ContentLength))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err != nil {
 		if timedOut(ctx, x) {
 			g.fail(x, failTimeout, nil)
 			return
 		}
 		g.fail(x, failUpstream, fmt.Errorf("reading upstream body: %w", err))
+		return
+	}
+	if len(body) > maxResponseBytes {
+		g.fail(x, failBadResponse, errors.New("upstream body is over the 10 MB limit"))
 		return
 	}
 	ir := in.SelectResponse(strconv.Itoa(resp.StatusCode), true)

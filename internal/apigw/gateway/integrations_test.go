@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -278,5 +279,50 @@ func TestHTTPAPIHTTPProxyMapping(t *testing.T) {
 		req.Header.Get("X-Req") != r.Header.Get("Apigw-Requestid") || req.URL.Query().Get("add") != "v" ||
 		req.URL.Query().Has("drop") || req.URL.Query().Get("name") != "bob" {
 		t.Errorf("upstream got %s %s %v body %q", req.Method, req.URL, req.Header, body)
+	}
+}
+
+// Upstream bodies are bounded by API Gateway's 10 MB response limit: a declared
+// Content-Length over it fails the request before any byte is read, a non-proxy body
+// that grows past it fails it after, and a proxied body of unknown length is cut.
+func TestHTTPIntegrationResponseLimit(t *testing.T) {
+	big := func(declared bool) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if declared {
+				w.Header().Set("Content-Length", strconv.Itoa(maxResponseBytes+1))
+				_, _ = io.WriteString(w, "x") // the server gives up on the rest
+				return
+			}
+			w.(http.Flusher).Flush() // chunked: no length up front
+			chunk := strings.Repeat("y", 1<<20)
+			for range 11 {
+				if _, err := io.WriteString(w, chunk); err != nil {
+					return
+				}
+			}
+		}
+	}
+	declared := newUpstream(t, big(true))
+	chunked := newUpstream(t, big(false))
+	e := newEnv(t)
+	custom := func(url string) *model.Integration {
+		return &model.Integration{Type: "HTTP", HTTPMethod: "GET", URI: url,
+			IntegrationResponses: map[string]*model.IntegrationResponse{"200": {StatusCode: "200"}}}
+	}
+	e.deployREST(
+		compiletest.Resource("r1", "/declared", map[string]*model.Integration{"GET": {Type: "HTTP_PROXY", HTTPMethod: "GET", URI: declared.URL}}),
+		compiletest.Resource("r2", "/custom-declared", map[string]*model.Integration{"GET": custom(declared.URL)}),
+		compiletest.Resource("r3", "/custom-chunked", map[string]*model.Integration{"GET": custom(chunked.URL)}),
+		compiletest.Resource("r4", "/chunked", map[string]*model.Integration{"GET": {Type: "HTTP_PROXY", HTTPMethod: "GET", URI: chunked.URL}}),
+	)
+	for _, p := range []string{"/v1/declared", "/v1/custom-declared", "/v1/custom-chunked"} {
+		r := e.call("GET", "api1", p, "")
+		if r.Status != http.StatusBadGateway || r.Body != `{"message": "Internal server error"}` {
+			t.Errorf("GET %s = %d %.80q, want 502 Internal server error", p, r.Status, r.Body)
+		}
+	}
+	r := e.call("GET", "api1", "/v1/chunked", "")
+	if r.Status != http.StatusOK || len(r.Body) != maxResponseBytes {
+		t.Errorf("proxied chunked body = %d, %d bytes; want 200, %d bytes", r.Status, len(r.Body), maxResponseBytes)
 	}
 }
