@@ -259,7 +259,22 @@ func (fl *fnLog) appendLocked(opts Options, stream string, t time.Time, line str
 	fl.size += int64(n)
 	fl.dirty = true
 	fl.lastWrite = time.Now()
+	if err != nil {
+		fl.dropFileLocked()
+	}
 	return err
+}
+
+// dropFileLocked closes the segment after a write error. A bufio.Writer keeps
+// its first error and fails every later write, so without this one transient
+// failure (a full disk) would lose the function's logs until the file is closed
+// for idleness, which never happens while the function keeps logging. The next
+// append reopens the segment.
+func (fl *fnLog) dropFileLocked() {
+	if fl.f != nil {
+		_ = fl.f.Close()
+	}
+	fl.f, fl.w, fl.dirty = nil, nil, false
 }
 
 // openLocked opens the newest segment of the function for appending, or a new
@@ -367,6 +382,7 @@ func (s *Store) flushAll(now time.Time) {
 		fl.mu.Lock()
 		if err := fl.flushLocked(); err != nil {
 			s.opts.Logger.Warn("function log flush failed", "function", fl.name, "err", err)
+			fl.dropFileLocked() // else the same error would be logged every FlushInterval
 		}
 		if fl.f != nil && now.Sub(fl.lastWrite) > idleClose {
 			fl.closeFileLocked()

@@ -538,3 +538,21 @@ func FuzzAppendJSONString(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendRecoversFromWriteError: a failed write (here: the segment file closed
+// underneath) must not make every later append fail; the next append reopens the
+// segment.
+func TestAppendRecoversFromWriteError(t *testing.T) {
+	s, _ := openStore(t, Options{})
+	s.Append("fn-err", "stdout", t0, "before")
+	fl := s.fn("fn-err")
+	fl.mu.Lock()
+	_ = fl.f.Close() // the next write to disk fails
+	fl.mu.Unlock()
+	s.Append("fn-err", "stdout", t0, strings.Repeat("x", 2*bufferSize)) // forces a write: fails
+	s.Append("fn-err", "stdout", t0.Add(time.Second), "after")
+	got := readAll(t, s, "fn-err", time.Time{})
+	if len(got) == 0 || got[len(got)-1].Message != "after" {
+		t.Fatalf("appends after a write error were lost: %d entries %v", len(got), got)
+	}
+}
