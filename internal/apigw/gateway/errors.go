@@ -206,7 +206,7 @@ func requestValue(x *exchange, v string) (string, bool) {
 		}
 		val, ok := x.stage.Variables[strings.TrimPrefix(v, "stageVariables.")]
 		return val, ok
-	case strings.HasPrefix(v, "context.requestId"):
+	case v == "context.requestId":
 		return x.requestID, true
 	}
 	return "", false

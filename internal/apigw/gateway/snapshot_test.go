@@ -174,3 +174,28 @@ func TestRouteRequiringAuthorizationIsRefused(t *testing.T) {
 		t.Fatal("a route requiring an authorizer was served without one")
 	}
 }
+
+// A response parameter naming context.requestId resolves to the request id; a longer
+// name that merely starts with it is no reference at all.
+func TestGatewayResponseContextReference(t *testing.T) {
+	e := newEnv(t)
+	e.deployRESTSnap(model.RestSnapshot{
+		API:       model.RestAPI{ID: "api1"},
+		Resources: []*model.Resource{compiletest.Resource("r1", "/x", map[string]*model.Integration{"GET": proxyIntegration()})},
+		GatewayResponses: map[string]*model.GatewayResponse{
+			"MISSING_AUTHENTICATION_TOKEN": {ResponseType: "MISSING_AUTHENTICATION_TOKEN", ResponseParameters: map[string]string{
+				"gatewayresponse.header.X-Req": "context.requestId",
+				"gatewayresponse.header.X-Bad": "context.requestIdSuffix"}},
+		},
+	}, "d1", model.Stage{StageName: "v1"})
+	r := e.call("GET", "api1", "/v1/nothing", "")
+	if r.Status != 403 {
+		t.Fatalf("status %d", r.Status)
+	}
+	if got, want := r.Header.Get("X-Req"), r.Header.Get("X-Amzn-Requestid"); got != want || got == "" {
+		t.Errorf("X-Req = %q, want the request id %q", got, want)
+	}
+	if _, ok := r.Header["X-Bad"]; ok {
+		t.Errorf("X-Bad = %q, want no header", r.Header.Get("X-Bad"))
+	}
+}
