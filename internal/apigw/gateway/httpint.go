@@ -177,8 +177,11 @@ func (g *Gateway) buildUpstream(x *exchange, in *compile.Integration, proxy bool
 		}
 		header.Del("Content-Length")
 	}
-	var raw string
-	if x.kind == compile.REST {
+	raw := in.URI
+	switch {
+	case !strings.Contains(raw, "{"):
+		// No path placeholders: nothing to fill, no regexp pass.
+	case x.kind == compile.REST:
 		raw = uriPlaceholder.ReplaceAllStringFunc(in.URI, func(m string) string {
 			name := m[1 : len(m)-1]
 			name = strings.TrimSuffix(name, "+")
@@ -190,7 +193,7 @@ func (g *Gateway) buildUpstream(x *exchange, in *compile.Integration, proxy bool
 			}
 			return escapePathValue(x.params[name])
 		})
-	} else {
+	default:
 		raw = uriPlaceholder.ReplaceAllStringFunc(in.URI, func(m string) string {
 			name := strings.TrimSuffix(m[1:len(m)-1], "+")
 			return escapePathValue(x.params[name])
@@ -266,11 +269,13 @@ func applyParameterMapping(x *exchange, params map[string]string, up *upstreamRe
 		if !ok {
 			continue
 		}
-		val := mappingRef.ReplaceAllStringFunc(v, func(m string) string {
-			ref := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(m, "$"), "{"), "}")
-			s, _ := httpMappingValue(x, ref)
-			return s
-		})
+		val := v
+		if strings.Contains(v, "$") {
+			val = mappingRef.ReplaceAllStringFunc(v, func(m string) string {
+				s, _ := httpMappingValue(x, mappingRefName(m))
+				return s
+			})
+		}
 		switch {
 		case target == "path" && op == "overwrite":
 			p := val
@@ -304,6 +309,12 @@ func applyParameterMapping(x *exchange, params map[string]string, up *upstreamRe
 		}
 	}
 	return nil
+}
+
+// mappingRefName strips a mapping reference's "$" or "${...}" ("${request.path.id}"
+// → "request.path.id").
+func mappingRefName(m string) string {
+	return strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(m, "$"), "{"), "}")
 }
 
 // httpMappingValue resolves one HTTP API mapping reference (without the leading $).
@@ -385,14 +396,17 @@ func applyResponseMapping(x *exchange, in *compile.Integration, status int) int 
 		if !ok {
 			continue
 		}
-		val := responseMappingRef.ReplaceAllStringFunc(v, func(m string) string {
-			ref := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(m, "$"), "{"), "}")
-			if name, ok := strings.CutPrefix(ref, "response.header."); ok {
-				return h.Get(name)
-			}
-			s, _ := httpMappingValue(x, ref)
-			return s
-		})
+		val := v
+		if strings.Contains(v, "$") {
+			val = responseMappingRef.ReplaceAllStringFunc(v, func(m string) string {
+				ref := mappingRefName(m)
+				if name, ok := strings.CutPrefix(ref, "response.header."); ok {
+					return h.Get(name)
+				}
+				s, _ := httpMappingValue(x, ref)
+				return s
+			})
+		}
 		switch {
 		case op == "overwrite" && target == "statuscode":
 			if c, err := strconv.Atoi(val); err == nil && c >= 100 && c <= 599 {
