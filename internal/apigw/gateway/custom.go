@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -131,13 +133,7 @@ func (g *Gateway) writeIntegrationResponse(x *exchange, ir *compile.IntegrationR
 		return
 	}
 	if len(ir.ResponseTemplates) > 0 {
-		t, ok := ir.ResponseTemplates["application/json"]
-		if !ok {
-			for _, v := range ir.ResponseTemplates {
-				t = v
-				break
-			}
-		}
+		t := responseTemplate(x, ir.ResponseTemplates)
 		if strings.ContainsAny(t, "$#") {
 			g.fail(x, failTemplates, errors.New("response mapping template needs Velocity"))
 			return
@@ -168,6 +164,20 @@ func (g *Gateway) writeIntegrationResponse(x *exchange, ir *compile.IntegrationR
 	if x.r.Method != http.MethodHead {
 		_, _ = x.w.Write(body)
 	}
+}
+
+// responseTemplate picks the response template for the client: the one for the first
+// media type of its Accept header, else application/json, else the first by content
+// type — always the same one for the same request, never a map-order pick.
+func responseTemplate(x *exchange, ts map[string]string) string {
+	accept, _, _ := strings.Cut(x.r.Header.Get("Accept"), ",")
+	if t, ok := ts[mediaType(accept)]; ok {
+		return t
+	}
+	if t, ok := ts["application/json"]; ok {
+		return t
+	}
+	return ts[slices.Min(slices.Collect(maps.Keys(ts)))]
 }
 
 // integrationResponseValue resolves an integration response parameter value: a static

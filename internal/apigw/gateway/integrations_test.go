@@ -326,3 +326,37 @@ func TestHTTPIntegrationResponseLimit(t *testing.T) {
 		t.Errorf("proxied chunked body = %d, %d bytes; want 200, %d bytes", r.Status, len(r.Body), maxResponseBytes)
 	}
 }
+
+// With several response templates, the client's Accept picks one, else
+// application/json, else the first by content type; the same request always gets the
+// same body.
+func TestRESTResponseTemplateSelection(t *testing.T) {
+	mock := func(ts map[string]string) *model.Integration {
+		return mockIntegration("", map[string]*model.IntegrationResponse{"200": {StatusCode: "200", ResponseTemplates: ts}})
+	}
+	e := newEnv(t)
+	e.deployREST(
+		compiletest.Resource("r1", "/json", map[string]*model.Integration{"GET": mock(map[string]string{
+			"application/json": "J", "application/xml": "X", "text/plain": "T"})}),
+		compiletest.Resource("r2", "/nojson", map[string]*model.Integration{"GET": mock(map[string]string{
+			"text/plain": "T", "application/xml": "X", "text/html": "H"})}),
+	)
+	tests := []struct {
+		path, accept, want string
+	}{
+		{"/v1/json", "", "J"},
+		{"/v1/json", "application/xml, text/plain", "X"},
+		{"/v1/json", "text/plain; q=0.9", "T"},
+		{"/v1/json", "image/png", "J"},
+		{"/v1/nojson", "", "X"},
+		{"/v1/nojson", "text/html", "H"},
+	}
+	for _, tt := range tests {
+		for range 5 { // map order varies between runs; the pick must not
+			r := e.call("GET", "api1", tt.path, "", "Accept", tt.accept)
+			if r.Status != 200 || r.Body != tt.want {
+				t.Fatalf("GET %s Accept %q = %d %q, want 200 %q", tt.path, tt.accept, r.Status, r.Body, tt.want)
+			}
+		}
+	}
+}
