@@ -184,9 +184,6 @@ func responseTemplate(x *exchange, ts map[string]string) string {
 // 'value', integration.response.header.name, integration.response.body (the whole
 // body), or a method request / stage variable reference.
 func integrationResponseValue(x *exchange, v string, body []byte, upstream http.Header) (string, bool) {
-	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
-		return v[1 : len(v)-1], true
-	}
 	if name, ok := strings.CutPrefix(v, "integration.response.header."); ok {
 		if upstream == nil {
 			return "", false
@@ -197,5 +194,5 @@ func integrationResponseValue(x *exchange, v string, body []byte, upstream http.
 	if v == "integration.response.body" {
 		return string(body), true
 	}
-	return requestValue(x, v)
+	return restMappingValue(x, v)
 }

@@ -140,7 +140,7 @@ func (g *Gateway) writeGatewayResponse(x *exchange, e restError) {
 			if !ok {
 				continue
 			}
-			if val, ok := g.responseParameterValue(x, v); ok {
+			if val, ok := restMappingValue(x, v); ok {
 				h[http.CanonicalHeaderKey(name)] = []string{val}
 			}
 		}
@@ -171,16 +171,6 @@ func renderGatewayTemplate(t string, e restError, x *exchange) string {
 		"$context.requestId", x.requestID,
 		"$context.extendedRequestId", x.extendedID,
 	).Replace(t)
-}
-
-// responseParameterValue resolves a gateway or integration response parameter
-// value: a static 'value', or a method.request.{header,querystring,path}.name or
-// stageVariables.name reference. Other sources are not available here.
-func (g *Gateway) responseParameterValue(x *exchange, v string) (string, bool) {
-	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
-		return v[1 : len(v)-1], true
-	}
-	return requestValue(x, v)
 }
 
 // requestValue resolves a REST mapping expression that refers to the method request.

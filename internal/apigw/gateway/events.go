@@ -46,7 +46,7 @@ func eventHeaders(x *exchange) map[string][]string {
 	return h
 }
 
-// hostPort returns ":port" form of host's port, or host itself when it has none.
+// hostPort returns the ":port" part of host, or "" when it has none.
 func hostPort(host string) string {
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
 		return host[i:]

@@ -150,20 +150,8 @@ func (g *Gateway) watch(ctx context.Context, events <-chan store.Event) {
 			return
 		case _, ok := <-events:
 			if !ok {
-				for {
-					if ctx.Err() != nil {
-						return
-					}
-					var err error
-					if events, err = g.store.Watch(ctx, model.Prefix); err == nil {
-						break
-					}
-					g.log.Warn("apigw watch failed; retrying", "err", err)
-					select {
-					case <-ctx.Done():
-						return
-					case <-time.After(time.Second):
-					}
+				if events = g.rewatch(ctx); events == nil {
+					return
 				}
 			}
 			if !pending {
@@ -179,6 +167,23 @@ func (g *Gateway) watch(ctx context.Context, events <-chan store.Event) {
 			}
 		}
 	}
+}
+
+// rewatch opens a new watch, retrying every second until it succeeds; nil when ctx
+// ends first.
+func (g *Gateway) rewatch(ctx context.Context) <-chan store.Event {
+	for ctx.Err() == nil {
+		events, err := g.store.Watch(ctx, model.Prefix)
+		if err == nil {
+			return events
+		}
+		g.log.Warn("apigw watch failed; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+	return nil
 }
 
 // IsDataPlaneRequest reports whether r is an execute-api request: Host

@@ -246,9 +246,10 @@ func escapePathValue(v string) string {
 	return strings.Join(segs, "/")
 }
 
-// restMappingValue resolves the source side of a REST integration request parameter
-// mapping: a static 'value', method.request.{path,querystring,header}.name,
-// stageVariables.name or context.requestId.
+// restMappingValue resolves the source side of a REST parameter mapping (integration
+// request parameters, gateway response headers): a static 'value',
+// method.request.{path,querystring,header}.name, stageVariables.name or
+// context.requestId.
 func restMappingValue(x *exchange, src string) (string, bool) {
 	if len(src) >= 2 && src[0] == '\'' && src[len(src)-1] == '\'' {
 		return src[1 : len(src)-1], true

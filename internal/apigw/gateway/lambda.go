@@ -103,9 +103,8 @@ type proxyResponse struct {
 	status  int
 	headers map[string][]string
 	cookies []string
-	body    []byte
-	// base64 is the function's isBase64Encoded; bodyB64 keeps the encoded text for
-	// REST APIs, which decode only for binary media types.
+	// base64 is the function's isBase64Encoded; rawBody is the body as the function
+	// sent it (still encoded then: REST APIs decode only for binary media types).
 	base64  bool
 	rawBody string
 }
