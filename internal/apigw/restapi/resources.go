@@ -2,6 +2,7 @@ package restapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"regexp"
 	"sort"
@@ -225,6 +226,28 @@ func (s *Service) updateResource(ctx context.Context, req *request) (int, any, e
 	return http.StatusOK, resourceOutput(out, true), nil
 }
 
+// subtreeDeepestFirst returns the resource id and its descendants, each after all
+// of its own descendants.
+func subtreeDeepestFirst(all []*model.Resource, id string) []*model.Resource {
+	byID := map[string]*model.Resource{}
+	for _, r := range all {
+		byID[r.ID] = r
+	}
+	depth := map[string]int{}
+	var subtree []*model.Resource
+	for _, r := range all {
+		if r.ID != id && !isDescendant(byID, r.ID, id) {
+			continue
+		}
+		subtree = append(subtree, r)
+		for n, cur := 0, r; cur != nil && cur.ID != id && n <= len(byID); n, cur = n+1, byID[cur.ParentID] {
+			depth[r.ID]++
+		}
+	}
+	sort.SliceStable(subtree, func(i, j int) bool { return depth[subtree[i].ID] > depth[subtree[j].ID] })
+	return subtree
+}
+
 // isDescendant reports whether id lies in the subtree rooted at ancestor.
 func isDescendant(byID map[string]*model.Resource, id, ancestor string) bool {
 	for seen := 0; seen <= len(byID); seen++ {
@@ -266,32 +289,41 @@ func recomputePaths(byID map[string]*model.Resource) []*model.Resource {
 
 func (s *Service) deleteResource(ctx context.Context, req *request) (int, any, error) {
 	api, id := req.params["restApiId"], req.params["resourceId"]
-	err := s.store.Update(ctx, func(tx store.Tx) error {
-		res, err := loadResource(tx, api, id)
-		if err != nil {
-			return err
-		}
-		if res.ParentID == "" {
-			return badRequest("Cannot delete root resource")
-		}
-		all, err := store.ListRecords[model.Resource](tx, resourcesPrefix(api))
-		if err != nil {
-			return err
-		}
-		byID := map[string]*model.Resource{}
-		for _, r := range all {
-			byID[r.ID] = r
-		}
-		// The resource goes with its whole subtree, methods and integrations included.
-		for _, r := range all {
-			if r.ID == id || isDescendant(byID, r.ID, id) {
+	// The resource goes with its whole subtree, methods and integrations included.
+	// A subtree larger than one etcd transaction may delete goes in several,
+	// deepest resources first, so every intermediate state is a well-formed tree
+	// that still holds the resource until the last transaction.
+	first, done := true, false
+	var err error
+	for !done && err == nil {
+		err = s.store.Update(ctx, func(tx store.Tx) error {
+			res, err := loadResource(tx, api, id)
+			if errors.Is(err, errResourceNotFound) && !first {
+				done = true // deleted by a concurrent call after our first batch
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if res.ParentID == "" {
+				return badRequest("Cannot delete root resource")
+			}
+			all, err := store.ListRecords[model.Resource](tx, resourcesPrefix(api))
+			if err != nil {
+				return err
+			}
+			subtree := subtreeDeepestFirst(all, id)
+			batch := subtree[:min(len(subtree), model.MaxWritesPerUpdate)]
+			for _, r := range batch {
 				if err := deleteRecord(tx, resourceKey(api, r.ID)); err != nil {
 					return err
 				}
 			}
-		}
-		return nil
-	})
+			done = len(batch) == len(subtree)
+			return nil
+		})
+		first = false
+	}
 	if err != nil {
 		return 0, nil, internalErr("delete resource", err)
 	}
