@@ -375,8 +375,14 @@ func (s *Service) importLargeAPI(ctx context.Context, api *model.HTTPAPI, routes
 		})
 	}
 	if err != nil {
-		noCheck := func(store.Tx) error { return nil }
-		if cerr := model.DeleteCascade(ctx, s.store, apiKey, id, apiRecordPrefixes, noCheck); cerr != nil {
+		// Never remove an API record that exists: that would be another API's.
+		unclaimed := func(tx store.Tx) error {
+			if _, err := tx.Get(apiKey); !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("API record %s exists (%v)", apiKey, err)
+			}
+			return nil
+		}
+		if cerr := model.DeleteCascade(ctx, s.store, apiKey, id, apiRecordPrefixes, unclaimed); cerr != nil {
 			s.log.Warn("import failed and its partial records were not removed", "apiId", id, "err", cerr)
 		}
 		return err
