@@ -210,7 +210,8 @@ type resolved struct {
 	version *cachedVersion // the version that runs
 	// policies are the resource policies that govern the reference: the function's
 	// own, plus the alias's or version's when qualified.
-	policies []*policyDocument
+	policies  []*policyDocument
+	policyBuf [2]*policyDocument // backs policies: no allocation per invoke
 	// invokedARN is the ARN as the caller named it (qualified if it was).
 	invokedARN string
 }
@@ -242,14 +243,16 @@ func (c *functionCache) lookup(ref functionRef) *resolved {
 	switch {
 	case latestVersion(ref.Qualifier):
 		r.version = f.latest
-		r.policies = []*policyDocument{f.latest.policy}
+		r.policyBuf[0] = f.latest.policy
+		r.policies = r.policyBuf[:1]
 	case isVersionNumber(ref.Qualifier):
 		v := f.versions[ref.Qualifier]
 		if v == nil {
 			return nil
 		}
 		r.version = v
-		r.policies = []*policyDocument{f.latest.policy, v.policy}
+		r.policyBuf = [2]*policyDocument{f.latest.policy, v.policy}
+		r.policies = r.policyBuf[:]
 	default:
 		a := f.aliases[ref.Qualifier]
 		if a == nil {
@@ -260,7 +263,8 @@ func (c *functionCache) lookup(ref functionRef) *resolved {
 			return nil
 		}
 		r.version = v
-		r.policies = []*policyDocument{f.latest.policy, a.policy}
+		r.policyBuf = [2]*policyDocument{f.latest.policy, a.policy}
+		r.policies = r.policyBuf[:]
 	}
 	return r
 }

@@ -43,9 +43,11 @@ func (s *Service) parseFunctionRef(raw, queryQualifier string) (functionRef, err
 		}
 		ref.Foreign = parts[1] != "aws" || parts[3] != s.region || parts[4] != s.account
 		rest = parts[6]
-	} else if parts := strings.SplitN(rest, ":", 3); len(parts) == 3 && parts[1] == "function" && accountRE.MatchString(parts[0]) {
-		ref.Foreign = parts[0] != s.account
-		rest = parts[2]
+	} else if strings.Contains(rest, ":") { // a plain name (the common case) needs no split
+		if parts := strings.SplitN(rest, ":", 3); len(parts) == 3 && parts[1] == "function" && accountRE.MatchString(parts[0]) {
+			ref.Foreign = parts[0] != s.account
+			rest = parts[2]
+		}
 	}
 	name, qual, _ := strings.Cut(rest, ":")
 	if !plainNameRE.MatchString(name) || strings.Contains(qual, ":") {
