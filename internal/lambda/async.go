@@ -251,11 +251,10 @@ func (q *asyncQueue) claim(ctx context.Context, key string) (ev asyncEvent, due 
 			due = d
 			return nil
 		}
-		timeout := 900 * time.Second
-		if f := q.s.cache.get(ev.Function); f != nil {
-			timeout = time.Duration(f.latest.config.Timeout) * time.Second
-		}
-		ev.LeaseUntil = now.Add(timeout + leaseMargin)
+		// The lease outlives the longest run of the version the event may run (a
+		// qualified event can run a version whose timeout is longer than $LATEST's),
+		// so no other node claims it while it runs.
+		ev.LeaseUntil = now.Add(q.s.cache.timeoutOf(functionRef{Name: ev.Function, Qualifier: ev.Qualifier}) + leaseMargin)
 		ok = true
 		return store.PutRecord(tx, key, &ev)
 	})
@@ -280,7 +279,7 @@ func (q *asyncQueue) retryLater(ctx context.Context, key string, ev asyncEvent, 
 	if err != nil {
 		// The lease in the store expires, and the event runs again then.
 		q.s.log.Warn("lambda: rescheduling queued event failed", "key", key, "err", err)
-		return time.Now().Add(time.Duration(q.s.cache.timeoutOf(ev.Function))*time.Second + leaseMargin), true
+		return time.Now().Add(q.s.cache.timeoutOf(functionRef{Name: ev.Function, Qualifier: ev.Qualifier}) + leaseMargin), true
 	}
 	return ev.NotBefore, true
 }

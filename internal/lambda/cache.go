@@ -269,12 +269,42 @@ func (c *functionCache) lookup(ref functionRef) *resolved {
 	return r
 }
 
-// timeoutOf is a function's $LATEST timeout in seconds (900 when unknown).
-func (c *functionCache) timeoutOf(name string) int {
-	if f := c.get(name); f != nil {
-		return f.latest.config.Timeout
+// timeoutOf is the longest timeout of the versions ref may run: $LATEST's, the
+// version's, or an alias's version and its weighted additional versions. It is 900 s
+// (AWS's maximum) when the function or the qualifier is unknown.
+func (c *functionCache) timeoutOf(ref functionRef) time.Duration {
+	const unknown = 900 * time.Second
+	f := c.get(ref.Name)
+	if f == nil {
+		return unknown
 	}
-	return 900
+	var versions []string
+	switch {
+	case latestVersion(ref.Qualifier):
+		versions = []string{"$LATEST"}
+	case isVersionNumber(ref.Qualifier):
+		versions = []string{ref.Qualifier}
+	default:
+		a := f.aliases[ref.Qualifier]
+		if a == nil {
+			return unknown
+		}
+		versions = []string{a.config.FunctionVersion}
+		if rc := a.config.RoutingConfig; rc != nil {
+			for v := range rc.AdditionalVersionWeights {
+				versions = append(versions, v)
+			}
+		}
+	}
+	var longest time.Duration
+	for _, name := range versions {
+		v := f.versionOf(name)
+		if v == nil {
+			return unknown
+		}
+		longest = max(longest, time.Duration(v.config.Timeout)*time.Second)
+	}
+	return longest
 }
 
 func (f *cachedFunction) versionOf(version string) *cachedVersion {
