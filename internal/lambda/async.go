@@ -212,19 +212,25 @@ func (q *asyncQueue) process(ctx context.Context, key string) (again time.Time, 
 		// Shutting down: release the lease so a restart runs the event at once.
 		q.release(key, ev)
 		return time.Time{}, false
-	case errors.As(err, &throttled):
+	case err != nil:
+		// AWS: "For throttling errors (429) and system errors (500-series), Lambda
+		// returns the event to the queue and attempts to run the function again for
+		// up to 6 hours ... from 1 second after the first attempt to a maximum of 5
+		// minutes" (invocation-async-error-handling). An error here means the
+		// function did not run (throttled, pool closing, code unavailable), so it
+		// does not count toward the two retries of function errors.
+		if !errors.As(err, &throttled) {
+			s.log.Warn("lambda: event invocation failed to run", "function", s.refARN(ref), "requestId", ev.RequestID, "err", err)
+		}
 		if time.Since(ev.Enqueued) > maxEventAge {
-			s.log.Warn("lambda: dropping throttled event older than 6 hours", "function", s.refARN(ref), "requestId", ev.RequestID)
+			s.log.Warn("lambda: dropping event that could not run for 6 hours", "function", s.refARN(ref), "requestId", ev.RequestID)
 			q.finish(ctx, key)
 			return time.Time{}, false
 		}
+		wait := min(time.Duration(1<<min(ev.Throttles, 9))*time.Second, maxThrottleWait) // 1 s, 2 s, 4 s ...
 		ev.Throttles++
-		wait := min(time.Duration(1<<min(ev.Throttles, 9))*time.Second, maxThrottleWait)
 		return q.retryLater(ctx, key, ev, wait, false)
-	case err != nil || res.FunctionError != "":
-		if err != nil {
-			s.log.Warn("lambda: event invocation failed to run", "function", s.refARN(ref), "requestId", ev.RequestID, "err", err)
-		}
+	case res.FunctionError != "":
 		if ev.Attempts >= len(s.retryDelays) {
 			s.log.Warn("lambda: event invocation failed on every attempt; discarding it", "function", s.refARN(ref),
 				"requestId", ev.RequestID, "attempts", ev.Attempts+1)

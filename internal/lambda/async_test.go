@@ -163,3 +163,38 @@ func TestAsyncThrottledStaysQueued(t *testing.T) {
 		t.Fatalf("left in queue: %+v", ev)
 	}
 }
+
+// An Event invocation that could not run (a system error: here the pool is
+// closing) is retried with backoff from 1 s and is not discarded after the two
+// retries that function errors get (AWS invocation-async-error-handling).
+func TestAsyncSystemErrorsRetryWithoutUsingAttempts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{retryDelays: []time.Duration{time.Millisecond, time.Millisecond}})
+	e.create("sys")
+	var mu sync.Mutex
+	var times []time.Time
+	e.runner.fn = func(spec *runtime.FunctionSpec, inv runtime.Invocation) (*runtime.Result, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		times = append(times, time.Now())
+		if len(times) <= 3 {
+			return nil, runtime.ErrClosed
+		}
+		return &runtime.Result{Payload: []byte(`null`)}, nil
+	}
+	if _, err := e.svc.Invoke(context.Background(), &invoke.Request{Function: "sys", Async: true, Payload: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "4 runs and an empty queue", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(times) == 4 && e.queued() == 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
+		if gap := times[i+1].Sub(times[i]); gap < want-100*time.Millisecond || gap > want+time.Second {
+			t.Errorf("gap before run %d = %v, want about %v", i+2, gap, want)
+		}
+	}
+}
