@@ -556,3 +556,20 @@ func TestAppendRecoversFromWriteError(t *testing.T) {
 		t.Fatalf("appends after a write error were lost: %d entries %v", len(got), got)
 	}
 }
+
+// TestReadRecoversFromFlushError: a reader's flush that fails drops the broken
+// segment file, so the next append is stored.
+func TestReadRecoversFromFlushError(t *testing.T) {
+	s, _ := openStore(t, Options{})
+	s.Append("fn-rerr", "stdout", t0, "buffered")
+	fl := s.fn("fn-rerr")
+	fl.mu.Lock()
+	_ = fl.f.Close() // the reader's flush fails
+	fl.mu.Unlock()
+	readAll(t, s, "fn-rerr", time.Time{})
+	s.Append("fn-rerr", "stdout", t0.Add(time.Second), "next")
+	got := readAll(t, s, "fn-rerr", time.Time{})
+	if len(got) == 0 || got[len(got)-1].Message != "next" {
+		t.Fatalf("the append after a failed flush was lost: %v", got)
+	}
+}

@@ -50,6 +50,9 @@ func (s *Store) read(ctx context.Context, function string, since time.Time, foll
 		// that lands after the flush is sure to wake us.
 		fl.mu.Lock()
 		ferr := fl.flushLocked()
+		if ferr != nil {
+			fl.dropFileLocked() // the next append reopens the segment
+		}
 		var wake chan struct{}
 		if follow && !fl.closed {
 			if fl.notify == nil {
