@@ -113,7 +113,7 @@ type proxyResponse struct {
 // because AWS accepts an integer or a string holding one.
 type proxyResponseV1 struct {
 	StatusCode        json.RawMessage     `json:"statusCode"`
-	Headers           map[string]string   `json:"headers"`
+	Headers           map[string]*string  `json:"headers"` // a null value is no header
 	MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
 	Cookies           []string            `json:"cookies"`
 	Body              *string             `json:"body"`
@@ -160,7 +160,14 @@ func parseProxyResponseV1(payload []byte) (*proxyResponse, error) {
 func buildProxyResponse(code int, doc proxyResponseV1) (*proxyResponse, error) {
 	out := &proxyResponse{status: code, headers: map[string][]string{}, base64: doc.IsBase64Encoded, cookies: doc.Cookies}
 	for k, v := range doc.Headers {
-		out.headers[canonicalHeader(k)] = []string{v}
+		if v == nil {
+			// "Content-Type": null is how a function asks for no Content-Type at
+			// all rather than the application/json default (aws/aws-sam-cli#1218
+			// describes the deployed behavior); a nil value sends no header.
+			out.headers[canonicalHeader(k)] = nil
+			continue
+		}
+		out.headers[canonicalHeader(k)] = []string{*v}
 	}
 	for k, vs := range doc.MultiValueHeaders {
 		out.headers[canonicalHeader(k)] = vs

@@ -194,6 +194,10 @@ func TestRESTProxyResponse(t *testing.T) {
 			404, "nope", map[string][]string{"Content-Type": {"text/plain"}}},
 		{"null body", `{"statusCode":204}`, 204, "", nil},
 		{"base64 not binary type: text kept", `{"statusCode":200,"isBase64Encoded":true,"body":"aGk="}`, 200, "aGk=", nil},
+		// A null header value sends no header: "Content-Type": null opts out of the
+		// application/json default.
+		{"null header values", `{"statusCode":200,"headers":{"Content-Type":null,"X-A":null,"X-B":"b"},"body":"raw"}`,
+			200, "raw", map[string][]string{"Content-Type": nil, "X-A": nil, "X-B": {"b"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
