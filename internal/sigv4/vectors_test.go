@@ -17,8 +17,9 @@ import (
 	"github.com/sluice-dev/sluice/internal/awsproto"
 )
 
-// vectorsDir holds the aws-c-auth SigV4 test suite (see its README.md).
-const vectorsDir = "../../../shared/testdata/sigv4/v4"
+// vectorsDir holds the aws-c-auth SigV4 test suite, copied unchanged from
+// ../shared/testdata/sigv4 (Apache 2.0; LICENSE and NOTICE beside it).
+const vectorsDir = "testdata/aws-c-auth/v4"
 
 type vectorContext struct {
 	Credentials struct {
