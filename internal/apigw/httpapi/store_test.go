@@ -8,8 +8,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/sluice-dev/sluice/internal/apigw/model"
 	"github.com/sluice-dev/sluice/internal/store"
 	"github.com/sluice-dev/sluice/internal/store/boltstore"
+	"github.com/sluice-dev/sluice/internal/store/storetest"
 )
 
 // testStore is the real embedded store (bbolt in a temp dir) with two test aids:
@@ -31,7 +33,7 @@ func newTestStore(t testing.TB) *testStore {
 }
 
 func (s *testStore) Update(ctx context.Context, fn func(store.Tx) error) error {
-	err := s.Store.Update(ctx, func(tx store.Tx) error { return fn(&writeLimitTx{Tx: tx}) })
+	err := s.Store.Update(ctx, func(tx store.Tx) error { return fn(storetest.LimitWrites(tx, model.MaxWritesPerUpdate)) })
 	if err == nil {
 		s.commits.Add(1)
 	}

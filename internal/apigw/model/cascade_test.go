@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/store"
 	"github.com/sluice-dev/sluice/internal/store/memstore"
+	"github.com/sluice-dev/sluice/internal/store/storetest"
 )
 
 // limitStore fails any Update that writes more than MaxWritesPerUpdate keys, as
@@ -18,25 +19,8 @@ type limitStore struct {
 	commits int
 }
 
-type countingTx struct {
-	store.Tx
-	writes int
-}
-
-func (t *countingTx) Put(k string, v []byte) error { t.writes++; return t.Tx.Put(k, v) }
-func (t *countingTx) Delete(k string) error        { t.writes++; return t.Tx.Delete(k) }
-
 func (s *limitStore) Update(ctx context.Context, fn func(store.Tx) error) error {
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		ct := &countingTx{Tx: tx}
-		if err := fn(ct); err != nil {
-			return err
-		}
-		if ct.writes > MaxWritesPerUpdate {
-			return fmt.Errorf("transaction wrote %d keys, etcd would refuse it", ct.writes)
-		}
-		return nil
-	})
+	err := storetest.WriteLimited(s.Store, MaxWritesPerUpdate).Update(ctx, fn)
 	if err == nil {
 		s.commits++
 	}

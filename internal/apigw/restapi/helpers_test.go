@@ -13,9 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/sluice-dev/sluice/internal/apigw/model"
 	"github.com/sluice-dev/sluice/internal/awsproto"
 	"github.com/sluice-dev/sluice/internal/store"
 	"github.com/sluice-dev/sluice/internal/store/boltstore"
+	"github.com/sluice-dev/sluice/internal/store/storetest"
 )
 
 const testAccount = "123456789012"
@@ -51,7 +53,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	svc := New(Options{Store: writeLimitStore{st}, Region: "us-east-1", AccountID: testAccount})
+	svc := New(Options{Store: storetest.WriteLimited(st, model.MaxWritesPerUpdate), Region: "us-east-1", AccountID: testAccount})
 	srv := httptest.NewServer(awsproto.RequestIDMiddleware(svc))
 	t.Cleanup(srv.Close)
 	cfg := aws.Config{
