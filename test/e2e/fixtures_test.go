@@ -82,8 +82,20 @@ func zipBytes(t *testing.T, files map[string]zipEntry) []byte {
 // dirZip zips every file of testdata/<dir> and writes it to a temp file.
 func dirZip(t *testing.T, dir string) string {
 	t.Helper()
+	return zipTree(t, filepath.Join("testdata", dir), dir)
+}
+
+// emailZip is seed scenario 1's Node.js function, from examples/email-service (the
+// tests deploy what the example deploys).
+func emailZip(t *testing.T) string {
+	t.Helper()
+	return zipTree(t, filepath.Join("..", "..", "examples", "email-service"), "email-service")
+}
+
+// zipTree zips every file under root into a temp file named name.zip.
+func zipTree(t *testing.T, root, name string) string {
+	t.Helper()
 	files := map[string]zipEntry{}
-	root := filepath.Join("testdata", dir)
 	err := filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
 		if err != nil || info.IsDir() {
 			return err
@@ -99,7 +111,7 @@ func dirZip(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(t.TempDir(), dir+".zip")
+	out := filepath.Join(t.TempDir(), name+".zip")
 	if err := os.WriteFile(out, zipBytes(t, files), 0o644); err != nil {
 		t.Fatal(err)
 	}
