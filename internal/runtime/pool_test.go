@@ -15,6 +15,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -417,6 +419,11 @@ func TestTimeoutKillsAndReplaces(t *testing.T) {
 	if !bytes.Contains(res.LogTail, []byte(" req-timeout Task timed out after 0.50 seconds")) ||
 		!bytes.Contains(res.LogTail, []byte("\tStatus: timeout\t")) {
 		t.Errorf("timeout log tail:\n%s", res.LogTail)
+	}
+	if m := regexp.MustCompile(`REPORT RequestId: req-timeout\tDuration: ([0-9.]+) ms`).FindSubmatch(res.LogTail); m == nil {
+		t.Errorf("no REPORT Duration in:\n%s", res.LogTail)
+	} else if d, _ := strconv.ParseFloat(string(m[1]), 64); d < 500 {
+		t.Errorf("REPORT Duration %v ms, want the elapsed time (at least the 500 ms timeout)", d)
 	}
 	waitDead(t, warm.PID)
 	next := decode(t, invoke(t, p, spec, `{"op":"echo"}`, false))
