@@ -287,24 +287,10 @@ func applyParameterMapping(x *exchange, params map[string]string, up *upstreamRe
 			up.url.RawPath = ""
 		case strings.HasPrefix(target, "header."):
 			name := strings.TrimPrefix(target, "header.")
-			switch op {
-			case "append":
-				up.header.Add(name, val)
-			case "overwrite":
-				up.header.Set(name, val)
-			case "remove":
-				up.header.Del(name)
-			}
+			applyMapping(up.header, op, name, val)
 		case strings.HasPrefix(target, "querystring."):
 			name := strings.TrimPrefix(target, "querystring.")
-			switch op {
-			case "append":
-				q.Add(name, val)
-			case "overwrite":
-				q.Set(name, val)
-			case "remove":
-				q.Del(name)
-			}
+			applyMapping(q, op, name, val)
 		default:
 			return errors.New("unsupported parameter mapping " + k)
 		}
@@ -415,15 +401,21 @@ func applyResponseMapping(x *exchange, in *compile.Integration, status int) int 
 			}
 		case strings.HasPrefix(target, "header."):
 			name := strings.TrimPrefix(target, "header.")
-			switch op {
-			case "append":
-				h.Add(name, val)
-			case "overwrite":
-				h.Set(name, val)
-			case "remove":
-				h.Del(name)
-			}
+			applyMapping(h, op, name, val)
 		}
 	}
 	return out
+}
+
+// mappedValues is what a parameter mapping edits: http.Header or url.Values.
+type mappedValues interface {
+	Add(key, value string)
+	Set(key, value string)
+	Del(key string)
+}
+
+// applyMapping applies one HTTP API parameter-mapping operation (append:,
+// overwrite:, remove:) to a header or query-string name.
+func applyMapping(m mappedValues, op, name, val string) {
+	applyMapping(m, op, name, val)
 }
