@@ -417,5 +417,12 @@ type mappedValues interface {
 // applyMapping applies one HTTP API parameter-mapping operation (append:,
 // overwrite:, remove:) to a header or query-string name.
 func applyMapping(m mappedValues, op, name, val string) {
-	applyMapping(m, op, name, val)
+	switch op {
+	case "append":
+		m.Add(name, val)
+	case "overwrite":
+		m.Set(name, val)
+	case "remove":
+		m.Del(name)
+	}
 }
