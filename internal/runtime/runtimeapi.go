@@ -208,23 +208,43 @@ func readBody(r *http.Request, limit int) (body []byte, tooLarge bool, err error
 	return buf.Bytes(), false, nil
 }
 
-func (inst *instance) serveResponse(w http.ResponseWriter, r *http.Request, id string) {
-	c := inst.current(id)
+// readResult reads the body of a /response or /error post for invocation id. ok is
+// false when the request has been answered already: unknown id (400), runtime gone
+// mid-body, or a body over the limit (413, and the invocation fails with
+// Function.ResponseSizeTooLarge, as AWS does).
+func (inst *instance) readResult(w http.ResponseWriter, r *http.Request, id string) (c *invocation, body []byte, ok bool) {
+	c = inst.current(id)
 	if c == nil {
 		_, _ = io.Copy(io.Discard, r.Body)
 		writeJSONBody(w, http.StatusBadRequest, bodyInvalidRequestID)
-		return
+		return nil, nil, false
 	}
 	body, tooLarge, err := readBody(r, maxResponseSize)
 	if err != nil {
 		// The runtime went away mid-body; its exit is reported by the wait loop.
-		return
+		return nil, nil, false
 	}
 	if tooLarge {
-		// AWS answers the runtime 413 and fails the invocation with
-		// Function.ResponseSizeTooLarge.
 		c.finish(outcome{kind: outTooLarge, payload: payloadTooLarge})
 		writeJSONBody(w, http.StatusRequestEntityTooLarge, bodyTooLarge)
+		return nil, nil, false
+	}
+	return c, body, true
+}
+
+// settle finishes c with o and answers the runtime: 202, or 400 when the invocation
+// was already settled (a second answer, or one after a timeout).
+func settle(w http.ResponseWriter, c *invocation, o outcome) {
+	if !c.finish(o) {
+		writeJSONBody(w, http.StatusBadRequest, bodyInvalidRequestID)
+		return
+	}
+	writeJSONBody(w, http.StatusAccepted, bodyAccepted)
+}
+
+func (inst *instance) serveResponse(w http.ResponseWriter, r *http.Request, id string) {
+	c, body, ok := inst.readResult(w, r, id)
+	if !ok {
 		return
 	}
 	o := outcome{kind: outSuccess, payload: body}
@@ -233,11 +253,7 @@ func (inst *instance) serveResponse(w http.ResponseWriter, r *http.Request, id s
 	if t := r.Trailer.Get(hdrErrorType); t != "" {
 		o = outcome{kind: outHandlerError, payload: trailerErrorPayload(t, r.Trailer.Get(hdrErrorBody))}
 	}
-	if !c.finish(o) {
-		writeJSONBody(w, http.StatusBadRequest, bodyInvalidRequestID)
-		return
-	}
-	writeJSONBody(w, http.StatusAccepted, bodyAccepted)
+	settle(w, c, o)
 }
 
 func trailerErrorPayload(errType, b64 string) []byte {
@@ -272,26 +288,11 @@ func errorPayload(r *http.Request, body []byte) []byte {
 }
 
 func (inst *instance) serveError(w http.ResponseWriter, r *http.Request, id string) {
-	c := inst.current(id)
-	if c == nil {
-		_, _ = io.Copy(io.Discard, r.Body)
-		writeJSONBody(w, http.StatusBadRequest, bodyInvalidRequestID)
+	c, body, ok := inst.readResult(w, r, id)
+	if !ok {
 		return
 	}
-	body, tooLarge, err := readBody(r, maxResponseSize)
-	if err != nil {
-		return
-	}
-	if tooLarge {
-		c.finish(outcome{kind: outTooLarge, payload: payloadTooLarge})
-		writeJSONBody(w, http.StatusRequestEntityTooLarge, bodyTooLarge)
-		return
-	}
-	if !c.finish(outcome{kind: outHandlerError, payload: errorPayload(r, body)}) {
-		writeJSONBody(w, http.StatusBadRequest, bodyInvalidRequestID)
-		return
-	}
-	writeJSONBody(w, http.StatusAccepted, bodyAccepted)
+	settle(w, c, outcome{kind: outHandlerError, payload: errorPayload(r, body)})
 }
 
 // serveInitError records a failed init: the pending invocation gets the error as its
