@@ -5,7 +5,9 @@ package awsproto
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 )
 
@@ -47,15 +49,42 @@ const (
 	StyleAPIGateway
 )
 
-// WriteError writes err in the REST-JSON error shape of the given style. Errors that
-// are not *Error become a 500 ServiceException/InternalFailure.
+// InternalFailure is the 500 a style answers for a failure that is not the
+// caller's: AWS never puts its own internals (file paths, Go error chains) in a
+// response body, and neither do we.
+//   - Lambda: ServiceException, Type "Service", "The Lambda service encountered an
+//     internal error." (the Lambda API reference's text for ServiceException).
+//   - API Gateway: InternalFailure (AWS's common error for both apigateway and
+//     apigatewayv2) with "Internal server error", the body users saw from the
+//     control plane (aws/aws-cli#5059).
+func InternalFailure(style ErrorStyle) *Error {
+	if style == StyleLambda {
+		return &Error{Status: http.StatusInternalServerError, Code: "ServiceException",
+			Message: "The Lambda service encountered an internal error.", Type: "Service"}
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: "InternalFailure", Message: "Internal server error"}
+}
+
+// Public returns the AWS error err carries (an *Error anywhere in its chain, so
+// fmt.Errorf("...: %w", awsErr) keeps its code), or ok false for an internal
+// failure whose text must not reach the client.
+func Public(err error) (ae *Error, ok bool) {
+	if errors.As(err, &ae) {
+		return ae, true
+	}
+	return nil, false
+}
+
+// WriteError writes err in the REST-JSON error shape of the given style. An error
+// that carries no *Error is an internal failure: the client gets InternalFailure
+// for the style and the detail goes to the log (slog's default logger, which the
+// server points at its own). Callers that log with more context first may pass
+// InternalFailure(style) themselves.
 func WriteError(w http.ResponseWriter, style ErrorStyle, err error) {
-	ae, ok := err.(*Error)
+	ae, ok := Public(err)
 	if !ok {
-		ae = &Error{Status: http.StatusInternalServerError, Code: "ServiceException", Message: err.Error(), Type: "Service"}
-		if style == StyleAPIGateway {
-			ae.Code = "InternalFailure"
-		}
+		slog.Error("internal error answered as 500", "err", err)
+		ae = InternalFailure(style)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")

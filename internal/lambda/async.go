@@ -197,7 +197,7 @@ func (q *asyncQueue) process(ctx context.Context, key string) (again time.Time, 
 	ref := functionRef{Name: ev.Function, Qualifier: ev.Qualifier}
 	r, err := s.cache.resolve(ctx, ref)
 	if err != nil {
-		if ae, isAWS := err.(*awsproto.Error); isAWS && ae.Status == http.StatusNotFound {
+		if ae, isAWS := awsproto.Public(err); isAWS && ae.Status == http.StatusNotFound {
 			s.log.Warn("lambda: dropping event for a function that no longer exists", "function", s.refARN(ref), "requestId", ev.RequestID)
 			q.finish(ctx, key)
 			return time.Time{}, false

@@ -2,6 +2,7 @@ package lambda
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -68,7 +69,8 @@ func (t *throttledError) Error() string { return t.AWS.Error() + " (" + t.Reason
 // asAWS returns the *awsproto.Error form of err for callers (the gateway) that only
 // know that type.
 func asAWS(err error) error {
-	if t, ok := err.(*throttledError); ok {
+	var t *throttledError
+	if errors.As(err, &t) {
 		e := t.AWS
 		return &e
 	}
@@ -77,8 +79,8 @@ func asAWS(err error) error {
 
 // writeError writes err in Lambda's REST-JSON error shape.
 func writeError(w http.ResponseWriter, err error) {
-	t, ok := err.(*throttledError)
-	if !ok {
+	var t *throttledError
+	if !errors.As(err, &t) {
 		awsproto.WriteError(w, awsproto.StyleLambda, err)
 		return
 	}

@@ -64,10 +64,12 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ctxErr := r.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return // the client went away
 		}
-		if _, ok := err.(*throttledError); !ok {
-			if _, ok := err.(*awsproto.Error); !ok {
-				s.log.Error("lambda: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-			}
+		var throttled *throttledError
+		if _, public := awsproto.Public(err); !public && !errors.As(err, &throttled) {
+			// The detail is for the operator; the client gets ServiceException.
+			s.log.Error("lambda: request failed", "method", r.Method, "path", r.URL.Path,
+				"requestId", awsproto.RequestID(r.Context()), "err", err)
+			err = awsproto.InternalFailure(awsproto.StyleLambda)
 		}
 		writeError(w, err)
 	}

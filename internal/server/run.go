@@ -18,6 +18,9 @@ import (
 // instances are stopped and the store is closed.
 func Run(ctx context.Context, cfg Config) error {
 	logger := newLogger(cfg.LogLevel)
+	// awsproto.WriteError logs internal failures it hides from clients through
+	// slog's default logger.
+	slog.SetDefault(logger)
 	// Function processes run in their own working directory (the task root), so
 	// every path handed to the runtime must be absolute; the default data dir
 	// (./.sluice) is relative.

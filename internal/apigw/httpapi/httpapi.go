@@ -9,7 +9,6 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -228,14 +227,14 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	status, out, err := o.handler(r.Context(), &request{params: params, query: r.URL.Query(), body: body})
 	if err != nil {
-		var ae *awsproto.Error
-		if !errors.As(err, &ae) {
+		ae, public := awsproto.Public(err)
+		if !public {
+			// The detail is for the operator; the client gets InternalFailure.
 			s.log.Error("apigatewayv2 operation failed", "op", o.name, "err", err,
 				"requestId", awsproto.RequestID(r.Context()))
-		} else {
-			err = ae
+			ae = awsproto.InternalFailure(awsproto.StyleAPIGateway)
 		}
-		awsproto.WriteError(w, awsproto.StyleAPIGateway, err)
+		awsproto.WriteError(w, awsproto.StyleAPIGateway, ae)
 		return
 	}
 	if out == nil {

@@ -140,8 +140,7 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		// A store or encoding failure: details go to the log, not to the client.
 		s.log.Error("apigateway control plane", "method", r.Method, "path", r.URL.Path,
 			"requestId", awsproto.RequestID(r.Context()), "err", err)
-		ae = &awsproto.Error{Status: http.StatusInternalServerError, Code: "InternalFailure",
-			Message: "Internal server error (request " + awsproto.RequestID(r.Context()) + ")"}
+		ae = awsproto.InternalFailure(awsproto.StyleAPIGateway)
 	}
 	awsproto.WriteError(w, awsproto.StyleAPIGateway, ae)
 }
