@@ -23,6 +23,11 @@ type Fanout struct {
 type fanoutWatcher struct {
 	prefix string
 	ch     chan Event
+	// stop unregisters the context.AfterFunc that drops the watcher when its ctx
+	// ends. Dropping for any other reason (overflow, Close) calls it, so a dropped
+	// watcher holds nothing: no goroutine, and its buffer is garbage once the
+	// receiver lets go of the channel.
+	stop func() bool
 }
 
 // Watch registers a watcher of prefix until ctx is done; ok is false once Close
@@ -38,13 +43,16 @@ func (f *Fanout) Watch(ctx context.Context, prefix string) (ch <-chan Event, ok 
 		f.watchers = map[*fanoutWatcher]struct{}{}
 	}
 	f.watchers[w] = struct{}{}
-	f.mu.Unlock()
-	go func() {
-		<-ctx.Done()
+	// AfterFunc starts no goroutine until ctx ends (a goroutine per watcher parked
+	// on ctx.Done() outlived overflowed watchers until the server stopped, and
+	// every re-watch added one). Setting stop under f.mu means dropLocked always
+	// sees it.
+	w.stop = context.AfterFunc(ctx, func() {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.dropLocked(w)
-	}()
+	})
+	f.mu.Unlock()
 	return w.ch, true
 }
 
@@ -95,4 +103,5 @@ func (f *Fanout) dropLocked(w *fanoutWatcher) {
 	}
 	delete(f.watchers, w)
 	close(w.ch)
+	w.stop()
 }
