@@ -2,8 +2,12 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand"
+	"net/http"
+	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -65,4 +69,30 @@ func TestDurabilityKill9(t *testing.T) {
 		}
 		t.Logf("round %d: %d acknowledged creates survived kill -9", round, len(acked))
 	}
+}
+
+// A second `sluice serve` on a data dir another sluice is serving exits with a
+// clear error after bbolt's lock timeout, instead of hanging or sharing the file,
+// and the first one keeps serving.
+func TestSecondServeOnSameDataDirFails(t *testing.T) {
+	s := startSluice(t, startOpts{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang guard, not a timing assertion
+	defer cancel()
+	cmd := exec.CommandContext(ctx, sluiceBin, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--data-dir", s.DataDir)
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("second sluice did not exit: %s", out)
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("second sluice: %v, want exit status 1\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "another process holds its lock") || !strings.Contains(string(out), "state.db") {
+		t.Fatalf("unclear error from the second sluice:\n%s", out)
+	}
+	resp, err := http.Get(s.URL + "/_sluice/health")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first sluice stopped answering: %v", err)
+	}
+	resp.Body.Close()
 }

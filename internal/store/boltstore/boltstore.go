@@ -60,7 +60,10 @@ func Open(path string) (*Store, error) {
 	})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
-			return nil, fmt.Errorf("open bolt store %s: file is locked (is another sluice using it?): %w", path, err)
+			// bbolt holds an exclusive flock for the life of the process (the kernel
+			// drops it on kill -9), so a timeout means a live process has the file.
+			return nil, fmt.Errorf("open bolt store %s: another process holds its lock (waited %s; is another sluice serving this data dir?): %w",
+				path, lockTimeout, err)
 		}
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
 	}
