@@ -23,10 +23,21 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
 
-// Errorf builds an *Error.
+// Errorf builds an *Error. String arguments are the client's own values echoed
+// back: each is cut to maxEchoed bytes (room for AWS's own long lists) and made valid UTF-8, so a 1 MB name is
+// refused with a short message, not a 1 MB one.
 func Errorf(status int, code, format string, args ...any) *Error {
+	args = append([]any(nil), args...) // never rewrite the caller's slice
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = truncateEcho(s, maxEchoed)
+		}
+	}
 	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }
+
+// maxEchoed bounds one echoed value in an error message.
+const maxEchoed = 4096
 
 // Common constructors, named after the AWS codes they produce.
 func NotFound(code, format string, args ...any) *Error {

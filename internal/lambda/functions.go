@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sluice-dev/sluice/internal/awsproto"
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
@@ -91,6 +92,11 @@ func (s *Service) createFunction(c *call) error {
 	}
 	if in.FunctionName == "" {
 		return validation("Value null at 'functionName' failed to satisfy constraint: Member must not be null")
+	}
+	// CreateFunction's FunctionName is the model's FunctionName shape (at most 140
+	// characters), not the 170 of NamespacedFunctionName the other operations take.
+	if v := awsproto.CheckLength("functionName", in.FunctionName, 1, 140); v != nil {
+		return awsproto.ValidationError(v)
 	}
 	ref, err := s.parseFunctionRef(in.FunctionName, "")
 	if err != nil {

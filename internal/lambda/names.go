@@ -3,6 +3,8 @@ package lambda
 import (
 	"regexp"
 	"strings"
+
+	"github.com/sluice-dev/sluice/internal/awsproto"
 )
 
 // functionNamePattern is the FunctionName constraint of Lambda's API model; a name
@@ -30,7 +32,10 @@ type functionRef struct {
 // parseFunctionRef parses a FunctionName parameter in any of its forms. queryQualifier
 // is the operation's Qualifier parameter, if it has one.
 func (s *Service) parseFunctionRef(raw, queryQualifier string) (functionRef, error) {
-	if len(raw) == 0 || len(raw) > 170 || !functionNameRE.MatchString(raw) {
+	if v := awsproto.CheckLength("functionName", raw, 1, 170); v != nil {
+		return functionRef{}, awsproto.ValidationError(v)
+	}
+	if !functionNameRE.MatchString(raw) {
 		return functionRef{}, validation("Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", raw, functionNamePattern)
 	}
 	var ref functionRef

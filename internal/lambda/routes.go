@@ -1,7 +1,6 @@
 package lambda
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -34,11 +33,14 @@ func (c *call) decode(op string, v any) error {
 	if len(body) > maxControlBody {
 		return tooLarge("Request must be smaller than %d bytes for the %s operation", maxControlBody, op)
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return badContent("Could not parse request body into json: %v", err)
+	if err := awsproto.DecodeJSON(body, v); err != nil {
+		var de *awsproto.DecodeError
+		if errors.As(err, &de) {
+			// Lambda's wording, in JSON terms, never Go's ("Go struct field
+			// createFunctionInput.FunctionName of type string").
+			return badContent("Could not parse request body into json: %s", de)
+		}
+		return err
 	}
 	return nil
 }

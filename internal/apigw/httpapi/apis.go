@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sluice-dev/sluice/internal/apigw/model"
+	"github.com/sluice-dev/sluice/internal/awsproto"
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
@@ -40,8 +41,8 @@ func (s *Service) createAPI(ctx context.Context, req *request) (int, any, error)
 	if in.Name == nil || strings.TrimSpace(*in.Name) == "" {
 		return 0, nil, badRequest("Invalid API name specified: name is required")
 	}
-	if len(*in.Name) > 128 {
-		return 0, nil, badRequest("Invalid API name specified: must be at most 128 characters")
+	if len(*in.Name) > 128 || awsproto.HasControl(*in.Name) {
+		return 0, nil, badRequest("Invalid API name specified: must be at most 128 characters, without control characters")
 	}
 	protocol := ""
 	if in.ProtocolType != nil {
@@ -106,7 +107,7 @@ func (s *Service) createAPI(ctx context.Context, req *request) (int, any, error)
 // applyAPIFields copies the mutable fields of in onto api, validating each.
 func applyAPIFields(api *model.HTTPAPI, in *apiInput) error {
 	if in.Name != nil {
-		if strings.TrimSpace(*in.Name) == "" || len(*in.Name) > 128 {
+		if strings.TrimSpace(*in.Name) == "" || len(*in.Name) > 128 || awsproto.HasControl(*in.Name) {
 			return badRequest("Invalid API name specified: must be 1 to 128 characters")
 		}
 		api.Name = *in.Name

@@ -8,7 +8,7 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -341,14 +341,14 @@ func conflict(format string, args ...any) *awsproto.Error {
 
 // decode reads a JSON request body into v. An empty body is an empty object.
 func decode(req *request, v any) error {
-	if len(strings.TrimSpace(string(req.body))) == 0 {
-		return nil
+	err := awsproto.DecodeJSON(req.body, v)
+	var de *awsproto.DecodeError
+	if errors.As(err, &de) {
+		// API Gateway's wording for a body that does not parse, with the detail
+		// in JSON terms, never Go's.
+		return badRequest("Could not parse request body into json: %s", de.Error())
 	}
-	if err := json.Unmarshal(req.body, v); err != nil {
-		// API Gateway's wording for a body that does not parse.
-		return badRequest("Could not parse request body into json: %v", err)
-	}
-	return nil
+	return err
 }
 
 // timestamp is "now" as API Gateway reports it: UTC, whole seconds.

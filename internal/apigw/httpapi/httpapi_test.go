@@ -471,7 +471,7 @@ func TestIntegrations(t *testing.T) {
 			"BadRequestException", "integrationMethod is required"},
 		{"http proxy bad url", apigatewayv2.CreateIntegrationInput{IntegrationType: types.IntegrationTypeHttpProxy, IntegrationUri: aws.String("backend:80"),
 			IntegrationMethod: aws.String("GET")}, "BadRequestException", "fully qualified"},
-		{"mock", apigatewayv2.CreateIntegrationInput{IntegrationType: types.IntegrationTypeMock}, "BadRequestException", "WebSocket"},
+		{"mock", apigatewayv2.CreateIntegrationInput{IntegrationType: types.IntegrationTypeMock}, "BadRequestException", "Currently, an API with a protocol type of HTTP may only be associated with proxy integrations (AWS_PROXY, HTTP_PROXY)"},
 		{"reserved header", apigatewayv2.CreateIntegrationInput{IntegrationType: types.IntegrationTypeHttpProxy, IntegrationUri: aws.String("http://a"),
 			IntegrationMethod: aws.String("GET"), RequestParameters: map[string]string{"overwrite:header.Authorization": "x"}},
 			"BadRequestException", "restricted"},

@@ -317,7 +317,8 @@ func validateIntegration(integ *model.Integration2) error {
 			return badRequest("Invalid payload format version specified: %s. HTTP_PROXY integrations support only 1.0", integ.PayloadFormatVersion)
 		}
 	case "AWS", "HTTP", "MOCK":
-		return badRequest("Integration type %s is supported only for WebSocket APIs. HTTP APIs support AWS_PROXY and HTTP_PROXY", integ.IntegrationType)
+		// AWS's own words for a non-proxy integration on an HTTP API.
+		return badRequest("Currently, an API with a protocol type of HTTP may only be associated with proxy integrations (AWS_PROXY, HTTP_PROXY)")
 	default:
 		return badRequest("Invalid integration type specified. Must be one of [AWS, AWS_PROXY, HTTP, HTTP_PROXY, MOCK]")
 	}

@@ -17,6 +17,31 @@ import (
 // a-zA-Z0-9._-:, a path variable "{name}", or a greedy variable "{name+}".
 var pathPartRE = regexp.MustCompile(`^(?:[a-zA-Z0-9._:-]+|\{[a-zA-Z0-9._-]+\+?\})$`)
 
+// maxPathPart bounds one path part. AWS documents no figure of its own; a part
+// longer than this could never be requested through API Gateway's own URL limits
+// (8 KB for a whole edge-optimized URL), and it keeps the store's keys and the
+// router's tables small.
+const maxPathPart = 1024
+
+// errPathPartChars is AWS's answer for a path part outside pathPartRE.
+func errPathPartChars() error {
+	return badRequest("Resource's path part only allow a-zA-Z0-9._- and curly braces at the beginning and the end and an optional plus sign before the closing brace.")
+}
+
+// checkPathPart applies AWS's path part rules that need no other resource. "."
+// and ".." match AWS's character set but name no reachable path: every HTTP
+// client and proxy resolves them away (RFC 3986 section 5.2.4) before the gateway
+// sees the request, so a resource under them could never be called.
+func checkPathPart(part string) error {
+	if len(part) > maxPathPart {
+		return badRequest("Resource's path part must be at most %d characters long.", maxPathPart)
+	}
+	if !pathPartRE.MatchString(part) || part == "." || part == ".." {
+		return errPathPartChars()
+	}
+	return nil
+}
+
 func isVariablePart(p string) bool { return strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") }
 func isGreedyPart(p string) bool   { return isVariablePart(p) && strings.HasSuffix(p, "+}") }
 
@@ -74,6 +99,9 @@ func (s *Service) createResource(ctx context.Context, req *request) (int, any, e
 		return 0, nil, validationError("Value null at 'createResourceInput.pathPart' failed to satisfy constraint: Member must not be null")
 	}
 	part := *in.PathPart
+	if err := checkPathPart(part); err != nil {
+		return 0, nil, err
+	}
 	api, parentID := req.params["restApiId"], req.params["parentId"]
 	var out *model.Resource
 	err := s.store.Update(ctx, func(tx store.Tx) error {
@@ -106,8 +134,8 @@ func (s *Service) createResource(ctx context.Context, req *request) (int, any, e
 //   - siblings have distinct path parts (409 ConflictException);
 //   - at most one sibling is a path variable ({id} or {proxy+}).
 func checkPlacement(parent *model.Resource, part, self string, all []*model.Resource) error {
-	if !pathPartRE.MatchString(part) {
-		return badRequest("Resource's path part only allow a-zA-Z0-9._- and curly braces at the beginning and the end and an optional plus sign before the closing brace.")
+	if err := checkPathPart(part); err != nil {
+		return err
 	}
 	if isGreedyPart(parent.PathPart) {
 		return badRequest("Cannot create a child of a resource with a greedy path variable: %s", parent.PathPart)

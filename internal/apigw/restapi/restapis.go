@@ -49,8 +49,8 @@ func (s *Service) createRestAPI(ctx context.Context, req *request) (int, any, er
 	if in.Name == nil {
 		return 0, nil, validationError("Value null at 'createRestApiInput.name' failed to satisfy constraint: Member must not be null")
 	}
-	if *in.Name == "" {
-		return 0, nil, badRequest("Invalid REST API name specified")
+	if err := checkRestAPIName(*in.Name); err != nil {
+		return 0, nil, err
 	}
 	// Checks and messages as AWS answers them (LocalStack's AWS-recorded snapshots).
 	if in.Description != nil && *in.Description == "" {
@@ -203,6 +203,21 @@ func (s *Service) updateRestAPI(ctx context.Context, req *request) (int, any, er
 	return http.StatusOK, out, nil
 }
 
+// maxRestAPIName bounds a REST API's name. AWS's model sets no length; the
+// console and CloudFormation work with names far below this, and an unbounded name
+// would be copied into every deployment snapshot and listing.
+const maxRestAPIName = 1024
+
+// checkRestAPIName refuses what AWS answers "Invalid REST API name specified"
+// for: an empty name, and (Sluice's bounds) control characters such as NUL and
+// names longer than maxRestAPIName.
+func checkRestAPIName(name string) error {
+	if name == "" || awsproto.HasControl(name) || len([]rune(name)) > maxRestAPIName {
+		return badRequest("Invalid REST API name specified")
+	}
+	return nil
+}
+
 // patchRestAPI applies one patch operation as UpdateRestApi does.
 func patchRestAPI(api *model.RestAPI, op patchOp) error {
 	p := op.path()
@@ -226,6 +241,9 @@ func patchRestAPI(api *model.RestAPI, op patchOp) error {
 		case "name":
 			if v == "" {
 				return badRequest("Name cannot be empty")
+			}
+			if err := checkRestAPIName(v); err != nil {
+				return err
 			}
 			api.Name = v
 		case "description":

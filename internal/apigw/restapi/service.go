@@ -13,7 +13,6 @@ package restapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -76,17 +75,14 @@ type request struct {
 // not JSON, or has a member of the wrong type, is refused as AWS's coral front end
 // refuses it: 400 SerializationException.
 func (r *request) decode(v any) error {
-	if len(strings.TrimSpace(string(r.body))) == 0 {
-		return nil
+	err := awsproto.DecodeJSON(r.body, v)
+	var de *awsproto.DecodeError
+	if errors.As(err, &de) {
+		// API Gateway answers a body that does not fit its input with
+		// SerializationException; the detail is in JSON terms, never Go's.
+		return awsproto.BadRequest("SerializationException", "%s", de.Error())
 	}
-	if err := json.Unmarshal(r.body, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return awsproto.BadRequest("SerializationException", "class %s can not be converted to a %s", te.Value, te.Type.String())
-		}
-		return awsproto.BadRequest("SerializationException", "Invalid request body")
-	}
-	return nil
+	return err
 }
 
 // handlerFunc serves one operation; it returns the HTTP status and the value to
