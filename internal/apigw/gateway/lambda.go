@@ -266,10 +266,18 @@ func (g *Gateway) writeProxyResponse(x *exchange, out *proxyResponse) {
 			// With CORS configured, API Gateway ignores the integration's CORS headers.
 			continue
 		}
-		h[k] = vs
+		if !validHeaderName(k) {
+			// A function cannot make the gateway send a header that is not one
+			// (a name with CR/LF or separators); net/http would drop it silently
+			// too, but not every writer this response may reach does.
+			continue
+		}
+		h[k] = sendableValues(vs)
 	}
 	for _, c := range out.cookies {
-		h["Set-Cookie"] = append(h["Set-Cookie"], c)
+		if validHeaderValue(c) {
+			h["Set-Cookie"] = append(h["Set-Cookie"], c)
+		}
 	}
 	if _, ok := h["Content-Type"]; !ok {
 		if x.kind == compile.REST {
@@ -288,4 +296,46 @@ func (g *Gateway) writeProxyResponse(x *exchange, out *proxyResponse) {
 	if x.r.Method != http.MethodHead {
 		_, _ = x.w.Write(body)
 	}
+}
+
+// validHeaderName is RFC 9110's token rule for a field name.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue is RFC 9110's field-value rule: no control bytes but tab.
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// sendableValues drops the values a header line cannot carry (CR, LF, NUL, ...),
+// which would otherwise split or corrupt the response. vs is returned as is in the
+// common case. A nil vs (a null header value: send no header) stays nil.
+func sendableValues(vs []string) []string {
+	for i, v := range vs {
+		if !validHeaderValue(v) {
+			out := append([]string(nil), vs[:i]...)
+			for _, v := range vs[i+1:] {
+				if validHeaderValue(v) {
+					out = append(out, v)
+				}
+			}
+			return out
+		}
+	}
+	return vs
 }
