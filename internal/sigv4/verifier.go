@@ -105,6 +105,9 @@ type Identity struct {
 	// Verified is true when the signature was checked against a known secret; false
 	// only for unknown keys accepted in ModeOpen.
 	Verified bool
+	// Chunks checks the chunk signatures of a verified STREAMING-AWS4-HMAC-SHA256-*
+	// body (see NewChunkedReader); nil otherwise.
+	Chunks *ChunkSigning
 }
 
 // Verifier checks SigV4 signatures. It is safe for concurrent use.
@@ -214,6 +217,9 @@ func (v *Verifier) Verify(r *http.Request) (*Identity, error) {
 	}
 	if v.signatureMatches(r.Context(), r, in, secret, payloadHash) {
 		id.Verified = true
+		if payloadHash == StreamingSigned || payloadHash == StreamingSignedTrailer {
+			id.Chunks = NewChunkSigning(secret, in.scope, in.signedAt.UTC().Format(timeFormat), in.signature, payloadHash == StreamingSignedTrailer)
+		}
 		return id, nil
 	}
 	return nil, v.errMismatch(d, "")
@@ -290,6 +296,10 @@ func (v *Verifier) payloadHash(r *http.Request, in *authInput) (string, *awsprot
 		declared := in.contentSHA256
 		switch {
 		case declared == unsignedPayload || declared == streamingUnsignedTrailer:
+			return declared, nil
+		case d == dialectS3 && (declared == StreamingSigned || declared == StreamingSignedTrailer):
+			// The seed signature covers the literal; each chunk is checked as the
+			// body streams (ChunkedReader).
 			return declared, nil
 		case strings.HasPrefix(declared, "STREAMING-"):
 			// aws-chunked uploads with per-chunk signatures are not supported.
