@@ -22,7 +22,10 @@ type Request struct {
 	SourceAccount string
 
 	// Async queues the event (InvocationType Event) instead of waiting for the result.
-	Async         bool
+	Async bool
+	// DryRun only checks that the function exists and that Principal may invoke it
+	// (InvocationType DryRun); S3 does this when a notification is configured.
+	DryRun        bool
 	LogTail       bool   // return the last 4 KB of logs
 	ClientContext string // base64 JSON, as the Invoke API's X-Amz-Client-Context
 }

@@ -20,8 +20,8 @@ import (
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
-// functionCode is Lambda's FunctionCode. Sluice takes code inline (ZipFile); the
-// S3 and image sources are refused with AWS's errors.
+// functionCode is Lambda's FunctionCode: inline (ZipFile) or an object in Sluice's
+// object store (S3Bucket/S3Key); container images are refused with AWS's errors.
 type functionCode struct {
 	ZipFile         []byte `json:"ZipFile"`
 	S3Bucket        string `json:"S3Bucket"`
@@ -68,7 +68,7 @@ func (s *Service) putCode(zipFile []byte) (storedCode, error) {
 	return storedCode{hex: sha, size: size}, nil
 }
 
-func codeFromInput(code *functionCode) ([]byte, error) {
+func (s *Service) codeFromInput(ctx context.Context, code *functionCode) ([]byte, error) {
 	switch {
 	case code == nil:
 		return nil, validation("Value null at 'code' failed to satisfy constraint: Member must not be null")
@@ -78,7 +78,7 @@ func codeFromInput(code *functionCode) ([]byte, error) {
 		if len(code.ZipFile) > 0 {
 			return nil, invalidParam("Please do not provide other FunctionCode parameters when providing a ZipFile.")
 		}
-		return nil, invalidParam("Sluice takes function code inline (ZipFile); S3Bucket/S3Key code sources are not supported.")
+		return s.codeFromS3(ctx, code)
 	case len(code.ZipFile) == 0:
 		return nil, invalidParam("Please provide a source for function code.")
 	}
@@ -160,7 +160,7 @@ func (s *Service) createFunction(c *call) error {
 	if err := validateConfig(&cfg); err != nil {
 		return err
 	}
-	zipFile, err := codeFromInput(in.Code)
+	zipFile, err := s.codeFromInput(c.r.Context(), in.Code)
 	if err != nil {
 		return err
 	}
@@ -577,7 +577,7 @@ func (s *Service) updateFunctionCode(c *call) error {
 	if err := validateArchitectures(in.Architectures); err != nil {
 		return err
 	}
-	zipFile, err := codeFromInput(&functionCode{ZipFile: in.ZipFile, S3Bucket: in.S3Bucket, S3Key: in.S3Key, ImageUri: in.ImageUri})
+	zipFile, err := s.codeFromInput(c.r.Context(), &functionCode{ZipFile: in.ZipFile, S3Bucket: in.S3Bucket, S3Key: in.S3Key, S3ObjectVersion: in.S3ObjectVersion, ImageUri: in.ImageUri})
 	if err != nil {
 		return err
 	}

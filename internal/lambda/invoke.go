@@ -70,7 +70,9 @@ func (s *Service) Invoke(ctx context.Context, req *invoke.Request) (*invoke.Resp
 		principal: req.Principal, sourceARN: req.SourceARN, sourceAccount: req.SourceAccount,
 		requestID: awsproto.RequestID(ctx),
 	}
-	if req.Async {
+	if req.DryRun {
+		inv.kind = typeDryRun
+	} else if req.Async {
 		inv.kind = typeEvent
 		if len(inv.payload) > maxAsyncPayload {
 			return nil, asyncTooLarge(len(inv.payload))

@@ -54,7 +54,9 @@ type Options struct {
 	AsyncRetryDelays []time.Duration
 	// AsyncWorkers bounds how many Event invocations run at once (default 64).
 	AsyncWorkers int
-	Logger       *slog.Logger
+	// CodeSource reads Code.S3Bucket/S3Key packages; nil refuses them.
+	CodeSource CodeSource
+	Logger     *slog.Logger
 }
 
 // Service is the Lambda API. It implements http.Handler and invoke.Invoker.
@@ -70,7 +72,8 @@ type Service struct {
 	retryDelays  []time.Duration
 	asyncWorkers int
 
-	cache *functionCache
+	cache      *functionCache
+	codeSource CodeSource
 
 	// async is the Event queue scheduler; nil until Start.
 	asyncMu sync.Mutex // guards async
@@ -106,6 +109,7 @@ func New(opts Options) (*Service, error) {
 		log:          opts.Logger,
 		retryDelays:  opts.AsyncRetryDelays,
 		asyncWorkers: opts.AsyncWorkers,
+		codeSource:   opts.CodeSource,
 	}
 	if s.region == "" {
 		s.region = "us-east-1"

@@ -20,6 +20,10 @@ type services struct {
 	restAPI          http.Handler
 	httpAPI          http.Handler
 	logs             http.Handler // /_sluice/logs/
+	// s3 serves requests isS3 claims (signed for s3, S3 hosts, existing buckets);
+	// it answers in S3's REST-XML dialect and authenticates itself.
+	s3   http.Handler
+	isS3 func(r *http.Request) bool
 }
 
 // dispatcher is the one handler of the shared listener.
@@ -30,6 +34,10 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The gateway sets the headers API Gateway sets (x-amzn-RequestId,
 		// apigw-requestid, ...) itself.
 		d.s.dataPlane.ServeHTTP(w, r)
+		return
+	}
+	if d.s.isS3 != nil && d.s.isS3(r) {
+		d.s.s3.ServeHTTP(w, r)
 		return
 	}
 	id := awsproto.NewRequestID()

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/runtime"
 	"github.com/sluice-dev/sluice/internal/runtime/shims"
+	"github.com/sluice-dev/sluice/internal/s3"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 	"github.com/sluice-dev/sluice/internal/store"
 	"github.com/sluice-dev/sluice/internal/store/boltstore"
@@ -96,7 +98,11 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	}
 	n.closers = append(n.closers, pool.Close)
 
+	// Lambda reads S3 deployment packages from the object store, which is built
+	// after Lambda (it invokes functions for notifications).
+	code := &objectCodeSource{}
 	fns, err := lambda.New(lambda.Options{
+		CodeSource:       code,
 		Store:            st,
 		Blobs:            blobs,
 		Runner:           pool,
@@ -142,6 +148,12 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	}
 	verifier := sigv4.NewVerifier(sigv4.Options{Mode: mode, Credentials: creds, MaxBodyBytes: 80 << 20})
 
+	objects, err := buildS3(ctx, n, cfg, st, verifier, fns, logger)
+	if err != nil {
+		return nil, err
+	}
+	code.objects = objects
+
 	authenticate := func(r *http.Request) (*http.Request, error) {
 		id, err := verifier.Verify(r)
 		if err != nil {
@@ -159,11 +171,44 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 			APIEndpoint: func(id string) string { return "http://" + id + "." + cfg.ExecuteAPIDomain + ":" + port },
 			Logger:      logger.With("component", "apigatewayv2")}),
 		logs: logs.Handler(),
+		s3:   objects,
+		isS3: objects.Claims,
 	}
 	if mode == sigv4.ModeVerify {
 		n.services.authenticateLogs = authenticate
 	}
 	return n, nil
+}
+
+// buildS3 starts the object store: blobs under data-dir/s3/blobs (apart from
+// function code, so each owner collects its own), metadata in the store.
+func buildS3(ctx context.Context, n *node, cfg Config, st store.Store, verifier *sigv4.Verifier, fns *lambda.Service, logger *slog.Logger) (*s3.Service, error) {
+	blobs, err := blobstore.New(filepath.Join(cfg.DataDir, "s3", "blobs"))
+	if err != nil {
+		return nil, fmt.Errorf("s3 blob store: %w", err)
+	}
+	objects, err := s3.New(s3.Options{Store: st, Bytes: s3.BlobBytes{Blobs: blobs}, Verifier: verifier, Invoker: fns,
+		Region: cfg.Region, AccountID: cfg.AccountID, Logger: logger.With("component", "s3")})
+	if err != nil {
+		return nil, fmt.Errorf("s3: %w", err)
+	}
+	s3Ctx, stopS3 := context.WithCancel(ctx)
+	if err := objects.Start(s3Ctx); err != nil {
+		stopS3()
+		return nil, fmt.Errorf("s3: %w", err)
+	}
+	n.closers = append(n.closers, func() error { stopS3(); objects.Wait(); return nil })
+	return objects, nil
+}
+
+// objectCodeSource hands Lambda the object store once it is built.
+type objectCodeSource struct{ objects *s3.Service }
+
+func (o *objectCodeSource) OpenObject(ctx context.Context, bucket, key, version string) (io.ReadCloser, error) {
+	if o.objects == nil {
+		return nil, fmt.Errorf("object store not started")
+	}
+	return o.objects.OpenObject(ctx, bucket, key, version)
 }
 
 func openStore(ctx context.Context, cfg Config) (store.Store, error) {
