@@ -234,7 +234,7 @@ func (s *Service) getBucketNotification(c *request) error {
 					l.Filter.Rules = append(l.Filter.Rules, filterRuleXML{Name: "Suffix", Value: lc.Suffix})
 				}
 			}
-			out.Lambda = append(out.Lambda, l)
+			out.Lambdas = append(out.Lambdas, l)
 		}
 	}
 	c.writeXML(http.StatusOK, out)
