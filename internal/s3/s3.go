@@ -23,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +45,10 @@ type Options struct {
 	Bytes ObjectBytes
 	// Verifier checks signatures; required.
 	Verifier Verifier
+	// Credentials and OpenMode verify SigV2 presigned URLs (SigV4 goes through
+	// Verifier), with the same rule for unknown keys as the SigV4 verifier's mode.
+	Credentials sigv4.Credentials
+	OpenMode    bool
 	// Invoker runs notification targets (the lambda service); nil refuses Lambda
 	// notification configurations.
 	Invoker   invoke.Invoker
@@ -61,9 +66,12 @@ type Service struct {
 	verify  Verifier
 	invoker invoke.Invoker
 	region  string
-	account string
-	log     *slog.Logger
-	now     func() time.Time
+
+	credentials sigv4.Credentials
+	openMode    bool
+	account     string
+	log         *slog.Logger
+	now         func() time.Time
 
 	gc     *collector
 	outbox *outbox
@@ -80,7 +88,8 @@ func New(opts Options) (*Service, error) {
 		return nil, errors.New("s3: Options.Store, Bytes and Verifier are required")
 	}
 	s := &Service{store: opts.Store, bytes: opts.Bytes, verify: opts.Verifier, invoker: opts.Invoker,
-		region: opts.Region, account: opts.AccountID, log: opts.Logger, now: opts.Now}
+		region: opts.Region, account: opts.AccountID, log: opts.Logger, now: opts.Now,
+		credentials: opts.Credentials, openMode: opts.OpenMode}
 	if s.region == "" {
 		s.region = "us-east-1"
 	}
@@ -162,7 +171,13 @@ func (s *Service) serve(c *request) error {
 		// S3 adds the CORS headers to errors too, so a browser can read them.
 		s.applyCORS(c)
 	}
-	if !sigv4.IsAnonymous(r) {
+	if sigv4.IsAnonymous(r) && isPresignedV2(c) {
+		id, err := s.verifyPresignedV2(c)
+		if err != nil {
+			return err
+		}
+		c.id = id
+	} else if !sigv4.IsAnonymous(r) {
 		id, err := s.verify.Verify(r)
 		if err != nil {
 			return err
@@ -304,22 +319,23 @@ func (s *Service) dispatch(c *request) error {
 	return errNotImplemented("This S3 object operation (%s ?%s) is not implemented by Sluice.", m, subresourceNames(q))
 }
 
-// requestParams are query parameters that are not subresources: operation
-// arguments, presigned-URL auth and response header overrides.
-var requestParams = map[string]bool{
-	"prefix": true, "delimiter": true, "marker": true, "max-keys": true, "encoding-type": true,
-	"list-type": true, "continuation-token": true, "start-after": true, "fetch-owner": true,
-	"versionId": true, "partNumber": true, "x-id": true,
-	"response-content-type": true, "response-content-language": true, "response-expires": true,
-	"response-cache-control": true, "response-content-disposition": true, "response-content-encoding": true,
-	"X-Amz-Algorithm": true, "X-Amz-Credential": true, "X-Amz-Date": true, "X-Amz-Expires": true,
-	"X-Amz-SignedHeaders": true, "X-Amz-Signature": true, "X-Amz-Security-Token": true,
-	"X-Amz-Content-Sha256": true, "x-amz-checksum-crc32": true, "x-amz-sdk-checksum-algorithm": true,
+// subresources are S3's subresource query parameters (an operation other than the
+// plain one on the bucket or object). Any other query parameter is an argument or is
+// ignored, as S3 ignores parameters it does not know (signers hoist headers into
+// presigned query strings, e.g. content-type).
+var subresources = map[string]bool{
+	"accelerate": true, "acl": true, "analytics": true, "attributes": true, "cors": true, "delete": true,
+	"encryption": true, "intelligent-tiering": true, "inventory": true, "legal-hold": true, "lifecycle": true,
+	"location": true, "logging": true, "metrics": true, "notification": true, "object-lock": true,
+	"ownershipControls": true, "policy": true, "policyStatus": true, "publicAccessBlock": true,
+	"replication": true, "requestPayment": true, "restore": true, "retention": true, "select": true,
+	"tagging": true, "torrent": true, "uploadId": true, "uploads": true, "versioning": true, "versions": true,
+	"website": true, "session": true, "metadataTable": true, "renameObject": true,
 }
 
 func hasSubresource(q url.Values) bool {
 	for k := range q {
-		if !requestParams[k] && !strings.HasPrefix(strings.ToLower(k), "x-amz-") {
+		if subresources[k] {
 			return true
 		}
 	}
@@ -329,10 +345,11 @@ func hasSubresource(q url.Values) bool {
 func subresourceNames(q url.Values) string {
 	var names []string
 	for k := range q {
-		if !requestParams[k] {
+		if subresources[k] {
 			names = append(names, k)
 		}
 	}
+	sort.Strings(names)
 	return strings.Join(names, "&")
 }
 

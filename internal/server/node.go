@@ -148,7 +148,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	}
 	verifier := sigv4.NewVerifier(sigv4.Options{Mode: mode, Credentials: creds, MaxBodyBytes: 80 << 20})
 
-	objects, err := buildS3(ctx, n, cfg, st, verifier, fns, logger)
+	objects, err := buildS3(ctx, n, cfg, st, verifier, creds, mode == sigv4.ModeOpen, fns, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -182,12 +182,14 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 
 // buildS3 starts the object store: blobs under data-dir/s3/blobs (apart from
 // function code, so each owner collects its own), metadata in the store.
-func buildS3(ctx context.Context, n *node, cfg Config, st store.Store, verifier *sigv4.Verifier, fns *lambda.Service, logger *slog.Logger) (*s3.Service, error) {
+func buildS3(ctx context.Context, n *node, cfg Config, st store.Store, verifier *sigv4.Verifier, creds sigv4.Credentials, open bool,
+	fns *lambda.Service, logger *slog.Logger) (*s3.Service, error) {
 	blobs, err := blobstore.New(filepath.Join(cfg.DataDir, "s3", "blobs"))
 	if err != nil {
 		return nil, fmt.Errorf("s3 blob store: %w", err)
 	}
 	objects, err := s3.New(s3.Options{Store: st, Bytes: s3.BlobBytes{Blobs: blobs}, Verifier: verifier, Invoker: fns,
+		Credentials: creds, OpenMode: open,
 		Region: cfg.Region, AccountID: cfg.AccountID, Logger: logger.With("component", "s3")})
 	if err != nil {
 		return nil, fmt.Errorf("s3: %w", err)

@@ -162,6 +162,23 @@ short = s3.generate_presigned_url("get_object", Params={"Bucket": b, "Key": "pre
 time.sleep(2.1)
 st, err, _ = http("GET", short)
 assert st == 403 and b"<Code>AccessDenied</Code><Message>Request has expired</Message>" in err, (st, err)
+# boto3's default presigner (no signature_version) signs Signature Version 2 URLs.
+s3v2 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=key_id, aws_secret_access_key=secret,
+                    region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+url2 = s3v2.generate_presigned_url("get_object", Params={"Bucket": b, "Key": "dir/a b+c.txt"}, ExpiresIn=600)
+assert "AWSAccessKeyId=" in url2, url2
+st, got, _ = http("GET", url2)
+assert st == 200 and got.startswith(b"hello world"), st
+put2 = s3v2.generate_presigned_url("put_object", Params={"Bucket": b, "Key": "v2.jpg", "ContentType": "image/jpeg"}, ExpiresIn=600)
+assert http("PUT", put2, data=b"v2", headers={"Content-Type": "image/jpeg"})[0] == 200
+st, err, _ = http("PUT", put2, data=b"v2", headers={"Content-Type": "text/plain"})
+assert st == 403 and b"<Code>SignatureDoesNotMatch</Code>" in err, (st, err)
+st, err, _ = http("GET", url2.replace("a%20b", "a%20c"))
+assert st == 403 and b"<Code>SignatureDoesNotMatch</Code>" in err, (st, err)
+short2 = s3v2.generate_presigned_url("get_object", Params={"Bucket": b, "Key": "v2.jpg"}, ExpiresIn=1)
+time.sleep(2.1)
+st, err, _ = http("GET", short2)
+assert st == 403 and b"<Code>AccessDenied</Code><Message>Request has expired</Message>" in err, (st, err)
 st, err, _ = http("GET", f"{endpoint}/{b}/presigned.bin")
 assert st == 403 and b"<Code>AccessDenied</Code>" in err, (st, err)
 
