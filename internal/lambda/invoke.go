@@ -141,6 +141,9 @@ func (s *Service) invoke(ctx context.Context, inv invocation) (outcome, error) {
 					r.invokedARN + " because no resource-based policy allows the lambda:InvokeFunction action"}
 		}
 	}
+	if st := r.version.config.State; st != "" && st != "Active" {
+		return outcome{}, notActive(r.version.config)
+	}
 	if inv.requestID == "" {
 		inv.requestID = uuid.NewString()
 	}

@@ -39,6 +39,13 @@ type Blobs interface {
 	Exists(sha256Hex string) bool
 }
 
+// RuntimeHost tells whether this node can run a runtime: nil when it can, else an
+// error naming what is missing (an interpreter not on PATH, a runtime family Sluice
+// has no runtime client for). The runtime shims implement it.
+type RuntimeHost interface {
+	RuntimeAvailable(runtime string) error
+}
+
 // Options configures a Service.
 type Options struct {
 	Store     store.Store
@@ -54,7 +61,14 @@ type Options struct {
 	AsyncRetryDelays []time.Duration
 	// AsyncWorkers bounds how many Event invocations run at once (default 64).
 	AsyncWorkers int
-	Logger       *slog.Logger
+	// Runtimes decides whether a function's runtime can run here; a function whose
+	// runtime cannot is created in State Failed (StateReasonCode InvalidRuntime), as
+	// AWS does. Nil treats every runtime as available and leaves the pool to fail.
+	Runtimes RuntimeHost
+	// Clock is the time runtime deprecation dates are checked against (tests);
+	// default time.Now.
+	Clock  func() time.Time
+	Logger *slog.Logger
 }
 
 // Service is the Lambda API. It implements http.Handler and invoke.Invoker.
@@ -66,6 +80,8 @@ type Service struct {
 	account  string
 	endpoint string
 	log      *slog.Logger
+	runtimes RuntimeHost
+	now      func() time.Time
 
 	retryDelays  []time.Duration
 	asyncWorkers int
@@ -104,6 +120,8 @@ func New(opts Options) (*Service, error) {
 		account:      opts.AccountID,
 		endpoint:     opts.Endpoint,
 		log:          opts.Logger,
+		runtimes:     opts.Runtimes,
+		now:          opts.Clock,
 		retryDelays:  opts.AsyncRetryDelays,
 		asyncWorkers: opts.AsyncWorkers,
 	}
@@ -112,6 +130,9 @@ func New(opts Options) (*Service, error) {
 	}
 	if s.account == "" {
 		s.account = "123456789012"
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -67,6 +67,8 @@ type Configuration struct {
 	TracingConfig        TracingConfig         `json:"TracingConfig"`
 	RevisionId           string                `json:"RevisionId"`
 	State                string                `json:"State"`
+	StateReason          string                `json:"StateReason,omitempty"`
+	StateReasonCode      string                `json:"StateReasonCode,omitempty"`
 	LastUpdateStatus     string                `json:"LastUpdateStatus"`
 	PackageType          string                `json:"PackageType"`
 	Architectures        []string              `json:"Architectures"`

@@ -14,7 +14,7 @@ type FunctionSpec struct {
 	FunctionName string
 	FunctionARN  string // unqualified
 	Version      string // "$LATEST" or "1", "2", ...
-	Runtime      string // provided.al2023, provided.al2, nodejs18.x..nodejs22.x, python3.9..python3.13
+	Runtime      string // provided.*, nodejs18.x..nodejs24.x, python3.9..python3.14 (lambda checks AWS's list)
 	Handler      string // "index.handler", "app.lambda_handler"; ignored by provided.*
 	CodeZip      string // path of the function's zip on disk (content-addressed)
 	CodeSHA256   string // hex SHA-256 of the zip; extraction cache key

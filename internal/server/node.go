@@ -104,6 +104,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		AccountID:        cfg.AccountID,
 		Endpoint:         endpoint,
 		AsyncRetryDelays: []time.Duration{cfg.AsyncRetryDelay, 2 * cfg.AsyncRetryDelay},
+		Runtimes:         installed,
 		Logger:           logger.With("component", "lambda"),
 	})
 	if err != nil {
