@@ -11,9 +11,13 @@ import (
 // services are the handlers the dispatcher routes to. A nil handler means the
 // capability is not built; its requests get an AWS-shaped 501.
 type services struct {
-	dataPlane    http.Handler               // execute-api requests, served as API Gateway does
-	isDataPlane  func(r *http.Request) bool // picks data-plane requests by Host or path
-	authenticate func(r *http.Request) (*http.Request, error)
+	// functionURLs serves Lambda function URLs ({url-id}.lambda-url.* Hosts and the
+	// /_sluice/lambda-url/ path form), which set their own headers.
+	functionURLs  http.HandlerFunc
+	isFunctionURL func(r *http.Request) bool
+	dataPlane     http.Handler               // execute-api requests, served as API Gateway does
+	isDataPlane   func(r *http.Request) bool // picks data-plane requests by Host or path
+	authenticate  func(r *http.Request) (*http.Request, error)
 	// authenticateLogs guards /_sluice/logs/; nil leaves it open (open mode).
 	authenticateLogs func(r *http.Request) (*http.Request, error)
 	lambda           http.Handler
@@ -26,6 +30,10 @@ type services struct {
 type dispatcher struct{ s services }
 
 func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if d.s.isFunctionURL != nil && d.s.isFunctionURL(r) {
+		d.s.functionURLs(w, r)
+		return
+	}
 	if d.s.isDataPlane != nil && d.s.isDataPlane(r) {
 		// The gateway sets the headers API Gateway sets (x-amzn-RequestId,
 		// apigw-requestid, ...) itself.
@@ -104,7 +112,8 @@ func serviceFor(r *http.Request) string {
 	switch {
 	case strings.HasPrefix(p, "/2015-03-31/"), strings.HasPrefix(p, "/2016-08-19/"),
 		strings.HasPrefix(p, "/2017-10-31/"), strings.HasPrefix(p, "/2019-09-30/"),
-		strings.HasPrefix(p, "/2018-10-31/"), strings.HasPrefix(p, "/2020-06-30/"):
+		strings.HasPrefix(p, "/2018-10-31/"), strings.HasPrefix(p, "/2020-06-30/"),
+		strings.HasPrefix(p, "/2019-09-25/"), strings.HasPrefix(p, "/2021-10-31/"), strings.HasPrefix(p, "/2021-11-15/"):
 		return "lambda"
 	case strings.HasPrefix(p, "/v2/"), strings.HasPrefix(p, "/restapis"), strings.HasPrefix(p, "/apikeys"),
 		strings.HasPrefix(p, "/usageplans"), strings.HasPrefix(p, "/domainnames"), strings.HasPrefix(p, "/account"),

@@ -96,6 +96,15 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	}
 	n.closers = append(n.closers, pool.Close)
 
+	creds := sigv4.StaticCredentials{}
+	if cfg.RootAccessKeyID != "" {
+		creds[cfg.RootAccessKeyID] = cfg.RootSecretAccessKey
+	}
+	mode := sigv4.ModeOpen
+	if cfg.AuthMode == "verify" {
+		mode = sigv4.ModeVerify
+	}
+	verifier := sigv4.NewVerifier(sigv4.Options{Mode: mode, Credentials: creds, MaxBodyBytes: 80 << 20})
 	fns, err := lambda.New(lambda.Options{
 		Store:            st,
 		Blobs:            blobs,
@@ -105,7 +114,11 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		Endpoint:         endpoint,
 		AsyncRetryDelays: []time.Duration{cfg.AsyncRetryDelay, 2 * cfg.AsyncRetryDelay},
 		Runtimes:         installed,
-		Logger:           logger.With("component", "lambda"),
+		FunctionURLBase: func(id string) string {
+			return "http://" + id + ".lambda-url." + cfg.Region + ".localhost:" + port + "/"
+		},
+		URLAuth: urlAuthenticator{verifier: verifier, rootKey: cfg.RootAccessKeyID, account: cfg.AccountID},
+		Logger:  logger.With("component", "lambda"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lambda: %w", err)
@@ -133,16 +146,6 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 
-	creds := sigv4.StaticCredentials{}
-	if cfg.RootAccessKeyID != "" {
-		creds[cfg.RootAccessKeyID] = cfg.RootSecretAccessKey
-	}
-	mode := sigv4.ModeOpen
-	if cfg.AuthMode == "verify" {
-		mode = sigv4.ModeVerify
-	}
-	verifier := sigv4.NewVerifier(sigv4.Options{Mode: mode, Credentials: creds, MaxBodyBytes: 80 << 20})
-
 	authenticate := func(r *http.Request) (*http.Request, error) {
 		id, err := verifier.Verify(r)
 		if err != nil {
@@ -151,11 +154,13 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		return r.WithContext(sigv4.WithIdentity(r.Context(), id)), nil
 	}
 	n.services = services{
-		dataPlane:    gw,
-		isDataPlane:  gateway.IsDataPlaneRequest,
-		authenticate: authenticate,
-		lambda:       fns,
-		restAPI:      restapi.New(restapi.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID, Logger: logger.With("component", "apigateway")}),
+		functionURLs:  fns.ServeFunctionURL,
+		isFunctionURL: lambda.FunctionURLRequest,
+		dataPlane:     gw,
+		isDataPlane:   gateway.IsDataPlaneRequest,
+		authenticate:  authenticate,
+		lambda:        fns,
+		restAPI:       restapi.New(restapi.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID, Logger: logger.With("component", "apigateway")}),
 		httpAPI: httpapi.New(httpapi.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID,
 			APIEndpoint: func(id string) string { return "http://" + id + "." + cfg.ExecuteAPIDomain + ":" + port },
 			Logger:      logger.With("component", "apigatewayv2")}),
