@@ -65,6 +65,12 @@ type Options struct {
 	// runtime cannot is created in State Failed (StateReasonCode InvalidRuntime), as
 	// AWS does. Nil treats every runtime as available and leaves the pool to fail.
 	Runtimes RuntimeHost
+	// FunctionURLBase is the address of a function URL with url-id id, e.g.
+	// "http://{id}.lambda-url.us-east-1.localhost:4566/" (AWS's is
+	// https://{id}.lambda-url.{region}.on.aws/); default derived from Endpoint.
+	FunctionURLBase func(id string) string
+	// URLAuth verifies requests to AWS_IAM function URLs; nil refuses them all.
+	URLAuth URLAuthenticator
 	// Clock is the time runtime deprecation dates are checked against (tests);
 	// default time.Now.
 	Clock  func() time.Time
@@ -81,6 +87,8 @@ type Service struct {
 	endpoint string
 	log      *slog.Logger
 	runtimes RuntimeHost
+	urlBase  func(id string) string
+	urlAuth  URLAuthenticator
 	now      func() time.Time
 
 	retryDelays  []time.Duration
@@ -121,6 +129,8 @@ func New(opts Options) (*Service, error) {
 		endpoint:     opts.Endpoint,
 		log:          opts.Logger,
 		runtimes:     opts.Runtimes,
+		urlBase:      opts.FunctionURLBase,
+		urlAuth:      opts.URLAuth,
 		now:          opts.Clock,
 		retryDelays:  opts.AsyncRetryDelays,
 		asyncWorkers: opts.AsyncWorkers,
