@@ -265,7 +265,7 @@ func TestLambdaAsyncAndDryRun(t *testing.T) {
 	if err != nil || dry.StatusCode != 204 {
 		t.Fatalf("dry run: %v %+v", err, dry)
 	}
-	big := bytes.Repeat([]byte("a"), 256*1024+10)
+	big := bytes.Repeat([]byte("a"), 1024*1024+10) // over the 1 MB async limit
 	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("async"), InvocationType: types.InvocationTypeEvent, Payload: append(append([]byte(`"`), big...), '"')})
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "RequestTooLargeException" {
