@@ -25,8 +25,9 @@ import (
 
 // node is one running Sluice: its store, pool and services.
 type node struct {
-	services services
-	closers  []func() error
+	services   services
+	tlsDefault defaultCert
+	closers    []func() error
 }
 
 func (n *node) close() {
