@@ -34,7 +34,9 @@ func (h *root) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type dataOnly struct{ s *services }
 
 func (h dataOnly) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.s.isDataPlane != nil && h.s.isDataPlane(r) {
+	// A private endpoint reaches PRIVATE APIs only, and none of those yet: fail closed.
+	private := listen.FromContext(r.Context()).Kind == listen.Private
+	if !private && h.s.isDataPlane != nil && h.s.isDataPlane(r) {
 		h.s.dataPlane.ServeHTTP(w, r)
 		return
 	}
