@@ -23,6 +23,7 @@ type services struct {
 	lambda           http.Handler
 	restAPI          http.Handler
 	httpAPI          http.Handler
+	acm              http.Handler // CertificateManager.* (JSON 1.1)
 	logs             http.Handler // /_sluice/logs/
 }
 
@@ -73,7 +74,7 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch service {
 	case "lambda":
 		style = awsproto.StyleLambda
-	case "apigateway":
+	case "apigateway", "acm":
 	default:
 		awsproto.WriteError(w, style, awsproto.Errorf(http.StatusNotFound, "UnknownOperationException",
 			"Sluice does not implement the service or operation for %s %s", r.Method, path))
@@ -92,6 +93,8 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch service {
 	case "lambda":
 		serveOrUnbuilt(w, r, d.s.lambda, "Lambda", style)
+	case "acm":
+		serveOrUnbuilt(w, r, d.s.acm, "ACM", style)
 	case "apigateway":
 		if strings.HasPrefix(path, "/v2/") {
 			serveOrUnbuilt(w, r, d.s.httpAPI, "API Gateway V2", style)
@@ -107,6 +110,9 @@ func serviceFor(r *http.Request) string {
 	if scope, ok := sigv4.ParseScope(r); ok {
 		// apigatewayv2 signs as "apigateway" too; its paths start with /v2/.
 		return scope.Service
+	}
+	if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "CertificateManager.") {
+		return "acm"
 	}
 	p := r.URL.Path
 	switch {

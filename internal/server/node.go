@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/apigw/httpapi"
 	"github.com/sluice-dev/sluice/internal/apigw/restapi"
 	"github.com/sluice-dev/sluice/internal/blobstore"
+	"github.com/sluice-dev/sluice/internal/domains"
 	"github.com/sluice-dev/sluice/internal/fnlogs"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/runtime"
@@ -27,6 +28,7 @@ import (
 type node struct {
 	services   services
 	tlsDefault defaultCert
+	router     *domains.Router
 	closers    []func() error
 }
 
@@ -147,6 +149,11 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 
+	certs, router, err := n.buildDomains(ctx, cfg, st, gw, logger)
+	if err != nil {
+		return nil, err
+	}
+
 	authenticate := func(r *http.Request) (*http.Request, error) {
 		id, err := verifier.Verify(r)
 		if err != nil {
@@ -157,12 +164,13 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	n.services = services{
 		functionURLs:  fns.ServeFunctionURL,
 		isFunctionURL: lambda.FunctionURLRequest,
-		dataPlane:     gw,
-		isDataPlane:   gateway.IsDataPlaneRequest,
+		dataPlane:     router,
+		isDataPlane:   router.IsDataPlane,
+		acm:           certs,
 		authenticate:  authenticate,
 		lambda:        fns,
-		restAPI:       restapi.New(restapi.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID, Logger: logger.With("component", "apigateway")}),
-		httpAPI: httpapi.New(httpapi.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID,
+		restAPI:       restapi.New(restapi.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID, Certificates: certs, Logger: logger.With("component", "apigateway")}),
+		httpAPI: httpapi.New(httpapi.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID, Certificates: certs,
 			APIEndpoint: func(id string) string { return "http://" + id + "." + cfg.ExecuteAPIDomain + ":" + port },
 			Logger:      logger.With("component", "apigatewayv2")}),
 		logs: logs.Handler(),

@@ -89,8 +89,11 @@ type API struct {
 	// EndpointTypes are the REST API's endpoint configuration types (PRIVATE APIs are
 	// reachable only through private endpoints, a later capability).
 	EndpointTypes []string
-	stages        map[string]*Stage
-	fingerprint   uint64 // of the records compiled, for reuse by the next Build
+	// VPCEndpointIDs are a PRIVATE REST API's associated endpoints: the
+	// {apiId}-{vpceId} host form works only through those.
+	VPCEndpointIDs []string
+	stages         map[string]*Stage
+	fingerprint    uint64 // of the records compiled, for reuse by the next Build
 }
 
 // Stage returns the deployed stage with the given name, or nil.
@@ -244,6 +247,9 @@ func (b *builder) restAPI(id string, g *apiRecords) *API {
 	}
 	api := &API{ID: id, Kind: REST, Name: a.Name, DisableExecuteAPIEndpoint: a.DisableExecuteAPIEndpoint,
 		EndpointTypes: endpointTypes(&a), stages: map[string]*Stage{}}
+	if a.EndpointConfiguration != nil {
+		api.VPCEndpointIDs = a.EndpointConfiguration.VpcEndpointIDs
+	}
 	for _, kv := range g.stages {
 		var st model.Stage
 		if !b.decode(kv, &st) {

@@ -171,7 +171,7 @@ func proxyEventV1(x *exchange, accountID string) events.APIGatewayProxyRequest {
 	}
 	body, b64 := bodyForEvent(x)
 	path := decodedPath(x.stagePath)
-	if x.kind == compile.HTTP {
+	if x.kind == compile.HTTP || x.pathAsSent {
 		path = decodedPath(x.fullPath)
 	}
 	return events.APIGatewayProxyRequest{

@@ -40,6 +40,12 @@ type exchange struct {
 	domainName   string
 	domainPrefix string
 	sourceIP     string
+	// sourceVpce is the private endpoint the request came through (aws:SourceVpce),
+	// "" off one.
+	sourceVpce string
+	// pathAsSent reports the request path as the client sent it as the REST
+	// event's path: on a custom domain the base path stays in it, as AWS shows it.
+	pathAsSent bool
 }
 
 // ServeHTTP serves one execute-api request from the current snapshot. The API comes
@@ -60,8 +66,13 @@ type Target struct {
 	APIID string
 	Stage string
 	// Path is the request path the API sees (the base path removed), escaped as sent;
-	// it is also the path reported as requestContext.path / rawPath.
+	// it is also the path reported as requestContext.path / rawPath unless
+	// RequestPath is set.
 	Path string
+	// RequestPath, when set, is the path as the client sent it, reported as the
+	// event's path, requestContext.path and rawPath: through a custom domain AWS
+	// keeps the base path in them while routing without it.
+	RequestPath string
 }
 
 // ServeTarget serves a request for an API and stage chosen by the caller. The API's
@@ -77,6 +88,9 @@ func (g *Gateway) ServeTarget(w http.ResponseWriter, r *http.Request, t Target) 
 	x.stagePath, x.fullPath = t.Path, t.Path
 	if x.stagePath == "" {
 		x.stagePath, x.fullPath = "/", "/"
+	}
+	if t.RequestPath != "" {
+		x.fullPath, x.pathAsSent = t.RequestPath, true
 	}
 	if x.stage == nil {
 		g.fail(x, failNoAPI, nil)

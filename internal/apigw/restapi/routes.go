@@ -275,6 +275,18 @@ func (s *Service) handlers() map[string]handlerFunc {
 		"UpdateModel": s.updateModel,
 		"DeleteModel": s.deleteModel,
 
+		"CreateDomainName": s.createDomainName,
+		"GetDomainName":    s.getDomainName,
+		"GetDomainNames":   s.getDomainNames,
+		"UpdateDomainName": s.updateDomainName,
+		"DeleteDomainName": s.deleteDomainName,
+
+		"CreateBasePathMapping": s.createBasePathMapping,
+		"GetBasePathMapping":    s.getBasePathMapping,
+		"GetBasePathMappings":   s.getBasePathMappings,
+		"UpdateBasePathMapping": s.updateBasePathMapping,
+		"DeleteBasePathMapping": s.deleteBasePathMapping,
+
 		"GetTags":       s.getTags,
 		"TagResource":   s.tagResource,
 		"UntagResource": s.untagResource,
