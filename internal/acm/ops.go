@@ -35,7 +35,9 @@ func errorf(code, format string, args ...any) error {
 	return &apiError{code, fmt.Sprintf(format, args...)}
 }
 
-func validation(format string, args ...any) error { return errorf("ValidationException", format, args...) }
+func validation(format string, args ...any) error {
+	return errorf("ValidationException", format, args...)
+}
 
 func notFound(arn string) error {
 	return errorf("ResourceNotFoundException", "Could not find certificate %s.", arn)

@@ -78,8 +78,10 @@ func (ca *testCA) issue(t *testing.T, dir string, serial int64, names ...string)
 func tlsGet(t *testing.T, addr, host, path string, pool *x509.CertPool) (apiResponse, *tls.ConnectionState) {
 	t.Helper()
 	tr := &http.Transport{
-		TLSClientConfig:   &tls.Config{RootCAs: pool, ServerName: host},
-		DialContext:       func(ctx context.Context, _, _ string) (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, "tcp", addr) },
+		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: host},
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		},
 		DisableKeepAlives: true,
 	}
 	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
