@@ -149,7 +149,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 
-	certs, router, err := n.buildDomains(ctx, cfg, st, gw, logger)
+	certs, router, err := n.buildDomains(ctx, cfg, addr, st, gw, logger)
 	if err != nil {
 		return nil, err
 	}
