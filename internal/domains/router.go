@@ -264,8 +264,8 @@ func (rt *Router) TLSConfig(listen.Spec) *tls.Config {
 			if cert == nil {
 				return nil, fmt.Errorf("custom domain %s: certificate %s is not issued", d.Name, d.CertARN)
 			}
-			return &tls.Config{MinVersion: d.MinVersion, Certificates: []tls.Certificate{*cert}, NextProtos: base.NextProtos},// TLS 1.0/1.1 need the CBC suites; Go's defaults keep them.
-			nil
+			return &tls.Config{MinVersion: d.MinVersion, Certificates: []tls.Certificate{*cert}, NextProtos: base.NextProtos}, // TLS 1.0/1.1 need the CBC suites; Go's defaults keep them.
+				nil
 		}
 		if rt.opts.DefaultCertificate != nil {
 			if c := rt.opts.DefaultCertificate(); c != nil {
