@@ -48,7 +48,11 @@ type Options struct {
 	// Challenges answers ACME challenges (HTTP-01 on plain listeners, TLS-ALPN-01
 	// in the handshake); nil when ACME is off.
 	Challenges Challenges
-	Logger     *slog.Logger
+	// PrivateEndpoints serves PRIVATE APIs on private listeners. Off, private
+	// listeners answer 403: a PRIVATE API is defined by its resource policy
+	// (aws:SourceVpce), and a build that cannot evaluate it must not serve one.
+	PrivateEndpoints bool
+	Logger           *slog.Logger
 }
 
 // Challenges is the ACME side of the listeners.
@@ -219,6 +223,10 @@ func (rt *Router) serveDomain(w http.ResponseWriter, r *http.Request, d *Domain)
 // servePrivate serves a private endpoint: the API from x-apigw-api-id, the
 // {apiId}-{vpceId} host, or the {apiId}.execute-api host (private DNS).
 func (rt *Router) servePrivate(w http.ResponseWriter, r *http.Request, info *listen.Info) {
+	if !rt.opts.PrivateEndpoints {
+		forbidden(w)
+		return
+	}
 	ep := gateway.Endpoint{VPCE: info.VPCE}
 	apiID := strings.ToLower(r.Header.Get("X-Apigw-Api-Id"))
 	if apiID == "" {
