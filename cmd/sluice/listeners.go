@@ -24,6 +24,7 @@ func addListenerFlags(f *pflag.FlagSet) {
 	f.Duration("conn-idle-timeout", d.IdleTimeout, "per listener: idle keep-alive connections are closed after this long")
 	f.Int("max-header-bytes", d.MaxHeaderBytes, "per listener: largest request line and headers")
 	f.Int("max-conns", d.MaxConns, "per listener: most open connections (at the cap the oldest idle one is closed)")
+	f.StringArray("vpc-link-target", nil, "ARN=host:port: where an HTTP API private integration's target (load balancer listener, Cloud Map service) is (repeatable)")
 	f.String("acme-directory", "", "ACME directory URL for acm request-certificate (off when empty)")
 	f.String("acme-email", "", "ACME account email")
 	f.String("acme-ca-root", "", "PEM file of the ACME server's root CA (a private CA such as pebble)")

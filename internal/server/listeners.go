@@ -46,6 +46,10 @@ type ListenerConfig struct {
 	ACMEEmail     string `mapstructure:"acme-email"`
 	ACMECARoot    string `mapstructure:"acme-ca-root"`
 
+	// VPCLinkTargets are "ARN=host:port": where the targets of HTTP API private
+	// integrations (VPC links) are.
+	VPCLinkTargets []string `mapstructure:"vpc-link-target"`
+
 	// Reload, when set, is called on SIGHUP for the new configuration: listeners
 	// are added and removed to match it and the default certificate is re-read.
 	Reload func() (Config, error) `mapstructure:"-"`
@@ -110,6 +114,9 @@ func (c *Config) validateListeners() error {
 	if _, err := listen.ParseCIDRs(splitList(c.Net.TrustedProxies)); err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
+	if _, err := c.vpcLinkTargets(); err != nil {
+		return err
+	}
 	if c.Net.MaxConns < 0 || c.Net.MaxHeaderBytes < 0 {
 		return fmt.Errorf("--max-conns and --max-header-bytes must not be negative")
 	}
@@ -129,11 +136,19 @@ func splitList(in []string) []string {
 	return out
 }
 
-// hostPort is addr's port ("4566" of "127.0.0.1:4566").
-func hostPort(addr string) string {
-	_, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return ""
+
+// vpcLinkTargets parses --vpc-link-target ARN=host:port entries.
+func (c *Config) vpcLinkTargets() (map[string]string, error) {
+	out := map[string]string{}
+	for _, e := range c.Net.VPCLinkTargets {
+		arn, addr, ok := strings.Cut(e, "=")
+		if !ok || !strings.HasPrefix(arn, "arn:") {
+			return nil, fmt.Errorf("--vpc-link-target %q: want ARN=host:port", e)
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return nil, fmt.Errorf("--vpc-link-target %q: %w", e, err)
+		}
+		out[arn] = addr
 	}
-	return port
+	return out, nil
 }

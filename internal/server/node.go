@@ -136,12 +136,17 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	}
 	n.closers = append(n.closers, func() error { stopLambda(); fns.Wait(); return nil })
 
+	vpcLinks, err := cfg.vpcLinkTargets()
+	if err != nil {
+		return nil, err
+	}
 	gw := gateway.New(gateway.Options{
-		Store:     st,
-		Invoker:   fns,
-		Region:    cfg.Region,
-		AccountID: cfg.AccountID,
-		Logger:    logger.With("component", "gateway"),
+		VPCLinkTargets: vpcLinks,
+		Store:          st,
+		Invoker:        fns,
+		Region:         cfg.Region,
+		AccountID:      cfg.AccountID,
+		Logger:         logger.With("component", "gateway"),
 	})
 	gwCtx, stopGateway := context.WithCancel(ctx)
 	n.closers = append(n.closers, func() error { stopGateway(); return nil })

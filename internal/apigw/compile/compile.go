@@ -52,6 +52,9 @@ type Options struct {
 	// Previous is the snapshot being replaced; APIs whose records did not change are
 	// reused from it.
 	Previous *Snapshot
+	// VPCLinkTargets maps the load balancer / Cloud Map ARNs of HTTP API private
+	// integrations (connectionType VPC_LINK) to "host:port" (--vpc-link-target).
+	VPCLinkTargets map[string]string
 }
 
 // Snapshot is everything the data plane serves, frozen. It is never modified after

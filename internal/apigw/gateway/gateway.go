@@ -43,6 +43,8 @@ type Options struct {
 	// Debounce is how long the watcher waits for a burst of store changes to settle
 	// before recompiling; 0 means 5 ms.
 	Debounce time.Duration
+	// VPCLinkTargets maps private integrations' target ARNs to "host:port".
+	VPCLinkTargets map[string]string
 }
 
 // Gateway serves execute-api requests. It is an http.Handler.
@@ -54,6 +56,7 @@ type Gateway struct {
 	client   *http.Client
 	log      *slog.Logger
 	debounce time.Duration
+	vpcLinks map[string]string
 
 	snap     atomic.Pointer[compile.Snapshot]
 	reloadMu sync.Mutex // serializes Reload, so snapshots are swapped in store order
@@ -72,6 +75,7 @@ func New(opts Options) *Gateway {
 		client:   opts.HTTPClient,
 		log:      opts.Logger,
 		debounce: opts.Debounce,
+		vpcLinks: opts.VPCLinkTargets,
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
@@ -97,7 +101,7 @@ func New(opts Options) *Gateway {
 }
 
 func (g *Gateway) compileOptions() compile.Options {
-	return compile.Options{Region: g.region, AccountID: g.account, Logger: g.log}
+	return compile.Options{Region: g.region, AccountID: g.account, Logger: g.log, VPCLinkTargets: g.vpcLinks}
 }
 
 // Snapshot returns the snapshot currently served.

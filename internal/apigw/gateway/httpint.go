@@ -203,6 +203,9 @@ func (g *Gateway) buildUpstream(x *exchange, in *compile.Integration, proxy bool
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("invalid integration endpoint %q", raw)
 	}
+	if in.PassPath {
+		u.Path, u.RawPath = decodedPath(x.fullPath), x.fullPath
+	}
 	q := u.Query()
 	if proxy {
 		for k, vs := range queryParams(x.r.URL.RawQuery) {

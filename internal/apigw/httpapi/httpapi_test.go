@@ -487,9 +487,9 @@ func TestIntegrations(t *testing.T) {
 		{"bad response status", apigatewayv2.CreateIntegrationInput{IntegrationType: types.IntegrationTypeHttpProxy, IntegrationUri: aws.String("http://a"),
 			IntegrationMethod: aws.String("GET"), ResponseParameters: map[string]map[string]string{"100": {"overwrite:statuscode": "200"}}},
 			"BadRequestException", "Invalid status code specified: 100"},
-		{"vpc link", apigatewayv2.CreateIntegrationInput{IntegrationType: types.IntegrationTypeHttpProxy, IntegrationUri: aws.String("arn:aws:elasticloadbalancing:x"),
-			IntegrationMethod: aws.String("GET"), ConnectionType: types.ConnectionTypeVpcLink, ConnectionId: aws.String("v")},
-			"NotImplementedException", "VPC_LINK"},
+		{"vpc link without connection id", apigatewayv2.CreateIntegrationInput{IntegrationType: types.IntegrationTypeHttpProxy, IntegrationUri: aws.String("arn:aws:elasticloadbalancing:x"),
+			IntegrationMethod: aws.String("GET"), ConnectionType: types.ConnectionTypeVpcLink},
+			"BadRequestException", "ConnectionId is required"},
 	}
 	for _, tc := range errCases {
 		t.Run(tc.name, func(t *testing.T) {

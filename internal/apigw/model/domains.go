@@ -39,3 +39,35 @@ type DomainMapping struct {
 	APIID string `json:"apiId"`
 	Stage string `json:"stage"`
 }
+
+// VPC links. Sluice has no VPC to provision into: a link is AVAILABLE as soon as
+// it exists, and an integration through it reaches its URI (REST) or the address
+// the operator mapped its target ARN to (--vpc-link-target, HTTP APIs).
+const (
+	RestVPCLinkPrefix = "/vpclinks/v1/" // + id → RestVPCLink
+	HTTPVPCLinkPrefix = "/vpclinks/v2/" // + id → HTTPVPCLink
+)
+
+// RestVPCLink is an apigateway (v1) VPC link, in AWS's JSON names.
+type RestVPCLink struct {
+	ID            string            `json:"id"`
+	Name          string            `json:"name"`
+	Description   string            `json:"description,omitempty"`
+	TargetArns    []string          `json:"targetArns"`
+	Status        string            `json:"status"`
+	StatusMessage string            `json:"statusMessage"`
+	Tags          map[string]string `json:"tags,omitempty"`
+}
+
+// HTTPVPCLink is an apigatewayv2 VPC link, in AWS's JSON names.
+type HTTPVPCLink struct {
+	VpcLinkID            string            `json:"vpcLinkId"`
+	Name                 string            `json:"name"`
+	SecurityGroupIDs     []string          `json:"securityGroupIds"`
+	SubnetIDs            []string          `json:"subnetIds"`
+	CreatedDate          time.Time         `json:"createdDate"`
+	VpcLinkStatus        string            `json:"vpcLinkStatus"`
+	VpcLinkStatusMessage string            `json:"vpcLinkStatusMessage"`
+	VpcLinkVersion       string            `json:"vpcLinkVersion"`
+	Tags                 map[string]string `json:"tags,omitempty"`
+}

@@ -287,6 +287,12 @@ func (s *Service) handlers() map[string]handlerFunc {
 		"UpdateBasePathMapping": s.updateBasePathMapping,
 		"DeleteBasePathMapping": s.deleteBasePathMapping,
 
+		"CreateVpcLink": s.createVPCLink,
+		"GetVpcLink":    s.getVPCLink,
+		"GetVpcLinks":   s.getVPCLinks,
+		"UpdateVpcLink": s.updateVPCLink,
+		"DeleteVpcLink": s.deleteVPCLink,
+
 		"GetTags":       s.getTags,
 		"TagResource":   s.tagResource,
 		"UntagResource": s.untagResource,
