@@ -136,7 +136,6 @@ func splitList(in []string) []string {
 	return out
 }
 
-
 // vpcLinkTargets parses --vpc-link-target ARN=host:port entries.
 func (c *Config) vpcLinkTargets() (map[string]string, error) {
 	out := map[string]string{}
