@@ -99,7 +99,7 @@ func tlsGet(t *testing.T, addr, host, path string, pool *x509.CertPool) (apiResp
 // function) deployed to stage v1 and returns its id.
 func emailAPI(t *testing.T, s *instance) string {
 	t.Helper()
-	fn := s.createFunction("email", "nodejs20.x", "index.handler", emailZip(t))
+	fn := s.createFunction("email", "nodejs22.x", "index.handler", emailZip(t))
 	api := newRESTAPI(t, s, "email-service")
 	email := api.resource(api.root, "email")
 	proxy := api.resource(email, "{proxy+}")
