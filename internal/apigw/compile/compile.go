@@ -16,7 +16,9 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/sluice-dev/sluice/internal/apigw/access"
 	"github.com/sluice-dev/sluice/internal/apigw/model"
+	"github.com/sluice-dev/sluice/internal/policy"
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
@@ -131,6 +133,11 @@ type Stage struct {
 	// RestSnapshot and HTTPSnapshot is set.
 	RestSnapshot *model.RestSnapshot
 	HTTPSnapshot *model.HTTPSnapshot
+	// ResourcePolicy (REST) is the deployment's resource policy, compiled; nil when
+	// the API has none. ResourcePolicyErr is set when the stored policy does not
+	// compile: the stage then refuses every request rather than serve it unguarded.
+	ResourcePolicy    *policy.Document
+	ResourcePolicyErr error
 }
 
 // Build compiles a snapshot from every record under model.Prefix. Records that cannot
@@ -353,6 +360,16 @@ func (b *builder) restStage(api *API, st *model.Stage) *Stage {
 		BinaryMediaTypes: binaryMediaTypes(snap.API.BinaryMediaTypes),
 		GatewayResponses: gatewayResponses(snap.GatewayResponses),
 		RestSnapshot:     &snap,
+	}
+	// A resource policy takes effect when the API is deployed (see "Create and attach
+	// an API Gateway resource policy to an API"), so it comes from the deployment.
+	if strings.TrimSpace(snap.API.Policy) != "" {
+		s.ResourcePolicy, s.ResourcePolicyErr = access.ParseResourcePolicy(snap.API.Policy,
+			"arn:aws:execute-api:"+b.opts.Region+":"+b.opts.AccountID+":"+api.ID)
+		if s.ResourcePolicyErr != nil {
+			b.log.Warn("apigw compile: resource policy does not compile; the stage refuses every request",
+				"api", api.ID, "stage", st.StageName, "err", s.ResourcePolicyErr)
+		}
 	}
 	s.Router = b.restRouter(s, &snap)
 	return s

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/apigw/access"
 	"github.com/sluice-dev/sluice/internal/apigw/compile"
+	"github.com/sluice-dev/sluice/internal/policy"
 )
 
 // exchange is one request in flight and everything known about it so far.
@@ -46,6 +48,10 @@ type exchange struct {
 	// pathAsSent reports the request path as the client sent it as the REST
 	// event's path: on a custom domain the base path stays in it, as AWS shows it.
 	pathAsSent bool
+
+	// access is what the access checks know about the request; it answers the
+	// condition keys of the policies evaluated for it.
+	access access.Request
 }
 
 // ServeHTTP serves one execute-api request from the current snapshot. The API comes
@@ -109,6 +115,9 @@ func (g *Gateway) begin(x *exchange, apiID string) {
 	x.domainName = hostWithoutPort(x.r.Host)
 	x.domainPrefix, _, _ = strings.Cut(x.domainName, ".")
 	x.sourceIP = sourceIP(x.r)
+	x.access.Reset(x.now)
+	x.access.SetSourceIP(x.sourceIP)
+	x.access.SetClient(x.r.UserAgent(), x.r.Referer(), x.r.TLS != nil)
 	g.newIDs(x)
 	g.setCommonHeaders(x)
 }
@@ -117,6 +126,7 @@ func (g *Gateway) begin(x *exchange, apiID string) {
 // match, access control, integration.
 func (g *Gateway) serve(x *exchange) {
 	r := x.r
+	x.access.SetEndpoint(x.sourceVpce, "")
 	if r.ContentLength > maxBodyBytes {
 		g.fail(x, failTooLarge, nil)
 		return
@@ -252,6 +262,9 @@ func (g *Gateway) setCommonHeaders(x *exchange) {
 // (internal/apigw/access, a later capability). Until it exists, a route that
 // requires any of them is refused rather than served unprotected.
 func (g *Gateway) admit(x *exchange) bool {
+	if x.kind == compile.REST && !g.resourcePolicyAllows(x) {
+		return false
+	}
 	rt := x.route
 	needs := rt.APIKeyRequired
 	switch strings.ToUpper(rt.AuthorizationType) {
@@ -302,4 +315,36 @@ func (g *Gateway) integrate(x *exchange) {
 // than the client going away).
 func timedOut(ctx context.Context, x *exchange) bool {
 	return errors.Is(ctx.Err(), context.DeadlineExceeded) && x.r.Context().Err() == nil
+}
+
+// resourcePolicyAllows enforces a REST API's resource policy. With no other
+// authorization on the method the caller is anonymous and the policy alone decides:
+// an explicit Deny, or no Allow, is 403 ACCESS_DENIED with AWS's body
+// {"Message":"User: anonymous is not authorized to perform: execute-api:Invoke on
+// resource: arn:..."} (see "How API Gateway resource policies affect authorization
+// workflow", the "resource policy only" table).
+func (g *Gateway) resourcePolicyAllows(x *exchange) bool {
+	st := x.stage
+	if st.ResourcePolicy == nil && st.ResourcePolicyErr == nil {
+		return true
+	}
+	if st.ResourcePolicyErr != nil {
+		g.fail(x, failInternal, fmt.Errorf("resource policy: %w", st.ResourcePolicyErr))
+		return false
+	}
+	arn := x.route.MethodARN(x.r.Method, x.stagePath)
+	d := access.ResourcePolicyDecision(st.ResourcePolicy, policy.Principal{}, arn, &x.access)
+	if d == policy.Allow {
+		return true
+	}
+	g.denyAccess(x, access.NotAuthorizedMessage("", arn, d == policy.Deny))
+	return false
+}
+
+// denyAccess answers 403 through the ACCESS_DENIED gateway response. Uncustomized,
+// AWS's body for a policy refusal is {"Message":"..."}, capital M, not the default
+// template's {"message":...}.
+func (g *Gateway) denyAccess(x *exchange, msg string) {
+	g.writeGatewayResponse(x, restError{responseType: "ACCESS_DENIED", status: http.StatusForbidden, message: msg,
+		errorType: "AccessDeniedException", literal: `{"Message":` + jsonQuote(msg) + `}`})
 }
