@@ -138,6 +138,12 @@ type Stage struct {
 	// compile: the stage then refuses every request rather than serve it unguarded.
 	ResourcePolicy    *policy.Document
 	ResourcePolicyErr error
+	// Authorizers are the deployment's Lambda authorizers by id, each with its own
+	// decision cache.
+	Authorizers map[string]*access.LambdaAuthorizer
+	// APIKeySource (REST) is HEADER (x-api-key) or AUTHORIZER (the authorizer's
+	// usageIdentifierKey).
+	APIKeySource string
 }
 
 // Build compiles a snapshot from every record under model.Prefix. Records that cannot
@@ -371,6 +377,8 @@ func (b *builder) restStage(api *API, st *model.Stage) *Stage {
 				"api", api.ID, "stage", st.StageName, "err", s.ResourcePolicyErr)
 		}
 	}
+	s.Authorizers = b.restAuthorizers(api, s, snap.Authorizers)
+	s.APIKeySource = snap.API.APIKeySource
 	s.Router = b.restRouter(s, &snap)
 	return s
 }

@@ -206,8 +206,18 @@ func proxyEventV1(x *exchange, accountID string) events.APIGatewayProxyRequest {
 			RequestTime:      x.now.UTC().Format(requestTimeLayout),
 			RequestTimeEpoch: x.now.UnixMilli(),
 			APIID:            x.api.ID,
+			Authorizer:       restAuthorizerContext(x),
 		},
 	}
+}
+
+// restAuthorizerContext is requestContext.authorizer of a REST proxy event: nil
+// unless a Lambda authorizer allowed the request.
+func restAuthorizerContext(x *exchange) map[string]any {
+	if x.authorizer == nil || x.kind != compile.REST {
+		return nil
+	}
+	return authorizerContext(x.authorizer)
 }
 
 // encodeProxyEventV1 writes ev in AWS's exact shape: absent maps, an empty body and

@@ -362,6 +362,14 @@ func contextValue(x *exchange, name string) (string, bool) {
 	case "requestTimeEpoch":
 		return strconv.FormatInt(x.now.UnixMilli(), 10), true
 	}
+	if key, ok := strings.CutPrefix(name, "authorizer."); ok && x.authorizer != nil {
+		if key == "principalId" {
+			return x.authorizer.PrincipalID, true
+		}
+		if v, ok := x.authorizer.Context[key]; ok {
+			return contextString(v), true
+		}
+	}
 	return "", false
 }
 

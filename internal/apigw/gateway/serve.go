@@ -52,6 +52,8 @@ type exchange struct {
 	// access is what the access checks know about the request; it answers the
 	// condition keys of the policies evaluated for it.
 	access access.Request
+	// authorizer is the Lambda authorizer's decision once it allowed the request.
+	authorizer *access.Result
 }
 
 // ServeHTTP serves one execute-api request from the current snapshot. The API comes
@@ -262,24 +264,35 @@ func (g *Gateway) setCommonHeaders(x *exchange) {
 // (internal/apigw/access, a later capability). Until it exists, a route that
 // requires any of them is refused rather than served unprotected.
 func (g *Gateway) admit(x *exchange) bool {
-	if x.kind == compile.REST && !g.resourcePolicyAllows(x) {
-		return false
-	}
 	rt := x.route
-	needs := rt.APIKeyRequired
-	switch strings.ToUpper(rt.AuthorizationType) {
-	case "", "NONE":
-	default:
-		needs = true
-	}
-	if needs {
-		g.log.Warn("apigw: route requires authorization, which this build cannot check yet; refusing",
-			"api", x.api.ID, "stage", x.stage.Name, "route", rt.Key, "authorizationType", rt.AuthorizationType,
-			"apiKeyRequired", rt.APIKeyRequired)
-		g.fail(x, failInternal, errors.New("authorization not supported yet"))
+	authType := strings.ToUpper(rt.AuthorizationType)
+	if x.kind == compile.REST && !g.resourcePolicyAllows(x, authType) {
 		return false
+	}
+	switch authType {
+	case "", "NONE":
+	case "CUSTOM":
+		if !g.authorizeLambda(x) {
+			return false
+		}
+	default:
+		return g.refuseUnsupported(x)
+	}
+	if rt.APIKeyRequired {
+		return g.refuseUnsupported(x)
 	}
 	return true
+}
+
+// refuseUnsupported refuses a route whose access control this build cannot check,
+// rather than serve it unprotected.
+func (g *Gateway) refuseUnsupported(x *exchange) bool {
+	rt := x.route
+	g.log.Warn("apigw: route requires authorization, which this build cannot check yet; refusing",
+		"api", x.api.ID, "stage", x.stage.Name, "route", rt.Key, "authorizationType", rt.AuthorizationType,
+		"apiKeyRequired", rt.APIKeyRequired)
+	g.fail(x, failInternal, errors.New("authorization not supported yet"))
+	return false
 }
 
 // integrate calls the route's integration and writes its answer.
@@ -323,7 +336,10 @@ func timedOut(ctx context.Context, x *exchange) bool {
 // {"Message":"User: anonymous is not authorized to perform: execute-api:Invoke on
 // resource: arn:..."} (see "How API Gateway resource policies affect authorization
 // workflow", the "resource policy only" table).
-func (g *Gateway) resourcePolicyAllows(x *exchange) bool {
+//
+// With a Lambda authorizer the policy only refuses on an explicit Deny; the
+// authorizer decides the rest ("Lambda authorizer and resource policy" table).
+func (g *Gateway) resourcePolicyAllows(x *exchange, authType string) bool {
 	st := x.stage
 	if st.ResourcePolicy == nil && st.ResourcePolicyErr == nil {
 		return true
@@ -334,7 +350,7 @@ func (g *Gateway) resourcePolicyAllows(x *exchange) bool {
 	}
 	arn := x.route.MethodARN(x.r.Method, x.stagePath)
 	d := access.ResourcePolicyDecision(st.ResourcePolicy, policy.Principal{}, arn, &x.access)
-	if d == policy.Allow {
+	if d == policy.Allow || (d == policy.NotApplicable && authType == "CUSTOM") {
 		return true
 	}
 	g.denyAccess(x, access.NotAuthorizedMessage("", arn, d == policy.Deny))

@@ -293,6 +293,12 @@ func (s *Service) handlers() map[string]handlerFunc {
 		"UpdateVpcLink": s.updateVPCLink,
 		"DeleteVpcLink": s.deleteVPCLink,
 
+		"CreateAuthorizer": s.createAuthorizer,
+		"GetAuthorizer":    s.getAuthorizer,
+		"GetAuthorizers":   s.getAuthorizers,
+		"UpdateAuthorizer": s.updateAuthorizer,
+		"DeleteAuthorizer": s.deleteAuthorizer,
+
 		"GetTags":       s.getTags,
 		"TagResource":   s.tagResource,
 		"UntagResource": s.untagResource,
