@@ -103,3 +103,14 @@ func (r *Request) Values(key string) []string {
 	}
 	return r.vals[i : i+1]
 }
+
+// Caller is the IAM identity behind a SigV4-signed request (an AWS_IAM method).
+type Caller struct {
+	AccessKeyID string
+	Account     string
+	// ARN is the user's or assumed role's ARN; UserID its unique id (AIDA.../AROA...:session).
+	ARN    string
+	UserID string
+	// Name is the user name (aws:username).
+	Name string
+}

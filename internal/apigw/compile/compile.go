@@ -63,6 +63,8 @@ type Options struct {
 // Build returns, so any number of requests may read it concurrently.
 type Snapshot struct {
 	apis map[string]*API
+	// Keys indexes the account's API keys and usage plans.
+	Keys *access.KeyIndex
 	// Revision is the highest store revision among the records compiled (0 when built
 	// from records without revisions).
 	Revision int64
@@ -141,6 +143,10 @@ type Stage struct {
 	// Authorizers are the deployment's Lambda authorizers by id, each with its own
 	// decision cache.
 	Authorizers map[string]*access.LambdaAuthorizer
+	// Throttle are the stage's throttles by "{resourcePath}/{METHOD}" (REST method
+	// settings, "*/*" for the whole stage) or route key (HTTP route settings, "*" for
+	// the default route settings).
+	Throttle map[string]model.ThrottleSettings
 	// APIKeySource (REST) is HEADER (x-api-key) or AUTHORIZER (the authorizer's
 	// usageIdentifierKey).
 	APIKeySource string
@@ -169,8 +175,12 @@ func Build(kvs []store.KV, opts Options) *Snapshot {
 		}
 		return g
 	}
+	var keys keyRecords
 	for _, kv := range kvs {
 		snap.Revision = max(snap.Revision, kv.Revision)
+		if keys.add(b.log, kv) {
+			continue
+		}
 		prefix, kind := recordPrefix(kv.Key)
 		if prefix == "" {
 			continue
@@ -187,6 +197,7 @@ func Build(kvs []store.KV, opts Options) *Snapshot {
 			g.snapshots[kv.Key] = kv.Value
 		}
 	}
+	snap.Keys = keys.index()
 	for id, g := range groups {
 		if g.kind == 0 {
 			continue // stages or snapshots of a deleted API
@@ -379,6 +390,7 @@ func (b *builder) restStage(api *API, st *model.Stage) *Stage {
 	}
 	s.Authorizers = b.restAuthorizers(api, s, snap.Authorizers)
 	s.APIKeySource = snap.API.APIKeySource
+	s.Throttle = restThrottles(st.MethodSettings)
 	s.Router = b.restRouter(s, &snap)
 	return s
 }

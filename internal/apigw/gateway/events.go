@@ -196,19 +196,29 @@ func proxyEventV1(x *exchange, accountID string) events.APIGatewayProxyRequest {
 			RequestID:         x.requestID,
 			ExtendedRequestID: x.extendedID,
 			Protocol:          r.Proto,
-			Identity: events.APIGatewayRequestIdentity{
-				SourceIP:  x.sourceIP,
-				UserAgent: r.UserAgent(),
-			},
-			ResourcePath:     rt.Path,
-			Path:             decodedPath(x.fullPath),
-			HTTPMethod:       r.Method,
-			RequestTime:      x.now.UTC().Format(requestTimeLayout),
-			RequestTimeEpoch: x.now.UnixMilli(),
-			APIID:            x.api.ID,
-			Authorizer:       restAuthorizerContext(x),
+			Identity:          restIdentity(x),
+			ResourcePath:      rt.Path,
+			Path:              decodedPath(x.fullPath),
+			HTTPMethod:        r.Method,
+			RequestTime:       x.now.UTC().Format(requestTimeLayout),
+			RequestTimeEpoch:  x.now.UnixMilli(),
+			APIID:             x.api.ID,
+			Authorizer:        restAuthorizerContext(x),
 		},
 	}
+}
+
+// restIdentity is requestContext.identity: the caller's address and user agent, the
+// API key that admitted the request, and the IAM caller of an AWS_IAM method.
+func restIdentity(x *exchange) events.APIGatewayRequestIdentity {
+	id := events.APIGatewayRequestIdentity{SourceIP: x.sourceIP, UserAgent: x.r.UserAgent()}
+	if x.apiKey != nil {
+		id.APIKey, id.APIKeyID = x.apiKey.Value, x.apiKey.ID
+	}
+	if c := x.caller; c != nil {
+		id.AccessKey, id.AccountID, id.Caller, id.User, id.UserArn = c.AccessKeyID, c.Account, c.UserID, c.UserID, c.ARN
+	}
+	return id
 }
 
 // restAuthorizerContext is requestContext.authorizer of a REST proxy event: nil

@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/apigw/access"
 	"github.com/sluice-dev/sluice/internal/apigw/compile"
 	"github.com/sluice-dev/sluice/internal/apigw/model"
 	"github.com/sluice-dev/sluice/internal/invoke"
@@ -45,6 +46,14 @@ type Options struct {
 	Debounce time.Duration
 	// VPCLinkTargets maps private integrations' target ARNs to "host:port".
 	VPCLinkTargets map[string]string
+	// Counters count usage-plan quotas; nil counts in the store (exact across nodes,
+	// durable), or in memory when there is no store.
+	Counters access.Counters
+	// AccountRateLimit and AccountBurstLimit throttle every request this node serves;
+	// zero means API Gateway's account defaults, 10,000 requests per second with a
+	// burst of 5,000.
+	AccountRateLimit  float64
+	AccountBurstLimit int
 }
 
 // Gateway serves execute-api requests. It is an http.Handler.
@@ -57,6 +66,11 @@ type Gateway struct {
 	log      *slog.Logger
 	debounce time.Duration
 	vpcLinks map[string]string
+
+	counters     access.Counters
+	limiters     *access.Limiters // token buckets, kept across snapshots
+	accountRate  float64
+	accountBurst int
 
 	snap     atomic.Pointer[compile.Snapshot]
 	reloadMu sync.Mutex // serializes Reload, so snapshots are swapped in store order
@@ -79,6 +93,21 @@ func New(opts Options) *Gateway {
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
+	}
+	g.counters, g.limiters = opts.Counters, access.NewLimiters()
+	if g.counters == nil {
+		if g.store != nil {
+			g.counters = access.StoreCounters{Store: g.store}
+		} else {
+			g.counters = &access.MemoryCounters{}
+		}
+	}
+	g.accountRate, g.accountBurst = opts.AccountRateLimit, opts.AccountBurstLimit
+	if g.accountRate <= 0 {
+		g.accountRate = 10000
+	}
+	if g.accountBurst <= 0 {
+		g.accountBurst = 5000
 	}
 	if g.client == nil {
 		g.client = &http.Client{

@@ -54,6 +54,10 @@ type exchange struct {
 	access access.Request
 	// authorizer is the Lambda authorizer's decision once it allowed the request.
 	authorizer *access.Result
+	// apiKey is the API key that admitted the request (REST, apiKeyRequired).
+	apiKey *access.APIKey
+	// caller is the IAM identity that signed an AWS_IAM request.
+	caller *access.Caller
 }
 
 // ServeHTTP serves one execute-api request from the current snapshot. The API comes
@@ -265,6 +269,9 @@ func (g *Gateway) setCommonHeaders(x *exchange) {
 // requires any of them is refused rather than served unprotected.
 func (g *Gateway) admit(x *exchange) bool {
 	rt := x.route
+	if !g.throttle(x) {
+		return false
+	}
 	authType := strings.ToUpper(rt.AuthorizationType)
 	if x.kind == compile.REST && !g.resourcePolicyAllows(x, authType) {
 		return false
@@ -278,8 +285,8 @@ func (g *Gateway) admit(x *exchange) bool {
 	default:
 		return g.refuseUnsupported(x)
 	}
-	if rt.APIKeyRequired {
-		return g.refuseUnsupported(x)
+	if rt.APIKeyRequired && !g.checkAPIKey(x) {
+		return false
 	}
 	return true
 }

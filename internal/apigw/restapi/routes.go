@@ -299,6 +299,24 @@ func (s *Service) handlers() map[string]handlerFunc {
 		"UpdateAuthorizer": s.updateAuthorizer,
 		"DeleteAuthorizer": s.deleteAuthorizer,
 
+		"CreateApiKey": s.createAPIKey,
+		"GetApiKey":    s.getAPIKey,
+		"GetApiKeys":   s.getAPIKeys,
+		"UpdateApiKey": s.updateAPIKey,
+		"DeleteApiKey": s.deleteAPIKey,
+
+		"CreateUsagePlan": s.createUsagePlan,
+		"GetUsagePlan":    s.getUsagePlan,
+		"GetUsagePlans":   s.getUsagePlans,
+		"UpdateUsagePlan": s.updateUsagePlan,
+		"DeleteUsagePlan": s.deleteUsagePlan,
+		"GetUsage":        s.getUsage,
+
+		"CreateUsagePlanKey": s.createUsagePlanKey,
+		"GetUsagePlanKey":    s.getUsagePlanKey,
+		"GetUsagePlanKeys":   s.getUsagePlanKeys,
+		"DeleteUsagePlanKey": s.deleteUsagePlanKey,
+
 		"GetTags":       s.getTags,
 		"TagResource":   s.tagResource,
 		"UntagResource": s.untagResource,
