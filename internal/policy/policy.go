@@ -26,6 +26,9 @@ const (
 	Identity Kind = iota + 1
 	// Resource policies (function, API, bucket) must name a Principal.
 	Resource
+	// Trust policies (a role's AssumeRolePolicyDocument) name a Principal and may
+	// leave Resource out: they are about the role they belong to.
+	Trust
 )
 
 // Options tune Parse.
@@ -225,7 +228,7 @@ func compileStatement(raw *rawStatement, opts Options, variablesAllowed bool) (s
 		return st, syntaxErr("Syntax errors in policy: a statement has both Principal and NotPrincipal")
 	case opts.Kind == Identity && (hasP || hasNP):
 		return st, syntaxErr("Policy document should not specify a principal.")
-	case opts.Kind == Resource && !hasP && !hasNP:
+	case (opts.Kind == Resource || opts.Kind == Trust) && !hasP && !hasNP:
 		return st, syntaxErr("Policy document should specify a principal.")
 	case hasP || hasNP:
 		src := raw.Principal
@@ -263,6 +266,8 @@ func compileStatement(raw *rawStatement, opts Options, variablesAllowed bool) (s
 	switch {
 	case present(resources) && present(notResources):
 		return st, syntaxErr("Syntax errors in policy: a statement has both Resource and NotResource")
+	case !present(resources) && !present(notResources) && opts.Kind == Trust:
+		resources = json.RawMessage(`"*"`)
 	case !present(resources) && !present(notResources):
 		return st, syntaxErr("Syntax errors in policy: a statement has no Resource")
 	case present(notResources):

@@ -25,6 +25,7 @@ type services struct {
 	httpAPI          http.Handler
 	acm              http.Handler // CertificateManager.* (JSON 1.1)
 	logs             http.Handler // /_sluice/logs/
+	iam, sts         http.Handler // Query protocol, XML
 }
 
 // dispatcher is the one handler of the shared listener.
@@ -74,7 +75,7 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch service {
 	case "lambda":
 		style = awsproto.StyleLambda
-	case "apigateway", "acm":
+	case "apigateway", "acm", "iam", "sts":
 	default:
 		awsproto.WriteError(w, style, awsproto.Errorf(http.StatusNotFound, "UnknownOperationException",
 			"Sluice does not implement the service or operation for %s %s", r.Method, path))
@@ -91,6 +92,10 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	switch service {
+	case "iam":
+		serveOrUnbuilt(w, r, d.s.iam, "IAM", style)
+	case "sts":
+		serveOrUnbuilt(w, r, d.s.sts, "STS", style)
 	case "lambda":
 		serveOrUnbuilt(w, r, d.s.lambda, "Lambda", style)
 	case "acm":

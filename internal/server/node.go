@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/blobstore"
 	"github.com/sluice-dev/sluice/internal/domains"
 	"github.com/sluice-dev/sluice/internal/fnlogs"
+	"github.com/sluice-dev/sluice/internal/iam"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/runtime"
 	"github.com/sluice-dev/sluice/internal/runtime/shims"
@@ -99,10 +100,19 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	}
 	n.closers = append(n.closers, pool.Close)
 
-	creds := sigv4.StaticCredentials{}
-	if cfg.RootAccessKeyID != "" {
-		creds[cfg.RootAccessKeyID] = cfg.RootSecretAccessKey
+	ids := iam.New(iam.Options{Store: st, AccountID: cfg.AccountID, Logger: logger.With("component", "iam")})
+	iamCtx, stopIAM := context.WithCancel(ctx)
+	n.closers = append(n.closers, func() error { stopIAM(); return nil })
+	if err := ids.Start(iamCtx); err != nil {
+		return nil, fmt.Errorf("iam: %w", err)
 	}
+	root := sigv4.StaticCredentials{}
+	if cfg.RootAccessKeyID != "" {
+		root[cfg.RootAccessKeyID] = cfg.RootSecretAccessKey
+	}
+	// The root key is the bootstrap admin; IAM users' keys and AssumeRole sessions
+	// follow it.
+	creds := credentialChain{root, ids}
 	mode := sigv4.ModeOpen
 	if cfg.AuthMode == "verify" {
 		mode = sigv4.ModeVerify
@@ -147,6 +157,11 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		Region:         cfg.Region,
 		AccountID:      cfg.AccountID,
 		Logger:         logger.With("component", "gateway"),
+		IAM: &invokeAuthenticator{
+			verifier: sigv4.NewVerifier(sigv4.Options{Mode: sigv4.ModeVerify, Credentials: creds,
+				MaxBodyBytes: 10 << 20, IncompleteSignatureStatus: http.StatusForbidden}),
+			iam: ids, rootKey: cfg.RootAccessKeyID, account: cfg.AccountID, region: cfg.Region,
+		},
 	})
 	gwCtx, stopGateway := context.WithCancel(ctx)
 	n.closers = append(n.closers, func() error { stopGateway(); return nil })
@@ -166,6 +181,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		}
 		return r.WithContext(sigv4.WithIdentity(r.Context(), id)), nil
 	}
+	authenticate = guardControlPlane(authenticate, ids)
 	n.services = services{
 		functionURLs:  fns.ServeFunctionURL,
 		isFunctionURL: lambda.FunctionURLRequest,
@@ -179,6 +195,8 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 			APIEndpoint: func(id string) string { return "http://" + id + "." + cfg.ExecuteAPIDomain + ":" + port },
 			Logger:      logger.With("component", "apigatewayv2")}),
 		logs: logs.Handler(),
+		iam:  ids.IAM(),
+		sts:  ids.STS(),
 	}
 	if mode == sigv4.ModeVerify {
 		n.services.authenticateLogs = authenticate

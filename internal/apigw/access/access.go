@@ -8,6 +8,8 @@ package access
 import (
 	"strconv"
 	"time"
+
+	"github.com/sluice-dev/sluice/internal/policy"
 )
 
 // Condition keys a Request answers, in the lower case internal/policy asks for them.
@@ -113,4 +115,22 @@ type Caller struct {
 	UserID string
 	// Name is the user name (aws:username).
 	Name string
+	// Root is the account's root (bootstrap) key: every action is allowed to it.
+	Root bool
+	// Policies are the caller's identity policies.
+	Policies []*policy.Document
+}
+
+// IdentityDecision evaluates the caller's identity policies for execute-api:Invoke on
+// methodARN.
+func (c *Caller) IdentityDecision(methodARN string, req *Request) policy.Decision {
+	if c.Root {
+		return policy.Allow
+	}
+	preq := policy.Request{Principal: policy.Principal{ARN: c.ARN, Account: c.Account}, Action: InvokeAction, Resource: methodARN, Context: req}
+	out := policy.NotApplicable
+	for _, d := range c.Policies {
+		out = policy.Combine(out, d.Evaluate(&preq))
+	}
+	return out
 }

@@ -54,6 +54,16 @@ type Options struct {
 	// burst of 5,000.
 	AccountRateLimit  float64
 	AccountBurstLimit int
+	// IAM verifies AWS_IAM (SigV4, service execute-api) requests; nil refuses every
+	// AWS_IAM method with 500 rather than serve it unchecked.
+	IAM IAMAuthenticator
+}
+
+// IAMAuthenticator verifies the SigV4 signature of an execute-api request and names
+// its caller with the caller's identity policies. Errors are *awsproto.Error values
+// with AWS's execute-api status, code and message.
+type IAMAuthenticator interface {
+	AuthenticateInvoke(r *http.Request) (*access.Caller, error)
 }
 
 // Gateway serves execute-api requests. It is an http.Handler.
@@ -67,6 +77,7 @@ type Gateway struct {
 	debounce time.Duration
 	vpcLinks map[string]string
 
+	iam          IAMAuthenticator
 	counters     access.Counters
 	limiters     *access.Limiters // token buckets, kept across snapshots
 	accountRate  float64
@@ -94,6 +105,7 @@ func New(opts Options) *Gateway {
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
+	g.iam = opts.IAM
 	g.counters, g.limiters = opts.Counters, access.NewLimiters()
 	if g.counters == nil {
 		if g.store != nil {

@@ -282,6 +282,10 @@ func (g *Gateway) admit(x *exchange) bool {
 		if !g.authorizeLambda(x) {
 			return false
 		}
+	case "AWS_IAM":
+		if !g.authorizeIAM(x) {
+			return false
+		}
 	default:
 		return g.refuseUnsupported(x)
 	}
@@ -350,6 +354,9 @@ func (g *Gateway) resourcePolicyAllows(x *exchange, authType string) bool {
 	st := x.stage
 	if st.ResourcePolicy == nil && st.ResourcePolicyErr == nil {
 		return true
+	}
+	if authType == "AWS_IAM" && st.ResourcePolicyErr == nil {
+		return true // evaluated with the signed caller, in authorizeIAM
 	}
 	if st.ResourcePolicyErr != nil {
 		g.fail(x, failInternal, fmt.Errorf("resource policy: %w", st.ResourcePolicyErr))
