@@ -50,6 +50,8 @@ func newServeCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// SIGHUP re-reads the same sources; listeners follow the new list.
+			cfg.Net.Reload = func() (server.Config, error) { return loadConfig(cmd.Flags(), configFile) }
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return server.Run(ctx, cfg)
@@ -75,6 +77,7 @@ func newServeCommand() *cobra.Command {
 	f.String("public-endpoint", "", "base URL clients and functions use to reach Sluice (default http://<listen>)")
 	f.String("execute-api-domain", d.ExecuteAPIDomain, "domain under which {apiId}.<domain> serves APIs")
 	f.String("debug-listen", "", "address for Go's /debug/pprof profiles (off when empty; keep it on loopback)")
+	addListenerFlags(f)
 	return cmd
 }
 
@@ -120,6 +123,9 @@ func checkConfigKeys(flags *pflag.FlagSet, file string) error {
 		return fmt.Errorf("read config %s: %w", file, err)
 	}
 	for _, key := range fv.AllKeys() {
+		if key == "listeners" || strings.HasPrefix(key, "listeners.") {
+			continue // the list form of the listener flags (listeners.go)
+		}
 		if key == "config" || flags.Lookup(key) == nil {
 			return fmt.Errorf("config %s: unknown key %q (keys are the serve flag names, e.g. listen, data-dir)", file, key)
 		}

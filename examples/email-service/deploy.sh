@@ -10,7 +10,7 @@ export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1}
 awsl() { aws --endpoint-url "$ENDPOINT" --output text "$@"; }
 
 rm -f function.zip && zip -q function.zip index.js
-FN_ARN=$(awsl lambda create-function --function-name email --runtime nodejs20.x --handler index.handler \
+FN_ARN=$(awsl lambda create-function --function-name email --runtime nodejs22.x --handler index.handler \
   --role arn:aws:iam::123456789012:role/email --zip-file fileb://function.zip --query FunctionArn)
 API=$(awsl apigateway create-rest-api --name email-service --query id)
 ROOT=$(awsl apigateway get-resources --rest-api-id "$API" --query 'items[0].id')

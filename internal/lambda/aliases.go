@@ -217,6 +217,9 @@ func (s *Service) deleteAlias(c *call) error {
 		if _, err := s.loadAlias(tx, ref, c.sub); err != nil {
 			return err
 		}
+		if err := dropAliasURL(tx, ref.Name, c.sub); err != nil {
+			return err
+		}
 		return tx.Delete(aliasKey(ref.Name, c.sub))
 	})
 	if err != nil {

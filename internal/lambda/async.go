@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/sluice-dev/sluice/internal/awsproto"
 	"github.com/sluice-dev/sluice/internal/store"
 )
@@ -204,6 +206,23 @@ func (q *asyncQueue) process(ctx context.Context, key string) (again time.Time, 
 		}
 		return q.retryLater(ctx, key, ev, time.Second, false)
 	}
+	cfg := r.fn.eventInvoke[eventInvokeKey(ref.Qualifier)]
+	maxRetries, maxAge := len(s.retryDelays), maxEventAge
+	if cfg != nil && cfg.MaximumRetryAttempts != nil {
+		maxRetries = *cfg.MaximumRetryAttempts
+	}
+	if cfg != nil && cfg.MaximumEventAgeInSeconds != nil {
+		maxAge = time.Duration(*cfg.MaximumEventAgeInSeconds) * time.Second
+	}
+	invokedARN := s.qualifiedARN(ref.Name, eventInvokeKey(ref.Qualifier))
+	if time.Since(ev.Enqueued) > maxAge {
+		// AWS: "If the function ... the event is older than the maximum event age,
+		// Lambda discards it" and sends it to the on-failure destination.
+		s.log.Warn("lambda: discarding event older than its maximum age", "function", s.refARN(ref), "requestId", ev.RequestID)
+		rec := newInvocationRecord(&ev, invokedARN, "EventAgeExceeded", ev.Attempts)
+		q.finishWith(ctx, key, s.recordFor(cfg, false, rec))
+		return time.Time{}, false
+	}
 	res, err := s.runVersion(ctx, r, invocation{ref: ref, kind: typeEvent, payload: ev.Payload,
 		clientContext: ev.ClientContext, requestID: ev.RequestID})
 	var throttled *throttledError
@@ -222,25 +241,56 @@ func (q *asyncQueue) process(ctx context.Context, key string) (again time.Time, 
 		if !errors.As(err, &throttled) {
 			s.log.Warn("lambda: event invocation failed to run", "function", s.refARN(ref), "requestId", ev.RequestID, "err", err)
 		}
-		if time.Since(ev.Enqueued) > maxEventAge {
-			s.log.Warn("lambda: dropping event that could not run for 6 hours", "function", s.refARN(ref), "requestId", ev.RequestID)
-			q.finish(ctx, key)
+		if time.Since(ev.Enqueued) > maxAge {
+			s.log.Warn("lambda: dropping event that could not run within its maximum age", "function", s.refARN(ref), "requestId", ev.RequestID)
+			rec := newInvocationRecord(&ev, invokedARN, "EventAgeExceeded", ev.Attempts)
+			q.finishWith(ctx, key, s.recordFor(cfg, false, rec))
 			return time.Time{}, false
 		}
 		wait := min(time.Duration(1<<min(ev.Throttles, 9))*time.Second, maxThrottleWait) // 1 s, 2 s, 4 s ...
 		ev.Throttles++
 		return q.retryLater(ctx, key, ev, wait, false)
 	case res.FunctionError != "":
-		if ev.Attempts >= len(s.retryDelays) {
+		if ev.Attempts >= maxRetries {
 			s.log.Warn("lambda: event invocation failed on every attempt; discarding it", "function", s.refARN(ref),
 				"requestId", ev.RequestID, "attempts", ev.Attempts+1)
-			q.finish(ctx, key)
+			rec := newInvocationRecord(&ev, invokedARN, "RetriesExhausted", ev.Attempts+1)
+			rec.ResponseContext = &recordResponse{StatusCode: http.StatusOK, ExecutedVersion: r.version.config.Version,
+				FunctionError: res.FunctionError}
+			payload := asJSON(res.Payload)
+			rec.ResponsePayload = &payload
+			q.finishWith(ctx, key, s.recordFor(cfg, false, rec))
 			return time.Time{}, false
 		}
-		return q.retryLater(ctx, key, ev, s.retryDelays[ev.Attempts], true)
+		return q.retryLater(ctx, key, ev, s.retryDelays[min(ev.Attempts, len(s.retryDelays)-1)], true)
 	}
-	q.finish(ctx, key)
+	rec := newInvocationRecord(&ev, invokedARN, "Success", ev.Attempts+1)
+	rec.ResponseContext = &recordResponse{StatusCode: http.StatusOK, ExecutedVersion: r.version.config.Version}
+	payload := asJSON(res.Payload)
+	rec.ResponsePayload = &payload
+	q.finishWith(ctx, key, s.recordFor(cfg, true, rec))
 	return time.Time{}, false
+}
+
+// recordFor is the queued invocation that delivers rec to the configured on-success
+// or on-failure destination; nil when there is none.
+func (s *Service) recordFor(cfg *EventInvokeConfig, success bool, rec *invocationRecord) *asyncEvent {
+	if cfg == nil || cfg.DestinationConfig == nil {
+		return nil
+	}
+	arn := cfg.DestinationConfig.OnFailure.Destination
+	if success {
+		arn = cfg.DestinationConfig.OnSuccess.Destination
+	}
+	if arn == "" {
+		return nil
+	}
+	ev, err := s.destinationEvent(arn, rec, uuid.NewString())
+	if err != nil {
+		s.log.Warn("lambda: cannot deliver to destination", "destination", arn, "err", err)
+		return nil
+	}
+	return ev
 }
 
 // claim takes the event's lease. ok is false when the event is gone or not yet due
@@ -297,9 +347,29 @@ func (q *asyncQueue) release(key string, ev asyncEvent) {
 	_ = q.s.store.Update(ctx, func(tx store.Tx) error { return store.PutRecord(tx, key, &ev) })
 }
 
-func (q *asyncQueue) finish(ctx context.Context, key string) {
-	err := q.s.store.Update(context.WithoutCancel(ctx), func(tx store.Tx) error { return tx.Delete(key) })
+func (q *asyncQueue) finish(ctx context.Context, key string) { q.finishWith(ctx, key, nil) }
+
+// finishWith deletes a finished event and, in the same transaction, queues the
+// destination invocation that carries its record, so a record is delivered exactly
+// when its event leaves the queue.
+func (q *asyncQueue) finishWith(ctx context.Context, key string, dest *asyncEvent) {
+	var destKey string
+	if dest != nil {
+		destKey = fmt.Sprintf("%s%020d-%s", keyAsync, dest.Enqueued.UnixNano(), dest.RequestID)
+	}
+	err := q.s.store.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
+		if dest != nil {
+			if err := store.PutRecord(tx, destKey, dest); err != nil {
+				return err
+			}
+		}
+		return tx.Delete(key)
+	})
 	if err != nil {
 		q.s.log.Warn("lambda: deleting finished event failed", "key", key, "err", err)
+		return
+	}
+	if dest != nil {
+		q.schedule(destKey, dest.due())
 	}
 }

@@ -22,8 +22,10 @@ import (
 type functionCache struct {
 	s *Service
 
-	mu  sync.RWMutex // guards fns
+	mu  sync.RWMutex // guards fns and urls
 	fns map[string]*cachedFunction
+	// urls finds a function URL's function by its url-id, for the URL data plane.
+	urls map[string]urlTarget
 
 	// reloadMu serializes loads: a load reads the store and installs what it read
 	// while holding it, so the last installed entry is the last one read.
@@ -36,7 +38,13 @@ type cachedFunction struct {
 	versions map[string]*cachedVersion
 	aliases  map[string]*cachedAlias
 	reserved *int
+	urls     map[string]*urlRecord // by qualifier ("" unqualified)
+	// eventInvoke are the event invoke configs by qualifier ("$LATEST", version, alias).
+	eventInvoke map[string]*EventInvokeConfig
 }
+
+// urlTarget is what a url-id addresses.
+type urlTarget struct{ name, qualifier string }
 
 type cachedVersion struct {
 	config *Configuration
@@ -53,7 +61,7 @@ type cachedAlias struct {
 type drainer interface{ Drain(functionName string) }
 
 func newFunctionCache(s *Service) *functionCache {
-	return &functionCache{s: s, fns: map[string]*cachedFunction{}}
+	return &functionCache{s: s, fns: map[string]*cachedFunction{}, urls: map[string]urlTarget{}}
 }
 
 func (c *functionCache) get(name string) *cachedFunction {
@@ -71,7 +79,7 @@ func (c *functionCache) reload(ctx context.Context, name string) error {
 	if errors.Is(err, store.ErrNotFound) {
 		c.mu.Lock()
 		_, had := c.fns[name]
-		delete(c.fns, name)
+		c.setLocked(name, nil)
 		c.mu.Unlock()
 		// The function is gone (deleted here or, seen through the watch, on another
 		// node): its warm instances must not idle on until the reaper finds them.
@@ -96,9 +104,42 @@ func (c *functionCache) reload(ctx context.Context, name string) error {
 		return err
 	}
 	c.mu.Lock()
-	c.fns[name] = f
+	c.setLocked(name, f)
 	c.mu.Unlock()
 	return nil
+}
+
+// setLocked installs f as function name's entry (nil removes it) and keeps the
+// url-id index in step. c.mu must be held.
+func (c *functionCache) setLocked(name string, f *cachedFunction) {
+	if old := c.fns[name]; old != nil {
+		for _, u := range old.urls {
+			delete(c.urls, u.ID)
+		}
+	}
+	if f == nil {
+		delete(c.fns, name)
+		return
+	}
+	c.fns[name] = f
+	for q, u := range f.urls {
+		c.urls[u.ID] = urlTarget{name: name, qualifier: q}
+	}
+}
+
+// functionURL finds the function URL with url-id id.
+func (c *functionCache) functionURL(id string) (*cachedFunction, string, *urlRecord) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	t, ok := c.urls[id]
+	if !ok {
+		return nil, "", nil
+	}
+	f := c.fns[t.name]
+	if f == nil || f.urls[t.qualifier] == nil {
+		return nil, "", nil
+	}
+	return f, t.qualifier, f.urls[t.qualifier]
 }
 
 // loadAll replaces the cache with every function in the store.
@@ -139,7 +180,11 @@ func (c *functionCache) loadAll(ctx context.Context) error {
 		next[name] = f
 	}
 	c.mu.Lock()
-	c.fns = next
+	c.fns = map[string]*cachedFunction{}
+	c.urls = map[string]urlTarget{}
+	for name, f := range next {
+		c.setLocked(name, f)
+	}
 	c.mu.Unlock()
 	return nil
 }
@@ -150,10 +195,12 @@ func (c *functionCache) build(name string, raw []byte, versions, aliases []store
 		return nil, internalError("decode function %q: %w", name, err)
 	}
 	f := &cachedFunction{
-		name:     name,
-		versions: make(map[string]*cachedVersion, len(versions)),
-		aliases:  make(map[string]*cachedAlias, len(aliases)),
-		reserved: rec.ReservedConcurrency,
+		name:        name,
+		versions:    make(map[string]*cachedVersion, len(versions)),
+		aliases:     make(map[string]*cachedAlias, len(aliases)),
+		reserved:    rec.ReservedConcurrency,
+		urls:        rec.URLs,
+		eventInvoke: rec.EventInvoke,
 	}
 	cfg := rec.Config
 	f.latest = &cachedVersion{config: &cfg, policy: rec.Policy,

@@ -157,9 +157,10 @@ func (s *Service) createFunction(c *call) error {
 	if err := applyLogging(&cfg, in.LoggingConfig); err != nil {
 		return err
 	}
-	if err := validateConfig(&cfg); err != nil {
+	if err := validateConfig(&cfg, checkRuntime(cfg.Runtime, forCreate, s.now())); err != nil {
 		return err
 	}
+	s.setRuntimeState(&cfg)
 	zipFile, err := s.codeFromInput(c.r.Context(), in.Code)
 	if err != nil {
 		return err
@@ -224,13 +225,15 @@ func applyLogging(cfg *Configuration, lc *LoggingConfig) error {
 }
 
 // validateConfig checks a whole configuration, in the order AWS's validator reports
-// problems (model constraints first, then the service's own checks).
-func validateConfig(cfg *Configuration) error {
+// problems (model constraints first, then the service's own checks). runtimeErr is
+// the caller's checkRuntime result: which deprecation date applies depends on the
+// operation.
+func validateConfig(cfg *Configuration, runtimeErr error) error {
 	for _, err := range []error{
 		validateRole(cfg.Role), validateHandler(cfg.Handler), validateTimeout(cfg.Timeout),
 		validateMemory(cfg.MemorySize), validateDescription(cfg.Description),
 		validateArchitectures(cfg.Architectures), validateEphemeral(&cfg.EphemeralStorage),
-		validateRuntime(cfg.Runtime), validateEnvironment(cfg.Environment),
+		runtimeErr, validateEnvironment(cfg.Environment),
 	} {
 		if err != nil {
 			return err
@@ -596,6 +599,9 @@ func (s *Service) updateFunctionCode(c *call) error {
 		if err != nil {
 			return err
 		}
+		if err := checkRuntime(rec.Config.Runtime, forUpdate, s.now()); err != nil {
+			return err
+		}
 		if in.DryRun {
 			out = rec.Config
 			return errDryRun
@@ -665,6 +671,7 @@ func (s *Service) updateFunctionConfiguration(c *call) error {
 			return err
 		}
 		cfg := &rec.Config
+		oldRuntime := cfg.Runtime
 		if in.Role != nil {
 			cfg.Role = *in.Role
 		}
@@ -700,9 +707,17 @@ func (s *Service) updateFunctionConfiguration(c *call) error {
 		if err := applyLogging(cfg, in.LoggingConfig); err != nil {
 			return err
 		}
-		if err := validateConfig(cfg); err != nil {
+		// Moving a function to another runtime is creating it anew on that runtime
+		// (AWS refuses runtimes past their create block); changing a function that
+		// stays on its runtime is refused from the runtime's update block.
+		op := forUpdate
+		if cfg.Runtime != oldRuntime {
+			op = forCreate
+		}
+		if err := validateConfig(cfg, checkRuntime(cfg.Runtime, op, s.now())); err != nil {
 			return err
 		}
+		s.setRuntimeState(cfg)
 		touch(rec)
 		out = rec.Config
 		return store.PutRecord(tx, functionKey(ref.Name), rec)

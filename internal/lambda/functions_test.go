@@ -24,7 +24,7 @@ const testRole = "arn:aws:iam::123456789012:role/lambda-role"
 func (e *env) create(name string, mod ...func(*awslambda.CreateFunctionInput)) *awslambda.CreateFunctionOutput {
 	e.t.Helper()
 	in := &awslambda.CreateFunctionInput{
-		FunctionName: aws.String(name), Runtime: types.RuntimeNodejs20x, Handler: aws.String("index.handler"),
+		FunctionName: aws.String(name), Runtime: types.RuntimeNodejs22x, Handler: aws.String("index.handler"),
 		Role: aws.String(testRole), Code: &types.FunctionCode{ZipFile: makeZip(e.t, map[string]string{"index.js": "exports.handler=async e=>e;"})},
 	}
 	for _, m := range mod {
@@ -140,7 +140,7 @@ func TestCreateFunctionValidation(t *testing.T) {
 		{"bad zip", func(in *awslambda.CreateFunctionInput) { in.Code.ZipFile = []byte("not a zip") },
 			"InvalidParameterValueException", `^Could not unzip uploaded file\. Please check your file, then try to upload again\.$`},
 		{"runtime", func(in *awslambda.CreateFunctionInput) { in.Runtime = "java99" },
-			"InvalidParameterValueException", `^Value java99 at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: \[nodejs18\.x, .*provided\.al2023\] or be a valid ARN$`},
+			"InvalidParameterValueException", `^Value java99 at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: \[python3\.9, .*nodejs24\.x, python3\.14, java25, dotnet10, ruby4\.0\] or be a valid ARN$`},
 		{"role", func(in *awslambda.CreateFunctionInput) { in.Role = aws.String("my-role") },
 			"ValidationException", `^1 validation error detected: Value 'my-role' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:`},
 		{"timeout", func(in *awslambda.CreateFunctionInput) { in.Timeout = aws.Int32(901) },
@@ -173,7 +173,7 @@ func TestCreateFunctionValidation(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			in := &awslambda.CreateFunctionInput{
-				FunctionName: aws.String("v-fn"), Runtime: types.RuntimeNodejs20x, Handler: aws.String("index.handler"),
+				FunctionName: aws.String("v-fn"), Runtime: types.RuntimeNodejs22x, Handler: aws.String("index.handler"),
 				Role: aws.String(testRole), Code: &types.FunctionCode{ZipFile: good},
 			}
 			c.mod(in)

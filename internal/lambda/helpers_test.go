@@ -93,7 +93,13 @@ type envOpts struct {
 	blobDir     string
 	retryDelays []time.Duration
 	noStart     bool
+	runtimes    RuntimeHost
+	clock       func() time.Time // default testNow
 }
+
+// testNow is the lambda tests' clock, so runtime deprecation dates give the same
+// answers on any day.
+func testNow() time.Time { return time.Date(2026, time.December, 2, 12, 0, 0, 0, time.UTC) }
 
 func newEnv(t *testing.T, o envOpts) *env {
 	t.Helper()
@@ -105,7 +111,11 @@ func newEnv(t *testing.T, o envOpts) *env {
 		o.blobDir = t.TempDir()
 	}
 	e.blobs = &dirBlobs{dir: o.blobDir}
-	svc, err := New(Options{Store: e.store, Blobs: e.blobs, Runner: e.runner, AsyncRetryDelays: o.retryDelays})
+	if o.clock == nil {
+		o.clock = testNow
+	}
+	svc, err := New(Options{Store: e.store, Blobs: e.blobs, Runner: e.runner, AsyncRetryDelays: o.retryDelays,
+		Runtimes: o.runtimes, Clock: o.clock})
 	if err != nil {
 		t.Fatal(err)
 	}

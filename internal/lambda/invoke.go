@@ -19,7 +19,7 @@ import (
 // Invoke payload limits (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
 const (
 	maxSyncPayload  = 6291456 // 6 MB, request and response
-	maxAsyncPayload = 262144  // 256 KB
+	maxAsyncPayload = 1048576 // 1 MB since 2025 (was 256 KB)
 	maxLogTail      = 4096    // X-Amz-Log-Result carries the last 4 KB of the log
 )
 
@@ -43,6 +43,10 @@ type invocation struct {
 	principal     string
 	sourceARN     string
 	sourceAccount string
+	// stream receives a streamed response (InvokeWithResponseStream, streaming
+	// function URLs); onResolve learns the version that runs before it starts.
+	stream    runtime.ResponseStream
+	onResolve func(executedVersion string)
 }
 
 // outcome is what an invocation produced.
@@ -143,6 +147,9 @@ func (s *Service) invoke(ctx context.Context, inv invocation) (outcome, error) {
 					r.invokedARN + " because no resource-based policy allows the lambda:InvokeFunction action"}
 		}
 	}
+	if st := r.version.config.State; st != "" && st != "Active" {
+		return outcome{}, notActive(r.version.config)
+	}
 	if inv.requestID == "" {
 		inv.requestID = uuid.NewString()
 	}
@@ -154,6 +161,9 @@ func (s *Service) invoke(ctx context.Context, inv invocation) (outcome, error) {
 			return outcome{}, err
 		}
 		return out, nil
+	}
+	if inv.onResolve != nil {
+		inv.onResolve(r.version.config.Version)
 	}
 	res, err := s.runVersion(ctx, r, inv)
 	if err != nil {
@@ -180,6 +190,7 @@ func (s *Service) runVersion(ctx context.Context, r *resolved, inv invocation) (
 		InvokedFunctionARN: r.invokedARN,
 		ClientContext:      inv.clientContext,
 		LogTail:            inv.logTail,
+		Stream:             inv.stream,
 	})
 	switch {
 	case err == nil:

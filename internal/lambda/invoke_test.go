@@ -63,8 +63,8 @@ func TestInvokeSync(t *testing.T) {
 
 	_, err = e.client.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("echo"), Payload: bytes.Repeat([]byte("1"), 6291457)})
 	wantAPIError(t, err, "RequestTooLargeException", `^Request must be smaller than 6291456 bytes for the InvokeFunction operation$`)
-	_, err = e.client.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("echo"), InvocationType: types.InvocationTypeEvent, Payload: bytes.Repeat([]byte("1"), 262145)})
-	wantAPIError(t, err, "RequestTooLargeException", `^262145 byte payload is too large for the Event invocation type \(limit 262144 bytes\)$`)
+	_, err = e.client.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("echo"), InvocationType: types.InvocationTypeEvent, Payload: bytes.Repeat([]byte("1"), 1048577)})
+	wantAPIError(t, err, "RequestTooLargeException", `^1048577 byte payload is too large for the Event invocation type \(limit 1048576 bytes\)$`)
 	_, err = e.client.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("nope")})
 	wantAPIError(t, err, "ResourceNotFoundException", `^Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope$`)
 	_, err = e.client.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("echo"), Qualifier: aws.String("7")})

@@ -39,6 +39,13 @@ type Blobs interface {
 	Exists(sha256Hex string) bool
 }
 
+// RuntimeHost tells whether this node can run a runtime: nil when it can, else an
+// error naming what is missing (an interpreter not on PATH, a runtime family Sluice
+// has no runtime client for). The runtime shims implement it.
+type RuntimeHost interface {
+	RuntimeAvailable(runtime string) error
+}
+
 // Options configures a Service.
 type Options struct {
 	Store     store.Store
@@ -56,7 +63,20 @@ type Options struct {
 	AsyncWorkers int
 	// CodeSource reads Code.S3Bucket/S3Key packages; nil refuses them.
 	CodeSource CodeSource
-	Logger     *slog.Logger
+	// Runtimes decides whether a function's runtime can run here; a function whose
+	// runtime cannot is created in State Failed (StateReasonCode InvalidRuntime), as
+	// AWS does. Nil treats every runtime as available and leaves the pool to fail.
+	Runtimes RuntimeHost
+	// FunctionURLBase is the address of a function URL with url-id id, e.g.
+	// "http://{id}.lambda-url.us-east-1.localhost:4566/" (AWS's is
+	// https://{id}.lambda-url.{region}.on.aws/); default derived from Endpoint.
+	FunctionURLBase func(id string) string
+	// URLAuth verifies requests to AWS_IAM function URLs; nil refuses them all.
+	URLAuth URLAuthenticator
+	// Clock is the time runtime deprecation dates are checked against (tests);
+	// default time.Now.
+	Clock  func() time.Time
+	Logger *slog.Logger
 }
 
 // Service is the Lambda API. It implements http.Handler and invoke.Invoker.
@@ -68,6 +88,10 @@ type Service struct {
 	account  string
 	endpoint string
 	log      *slog.Logger
+	runtimes RuntimeHost
+	urlBase  func(id string) string
+	urlAuth  URLAuthenticator
+	now      func() time.Time
 
 	retryDelays  []time.Duration
 	asyncWorkers int
@@ -107,6 +131,10 @@ func New(opts Options) (*Service, error) {
 		account:      opts.AccountID,
 		endpoint:     opts.Endpoint,
 		log:          opts.Logger,
+		runtimes:     opts.Runtimes,
+		urlBase:      opts.FunctionURLBase,
+		urlAuth:      opts.URLAuth,
+		now:          opts.Clock,
 		retryDelays:  opts.AsyncRetryDelays,
 		asyncWorkers: opts.AsyncWorkers,
 		codeSource:   opts.CodeSource,
@@ -116,6 +144,9 @@ func New(opts Options) (*Service, error) {
 	}
 	if s.account == "" {
 		s.account = "123456789012"
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

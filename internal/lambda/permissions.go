@@ -63,6 +63,9 @@ type addPermissionInput struct {
 	RevisionId          string `json:"RevisionId"`
 	PrincipalOrgID      string `json:"PrincipalOrgID"`
 	FunctionUrlAuthType string `json:"FunctionUrlAuthType"`
+	// InvokedViaFunctionUrl restricts a lambda:InvokeFunction grant to calls through
+	// a function URL, the second permission URLs need since October 2025.
+	InvokedViaFunctionUrl bool `json:"InvokedViaFunctionUrl"`
 }
 
 func (in *addPermissionInput) validate() error {
@@ -111,6 +114,9 @@ func (in *addPermissionInput) statement(account, resource string) statement {
 	add("StringEquals", "aws:PrincipalOrgID", in.PrincipalOrgID)
 	add("StringEquals", "lambda:EventSourceToken", in.EventSourceToken)
 	add("StringEquals", "lambda:FunctionUrlAuthType", in.FunctionUrlAuthType)
+	if in.InvokedViaFunctionUrl {
+		add("Bool", "lambda:InvokedViaFunctionUrl", "true")
+	}
 	return st
 }
 

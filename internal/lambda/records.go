@@ -67,6 +67,8 @@ type Configuration struct {
 	TracingConfig        TracingConfig         `json:"TracingConfig"`
 	RevisionId           string                `json:"RevisionId"`
 	State                string                `json:"State"`
+	StateReason          string                `json:"StateReason,omitempty"`
+	StateReasonCode      string                `json:"StateReasonCode,omitempty"`
 	LastUpdateStatus     string                `json:"LastUpdateStatus"`
 	PackageType          string                `json:"PackageType"`
 	Architectures        []string              `json:"Architectures"`
@@ -125,6 +127,11 @@ type functionRecord struct {
 	// LastVersion is the highest version number ever published; AWS never reuses a
 	// version number, even after the version is deleted.
 	LastVersion int `json:"lastVersion"`
+	// URLs are the function URLs, by qualifier ("" unqualified, else an alias).
+	URLs map[string]*urlRecord `json:"urls,omitempty"`
+	// EventInvoke are the event invoke configs, by qualifier ("$LATEST", a version
+	// or an alias).
+	EventInvoke map[string]*EventInvokeConfig `json:"eventInvoke,omitempty"`
 }
 
 // versionRecord is stored at /lambda/versions/<name>/<n>.

@@ -139,6 +139,20 @@ var routes = []route{
 	newRoute(http.MethodPost, "/2015-03-31/functions/{FunctionName}/policy", (*Service).addPermission),
 	newRoute(http.MethodDelete, "/2015-03-31/functions/{FunctionName}/policy/{StatementId}", (*Service).removePermission),
 	newRoute(http.MethodPost, "/2015-03-31/functions/{FunctionName}/invocations", (*Service).invokeHTTP),
+
+	newRoute(http.MethodPut, "/2019-09-25/functions/{FunctionName}/event-invoke-config", (*Service).putFunctionEventInvokeConfig),
+	newRoute(http.MethodPost, "/2019-09-25/functions/{FunctionName}/event-invoke-config", (*Service).updateFunctionEventInvokeConfig),
+	newRoute(http.MethodGet, "/2019-09-25/functions/{FunctionName}/event-invoke-config", (*Service).getFunctionEventInvokeConfig),
+	newRoute(http.MethodDelete, "/2019-09-25/functions/{FunctionName}/event-invoke-config", (*Service).deleteFunctionEventInvokeConfig),
+	newRoute(http.MethodGet, "/2019-09-25/functions/{FunctionName}/event-invoke-config/list", (*Service).listFunctionEventInvokeConfigs),
+
+	newRoute(http.MethodPost, "/2021-11-15/functions/{FunctionName}/response-streaming-invocations", (*Service).invokeWithResponseStream),
+
+	newRoute(http.MethodPost, "/2021-10-31/functions/{FunctionName}/url", (*Service).createFunctionURLConfig),
+	newRoute(http.MethodGet, "/2021-10-31/functions/{FunctionName}/url", (*Service).getFunctionURLConfig),
+	newRoute(http.MethodPut, "/2021-10-31/functions/{FunctionName}/url", (*Service).updateFunctionURLConfig),
+	newRoute(http.MethodDelete, "/2021-10-31/functions/{FunctionName}/url", (*Service).deleteFunctionURLConfig),
+	newRoute(http.MethodGet, "/2021-10-31/functions/{FunctionName}/urls", (*Service).listFunctionURLConfigs),
 }
 
 func serveCodeRoute(s *Service, c *call) error { return s.serveCode(c, c.sub) }

@@ -10,13 +10,6 @@ import (
 	"strings"
 )
 
-// supportedRuntimes are the runtimes Sluice runs, in AWS's spelling.
-var supportedRuntimes = []string{
-	"nodejs18.x", "nodejs20.x", "nodejs22.x",
-	"python3.9", "python3.10", "python3.11", "python3.12", "python3.13",
-	"provided.al2", "provided.al2023",
-}
-
 // Lambda's limits (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
 const (
 	maxUnzippedCode   = 262144000   // 250 MB, code and layers, unzipped
@@ -47,17 +40,6 @@ var reservedEnvKeys = []string{
 	"AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
 	"AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
 	"AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
-}
-
-func validateRuntime(rt string) error {
-	if slices.Contains(supportedRuntimes, rt) {
-		return nil
-	}
-	// AWS answers an unknown runtime with InvalidParameterValueException:
-	// "Value x at 'runtime' failed to satisfy constraint: Member must satisfy enum
-	// value set: [...] or be a valid ARN".
-	return invalidParam("Value %s at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [%s] or be a valid ARN",
-		rt, strings.Join(supportedRuntimes, ", "))
 }
 
 func validateRole(role string) error {

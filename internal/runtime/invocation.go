@@ -34,9 +34,10 @@ const (
 )
 
 type outcome struct {
-	kind    outcomeKind
-	payload []byte
-	at      time.Time
+	kind     outcomeKind
+	payload  []byte
+	at       time.Time
+	streamed bool // the response went to Invocation.Stream
 }
 
 // errorObject is the standard Lambda error body
@@ -214,7 +215,7 @@ func (inst *instance) exitOutcome() outcome {
 // complete writes END/REPORT, collects the log tail and builds the Result.
 func (inst *instance) complete(c *invocation, o outcome, cold bool, submitted time.Time) (*Result, bool, error) {
 	id := c.inv.RequestID
-	res := &Result{RequestID: id}
+	res := &Result{RequestID: id, Streamed: o.streamed}
 	healthy := false
 	status := ""
 	switch o.kind {

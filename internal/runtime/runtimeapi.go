@@ -28,7 +28,12 @@ const (
 	hdrCognitoIdentity = "Lambda-Runtime-Cognito-Identity"
 	hdrErrorType       = "Lambda-Runtime-Function-Error-Type"
 	hdrErrorBody       = "Lambda-Runtime-Function-Error-Body" // trailer of streamed responses
+	hdrResponseMode    = "Lambda-Runtime-Function-Response-Mode"
 )
+
+// maxStreamedResponse is the soft limit of a streamed response: "The maximum
+// response payload size for response streaming is 20 MB" (a soft limit on AWS).
+const maxStreamedResponse = 20 * 1024 * 1024
 
 var (
 	bodyAccepted         = []byte(`{"status":"OK"}` + "\n")
@@ -243,6 +248,12 @@ func settle(w http.ResponseWriter, c *invocation, o outcome) {
 }
 
 func (inst *instance) serveResponse(w http.ResponseWriter, r *http.Request, id string) {
+	if strings.EqualFold(r.Header.Get(hdrResponseMode), "streaming") {
+		if c := inst.current(id); c != nil && c.inv.Stream != nil {
+			inst.serveStreamedResponse(w, r, c)
+			return
+		}
+	}
 	c, body, ok := inst.readResult(w, r, id)
 	if !ok {
 		return
@@ -255,6 +266,56 @@ func (inst *instance) serveResponse(w http.ResponseWriter, r *http.Request, id s
 	}
 	settle(w, c, o)
 }
+
+// serveStreamedResponse relays a streamed response (chunked body, errors in the
+// Lambda-Runtime-Function-Error-Type/-Body trailers) to the invocation's stream as
+// the runtime writes it. Past the 20 MB limit the stream is cut and the invocation
+// fails with Function.ResponseSizeTooLarge, as AWS reports it.
+func (inst *instance) serveStreamedResponse(w http.ResponseWriter, r *http.Request, c *invocation) {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	out := c.inv.Stream
+	out.Start(ct)
+	buf := make([]byte, 32*1024)
+	total := 0
+	for {
+		n, err := r.Body.Read(buf)
+		if n > 0 {
+			total += n
+			if total > maxStreamedResponse {
+				_, _ = io.Copy(io.Discard, r.Body)
+				settle(w, c, outcome{kind: outTooLarge, payload: errorBody("Function.ResponseSizeTooLarge",
+					"Response payload size exceeded maximum allowed payload size (20971520 bytes).")})
+				return
+			}
+			if _, werr := out.Write(buf[:n]); werr != nil {
+				// The client went away; keep draining so the runtime can finish.
+				out = discardStream{}
+			}
+			out.Flush()
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return // the runtime went away mid-body; its exit is reported by the wait loop
+		}
+	}
+	o := outcome{kind: outSuccess}
+	if t := r.Trailer.Get(hdrErrorType); t != "" {
+		o = outcome{kind: outHandlerError, payload: trailerErrorPayload(t, r.Trailer.Get(hdrErrorBody))}
+	}
+	o.streamed = true
+	settle(w, c, o)
+}
+
+type discardStream struct{}
+
+func (discardStream) Start(string)                {}
+func (discardStream) Write(p []byte) (int, error) { return len(p), nil }
+func (discardStream) Flush()                      {}
 
 func trailerErrorPayload(errType, b64 string) []byte {
 	if b, err := base64.StdEncoding.DecodeString(b64); err == nil && json.Valid(b) && len(b) > 0 {

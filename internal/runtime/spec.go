@@ -14,7 +14,7 @@ type FunctionSpec struct {
 	FunctionName string
 	FunctionARN  string // unqualified
 	Version      string // "$LATEST" or "1", "2", ...
-	Runtime      string // provided.al2023, provided.al2, nodejs18.x..nodejs22.x, python3.9..python3.13
+	Runtime      string // provided.*, nodejs18.x..nodejs24.x, python3.9..python3.14 (lambda checks AWS's list)
 	Handler      string // "index.handler", "app.lambda_handler"; ignored by provided.*
 	CodeZip      string // path of the function's zip on disk (content-addressed)
 	CodeSHA256   string // hex SHA-256 of the zip; extraction cache key
@@ -35,6 +35,20 @@ type Invocation struct {
 	CognitoIdentity    string
 	TraceID            string
 	LogTail            bool
+	// Stream, when set, receives the response as the function writes it if the
+	// runtime streams it (Lambda-Runtime-Function-Response-Mode: streaming); a
+	// buffered response still comes back in Result.Payload.
+	Stream ResponseStream
+}
+
+// ResponseStream receives a streamed response (InvokeWithResponseStream, function
+// URLs in RESPONSE_STREAM mode) while the function writes it.
+type ResponseStream interface {
+	// Start is called once, before the first Write, with the Content-Type the
+	// runtime declared (application/octet-stream when it declared none).
+	Start(contentType string)
+	Write(p []byte) (int, error)
+	Flush()
 }
 
 // Result is the outcome of an invocation that ran. A handler error, timeout, crash or
@@ -45,6 +59,9 @@ type Result struct {
 	Payload       []byte
 	FunctionError string // "" | "Unhandled"
 	LogTail       []byte // last 4 KB of this invocation's log lines, when asked for
+	// Streamed is true when the response went to Invocation.Stream; Payload is then
+	// empty, or the error object when the stream ended in an error.
+	Streamed bool
 }
 
 // Errors Invoke returns when an invocation could not run at all.

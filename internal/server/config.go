@@ -36,6 +36,9 @@ type Config struct {
 	// DebugListen, when set, serves Go's /debug/pprof profiles on a separate
 	// listener (keep it on loopback).
 	DebugListen string `mapstructure:"debug-listen"`
+
+	// Net is the listeners beyond --listen, TLS, limits and ACME (listeners.go).
+	Net ListenerConfig `mapstructure:",squash"`
 }
 
 // Defaults returns the configuration `sluice serve` runs with when told nothing.
@@ -89,6 +92,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxInstances < 1 {
 		return fmt.Errorf("--max-instances must be at least 1")
+	}
+	if err := c.validateListeners(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -11,15 +11,21 @@ import (
 // services are the handlers the dispatcher routes to. A nil handler means the
 // capability is not built; its requests get an AWS-shaped 501.
 type services struct {
-	dataPlane    http.Handler               // execute-api requests, served as API Gateway does
-	isDataPlane  func(r *http.Request) bool // picks data-plane requests by Host or path
-	authenticate func(r *http.Request) (*http.Request, error)
+	// functionURLs serves Lambda function URLs ({url-id}.lambda-url.* Hosts and the
+	// /_sluice/lambda-url/ path form), which set their own headers.
+	functionURLs  http.HandlerFunc
+	isFunctionURL func(r *http.Request) bool
+	dataPlane     http.Handler               // execute-api requests, served as API Gateway does
+	isDataPlane   func(r *http.Request) bool // picks data-plane requests by Host or path
+	authenticate  func(r *http.Request) (*http.Request, error)
 	// authenticateLogs guards /_sluice/logs/; nil leaves it open (open mode).
 	authenticateLogs func(r *http.Request) (*http.Request, error)
 	lambda           http.Handler
 	restAPI          http.Handler
 	httpAPI          http.Handler
+	acm              http.Handler // CertificateManager.* (JSON 1.1)
 	logs             http.Handler // /_sluice/logs/
+	iam, sts         http.Handler // Query protocol, XML
 	// s3 serves requests isS3 claims (signed for s3, S3 hosts, existing buckets);
 	// it answers in S3's REST-XML dialect and authenticates itself.
 	s3   http.Handler
@@ -30,6 +36,10 @@ type services struct {
 type dispatcher struct{ s services }
 
 func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if d.s.isFunctionURL != nil && d.s.isFunctionURL(r) {
+		d.s.functionURLs(w, r)
+		return
+	}
 	if d.s.isDataPlane != nil && d.s.isDataPlane(r) {
 		// The gateway sets the headers API Gateway sets (x-amzn-RequestId,
 		// apigw-requestid, ...) itself.
@@ -73,7 +83,7 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch service {
 	case "lambda":
 		style = awsproto.StyleLambda
-	case "apigateway":
+	case "apigateway", "acm", "iam", "sts":
 	default:
 		awsproto.WriteError(w, style, awsproto.Errorf(http.StatusNotFound, "UnknownOperationException",
 			"Sluice does not implement the service or operation for %s %s", r.Method, path))
@@ -90,8 +100,14 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	switch service {
+	case "iam":
+		serveOrUnbuilt(w, r, d.s.iam, "IAM", style)
+	case "sts":
+		serveOrUnbuilt(w, r, d.s.sts, "STS", style)
 	case "lambda":
 		serveOrUnbuilt(w, r, d.s.lambda, "Lambda", style)
+	case "acm":
+		serveOrUnbuilt(w, r, d.s.acm, "ACM", style)
 	case "apigateway":
 		if strings.HasPrefix(path, "/v2/") {
 			serveOrUnbuilt(w, r, d.s.httpAPI, "API Gateway V2", style)
@@ -108,11 +124,15 @@ func serviceFor(r *http.Request) string {
 		// apigatewayv2 signs as "apigateway" too; its paths start with /v2/.
 		return scope.Service
 	}
+	if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "CertificateManager.") {
+		return "acm"
+	}
 	p := r.URL.Path
 	switch {
 	case strings.HasPrefix(p, "/2015-03-31/"), strings.HasPrefix(p, "/2016-08-19/"),
 		strings.HasPrefix(p, "/2017-10-31/"), strings.HasPrefix(p, "/2019-09-30/"),
-		strings.HasPrefix(p, "/2018-10-31/"), strings.HasPrefix(p, "/2020-06-30/"):
+		strings.HasPrefix(p, "/2018-10-31/"), strings.HasPrefix(p, "/2020-06-30/"),
+		strings.HasPrefix(p, "/2019-09-25/"), strings.HasPrefix(p, "/2021-10-31/"), strings.HasPrefix(p, "/2021-11-15/"):
 		return "lambda"
 	case strings.HasPrefix(p, "/v2/"), strings.HasPrefix(p, "/restapis"), strings.HasPrefix(p, "/apikeys"),
 		strings.HasPrefix(p, "/usageplans"), strings.HasPrefix(p, "/domainnames"), strings.HasPrefix(p, "/account"),

@@ -14,7 +14,9 @@ import (
 	"github.com/sluice-dev/sluice/internal/apigw/httpapi"
 	"github.com/sluice-dev/sluice/internal/apigw/restapi"
 	"github.com/sluice-dev/sluice/internal/blobstore"
+	"github.com/sluice-dev/sluice/internal/domains"
 	"github.com/sluice-dev/sluice/internal/fnlogs"
+	"github.com/sluice-dev/sluice/internal/iam"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/runtime"
 	"github.com/sluice-dev/sluice/internal/runtime/shims"
@@ -27,8 +29,10 @@ import (
 
 // node is one running Sluice: its store, pool and services.
 type node struct {
-	services services
-	closers  []func() error
+	services   services
+	tlsDefault defaultCert
+	router     *domains.Router
+	closers    []func() error
 }
 
 func (n *node) close() {
@@ -98,6 +102,24 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	}
 	n.closers = append(n.closers, pool.Close)
 
+	ids := iam.New(iam.Options{Store: st, AccountID: cfg.AccountID, Logger: logger.With("component", "iam")})
+	iamCtx, stopIAM := context.WithCancel(ctx)
+	n.closers = append(n.closers, func() error { stopIAM(); return nil })
+	if err := ids.Start(iamCtx); err != nil {
+		return nil, fmt.Errorf("iam: %w", err)
+	}
+	root := sigv4.StaticCredentials{}
+	if cfg.RootAccessKeyID != "" {
+		root[cfg.RootAccessKeyID] = cfg.RootSecretAccessKey
+	}
+	// The root key is the bootstrap admin; IAM users' keys and AssumeRole sessions
+	// follow it.
+	creds := credentialChain{root, ids}
+	mode := sigv4.ModeOpen
+	if cfg.AuthMode == "verify" {
+		mode = sigv4.ModeVerify
+	}
+	verifier := sigv4.NewVerifier(sigv4.Options{Mode: mode, Credentials: creds, MaxBodyBytes: 80 << 20})
 	// Lambda reads S3 deployment packages from the object store, which is built
 	// after Lambda (it invokes functions for notifications).
 	code := &objectCodeSource{}
@@ -110,7 +132,12 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		AccountID:        cfg.AccountID,
 		Endpoint:         endpoint,
 		AsyncRetryDelays: []time.Duration{cfg.AsyncRetryDelay, 2 * cfg.AsyncRetryDelay},
-		Logger:           logger.With("component", "lambda"),
+		Runtimes:         installed,
+		FunctionURLBase: func(id string) string {
+			return "http://" + id + ".lambda-url." + cfg.Region + ".localhost:" + port + "/"
+		},
+		URLAuth: urlAuthenticator{verifier: verifier, rootKey: cfg.RootAccessKeyID, account: cfg.AccountID},
+		Logger:  logger.With("component", "lambda"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lambda: %w", err)
@@ -125,12 +152,22 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	}
 	n.closers = append(n.closers, func() error { stopLambda(); fns.Wait(); return nil })
 
+	vpcLinks, err := cfg.vpcLinkTargets()
+	if err != nil {
+		return nil, err
+	}
 	gw := gateway.New(gateway.Options{
-		Store:     st,
-		Invoker:   fns,
-		Region:    cfg.Region,
-		AccountID: cfg.AccountID,
-		Logger:    logger.With("component", "gateway"),
+		VPCLinkTargets: vpcLinks,
+		Store:          st,
+		Invoker:        fns,
+		Region:         cfg.Region,
+		AccountID:      cfg.AccountID,
+		Logger:         logger.With("component", "gateway"),
+		IAM: &invokeAuthenticator{
+			verifier: sigv4.NewVerifier(sigv4.Options{Mode: sigv4.ModeVerify, Credentials: creds,
+				MaxBodyBytes: 10 << 20, IncompleteSignatureStatus: http.StatusForbidden}),
+			iam: ids, rootKey: cfg.RootAccessKeyID, account: cfg.AccountID, region: cfg.Region,
+		},
 	})
 	gwCtx, stopGateway := context.WithCancel(ctx)
 	n.closers = append(n.closers, func() error { stopGateway(); return nil })
@@ -138,15 +175,10 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 
-	creds := sigv4.StaticCredentials{}
-	if cfg.RootAccessKeyID != "" {
-		creds[cfg.RootAccessKeyID] = cfg.RootSecretAccessKey
+	certs, router, err := n.buildDomains(ctx, cfg, addr, st, gw, logger)
+	if err != nil {
+		return nil, err
 	}
-	mode := sigv4.ModeOpen
-	if cfg.AuthMode == "verify" {
-		mode = sigv4.ModeVerify
-	}
-	verifier := sigv4.NewVerifier(sigv4.Options{Mode: mode, Credentials: creds, MaxBodyBytes: 80 << 20})
 
 	objects, err := buildS3(ctx, n, cfg, st, verifier, creds, mode == sigv4.ModeOpen, fns, logger)
 	if err != nil {
@@ -161,16 +193,22 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		}
 		return r.WithContext(sigv4.WithIdentity(r.Context(), id)), nil
 	}
+	authenticate = guardControlPlane(authenticate, ids)
 	n.services = services{
-		dataPlane:    gw,
-		isDataPlane:  gateway.IsDataPlaneRequest,
-		authenticate: authenticate,
-		lambda:       fns,
-		restAPI:      restapi.New(restapi.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID, Logger: logger.With("component", "apigateway")}),
-		httpAPI: httpapi.New(httpapi.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID,
+		functionURLs:  fns.ServeFunctionURL,
+		isFunctionURL: lambda.FunctionURLRequest,
+		dataPlane:     router,
+		isDataPlane:   router.IsDataPlane,
+		acm:           certs,
+		authenticate:  authenticate,
+		lambda:        fns,
+		restAPI:       restapi.New(restapi.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID, Certificates: certs, Logger: logger.With("component", "apigateway")}),
+		httpAPI: httpapi.New(httpapi.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID, Certificates: certs,
 			APIEndpoint: func(id string) string { return "http://" + id + "." + cfg.ExecuteAPIDomain + ":" + port },
 			Logger:      logger.With("component", "apigatewayv2")}),
 		logs: logs.Handler(),
+		iam:  ids.IAM(),
+		sts:  ids.STS(),
 		s3:   objects,
 		isS3: objects.Claims,
 	}

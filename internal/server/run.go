@@ -9,8 +9,12 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
+
+	"github.com/sluice-dev/sluice/internal/listen"
 )
 
 // Run builds every part from cfg and serves until ctx is done, then shuts down
@@ -43,14 +47,19 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer node.close()
 
-	srv := &http.Server{
-		Handler:           &dispatcher{s: node.services},
-		ReadHeaderTimeout: 30 * time.Second,
-		MaxHeaderBytes:    1 << 20,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	listeners, err := node.listenerSet(cfg, ln, logger)
+	if err != nil {
+		ln.Close()
+		return err
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	specs, err := cfg.listenerSpecs()
+	if err == nil {
+		err = listeners.Apply(ctx, specs)
+	}
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	if cfg.DebugListen != "" {
 		debug := &http.Server{Addr: cfg.DebugListen, Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
@@ -63,17 +72,44 @@ func Run(ctx context.Context, cfg Config) error {
 	logger.Info("sluice serving", "listen", ln.Addr().String(), "data_dir", cfg.DataDir,
 		"store", cfg.Store, "auth_mode", cfg.AuthMode, "region", cfg.Region)
 
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+	hup := make(chan os.Signal, 1)
+	if cfg.Net.Reload != nil {
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	for {
+		select {
+		case err := <-listeners.Errors():
+			shutdown(listeners)
+			return err
+		case <-ctx.Done():
+			shutdown(listeners)
+			return nil
+		case <-hup:
+			next, err := cfg.Net.Reload()
+			if err == nil {
+				err = node.reconfigure(next)
+			}
+			var specs []listen.Spec
+			if err == nil {
+				specs, err = next.listenerSpecs()
+			}
+			if err == nil {
+				err = listeners.Apply(ctx, specs)
+			}
+			if err != nil {
+				logger.Error("reload refused; keeping the running configuration", "err", err)
+				continue
+			}
+			logger.Info("configuration reloaded", "listeners", len(specs))
+		}
+	}
+}
+
+func shutdown(listeners *listen.Set) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logger.Warn("shutdown", "err", err)
-	}
-	return nil
+	listeners.Shutdown(ctx)
 }
 
 func newLogger(level string) *slog.Logger {

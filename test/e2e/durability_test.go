@@ -37,7 +37,7 @@ func TestDurabilityKill9(t *testing.T) {
 					src := fmt.Sprintf("exports.handler = async () => %q;\n", name)
 					zipData := zipBytes(t, map[string]zipEntry{"index.js": {[]byte(src), 0o644}})
 					out, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
-						FunctionName: aws.String(name), Runtime: types.RuntimeNodejs20x, Handler: aws.String("index.handler"),
+						FunctionName: aws.String(name), Runtime: types.RuntimeNodejs22x, Handler: aws.String("index.handler"),
 						Role: aws.String(testRole), Code: &types.FunctionCode{ZipFile: zipData},
 					})
 					if err != nil {

@@ -63,7 +63,7 @@ func TestLambdaLifecycleCLI(t *testing.T) {
 				t.Fatalf("python result = %s (%v)", out, err)
 			}
 		}},
-		{"node-fn", "nodejs20.x", "index.handler", emailZip(t), `{"path":"/email/ping"}`, func(t *testing.T, out []byte) {
+		{"node-fn", "nodejs22.x", "index.handler", emailZip(t), `{"path":"/email/ping"}`, func(t *testing.T, out []byte) {
 			if !strings.Contains(string(out), `\"pong\":true`) || !strings.Contains(string(out), `"statusCode":200`) {
 				t.Fatalf("node result = %s", out)
 			}
@@ -211,7 +211,7 @@ func TestLambdaConcurrencyAndErrorsSDK(t *testing.T) {
 
 	// Init error: a Node handler that does not exist.
 	zipPath := emailZip(t)
-	s.createFunction("badinit", "nodejs20.x", "missing.handler", zipPath)
+	s.createFunction("badinit", "nodejs22.x", "missing.handler", zipPath)
 	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("badinit"), Payload: []byte(`{}`)})
 	if err != nil || aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), "Runtime.ImportModuleError") {
 		t.Fatalf("init error: %v %s", err, out.Payload)
@@ -265,7 +265,7 @@ func TestLambdaAsyncAndDryRun(t *testing.T) {
 	if err != nil || dry.StatusCode != 204 {
 		t.Fatalf("dry run: %v %+v", err, dry)
 	}
-	big := bytes.Repeat([]byte("a"), 256*1024+10)
+	big := bytes.Repeat([]byte("a"), 1024*1024+10) // over the 1 MB async limit
 	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("async"), InvocationType: types.InvocationTypeEvent, Payload: append(append([]byte(`"`), big...), '"')})
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "RequestTooLargeException" {

@@ -65,7 +65,7 @@ func (s *instance) allowInvoke(fn, apiID string) {
 // nodeGW creates the testdata/node-gw function under name and returns its ARN.
 func (s *instance) nodeGW(t *testing.T, name string) string {
 	t.Helper()
-	fn := s.createFunction(name, "nodejs20.x", "index.handler", dirZip(t, "node-gw"), "--timeout", "10")
+	fn := s.createFunction(name, "nodejs22.x", "index.handler", dirZip(t, "node-gw"), "--timeout", "10")
 	return str(fn["FunctionArn"])
 }
 

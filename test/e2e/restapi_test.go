@@ -12,7 +12,7 @@ import (
 // routes on the path, deployed to stage v1.
 func TestRESTScenario1EmailProxy(t *testing.T) {
 	s := startSluice(t, startOpts{})
-	fn := s.createFunction("email", "nodejs20.x", "index.handler", emailZip(t))
+	fn := s.createFunction("email", "nodejs22.x", "index.handler", emailZip(t))
 	fnArn := str(fn["FunctionArn"])
 
 	api := s.awsJSON("apigateway", "create-rest-api", "--name", "email-service")

@@ -16,7 +16,9 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/sluice-dev/sluice/internal/apigw/access"
 	"github.com/sluice-dev/sluice/internal/apigw/model"
+	"github.com/sluice-dev/sluice/internal/policy"
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
@@ -52,12 +54,17 @@ type Options struct {
 	// Previous is the snapshot being replaced; APIs whose records did not change are
 	// reused from it.
 	Previous *Snapshot
+	// VPCLinkTargets maps the load balancer / Cloud Map ARNs of HTTP API private
+	// integrations (connectionType VPC_LINK) to "host:port" (--vpc-link-target).
+	VPCLinkTargets map[string]string
 }
 
 // Snapshot is everything the data plane serves, frozen. It is never modified after
 // Build returns, so any number of requests may read it concurrently.
 type Snapshot struct {
 	apis map[string]*API
+	// Keys indexes the account's API keys and usage plans.
+	Keys *access.KeyIndex
 	// Revision is the highest store revision among the records compiled (0 when built
 	// from records without revisions).
 	Revision int64
@@ -89,8 +96,11 @@ type API struct {
 	// EndpointTypes are the REST API's endpoint configuration types (PRIVATE APIs are
 	// reachable only through private endpoints, a later capability).
 	EndpointTypes []string
-	stages        map[string]*Stage
-	fingerprint   uint64 // of the records compiled, for reuse by the next Build
+	// VPCEndpointIDs are a PRIVATE REST API's associated endpoints: the
+	// {apiId}-{vpceId} host form works only through those.
+	VPCEndpointIDs []string
+	stages         map[string]*Stage
+	fingerprint    uint64 // of the records compiled, for reuse by the next Build
 }
 
 // Stage returns the deployed stage with the given name, or nil.
@@ -125,6 +135,21 @@ type Stage struct {
 	// RestSnapshot and HTTPSnapshot is set.
 	RestSnapshot *model.RestSnapshot
 	HTTPSnapshot *model.HTTPSnapshot
+	// ResourcePolicy (REST) is the deployment's resource policy, compiled; nil when
+	// the API has none. ResourcePolicyErr is set when the stored policy does not
+	// compile: the stage then refuses every request rather than serve it unguarded.
+	ResourcePolicy    *policy.Document
+	ResourcePolicyErr error
+	// Authorizers are the deployment's Lambda authorizers by id, each with its own
+	// decision cache.
+	Authorizers map[string]*access.LambdaAuthorizer
+	// Throttle are the stage's throttles by "{resourcePath}/{METHOD}" (REST method
+	// settings, "*/*" for the whole stage) or route key (HTTP route settings, "*" for
+	// the default route settings).
+	Throttle map[string]model.ThrottleSettings
+	// APIKeySource (REST) is HEADER (x-api-key) or AUTHORIZER (the authorizer's
+	// usageIdentifierKey).
+	APIKeySource string
 }
 
 // Build compiles a snapshot from every record under model.Prefix. Records that cannot
@@ -150,8 +175,12 @@ func Build(kvs []store.KV, opts Options) *Snapshot {
 		}
 		return g
 	}
+	var keys keyRecords
 	for _, kv := range kvs {
 		snap.Revision = max(snap.Revision, kv.Revision)
+		if keys.add(b.log, kv) {
+			continue
+		}
 		prefix, kind := recordPrefix(kv.Key)
 		if prefix == "" {
 			continue
@@ -168,6 +197,7 @@ func Build(kvs []store.KV, opts Options) *Snapshot {
 			g.snapshots[kv.Key] = kv.Value
 		}
 	}
+	snap.Keys = keys.index()
 	for id, g := range groups {
 		if g.kind == 0 {
 			continue // stages or snapshots of a deleted API
@@ -244,6 +274,9 @@ func (b *builder) restAPI(id string, g *apiRecords) *API {
 	}
 	api := &API{ID: id, Kind: REST, Name: a.Name, DisableExecuteAPIEndpoint: a.DisableExecuteAPIEndpoint,
 		EndpointTypes: endpointTypes(&a), stages: map[string]*Stage{}}
+	if a.EndpointConfiguration != nil {
+		api.VPCEndpointIDs = a.EndpointConfiguration.VpcEndpointIDs
+	}
 	for _, kv := range g.stages {
 		var st model.Stage
 		if !b.decode(kv, &st) {
@@ -345,6 +378,19 @@ func (b *builder) restStage(api *API, st *model.Stage) *Stage {
 		GatewayResponses: gatewayResponses(snap.GatewayResponses),
 		RestSnapshot:     &snap,
 	}
+	// A resource policy takes effect when the API is deployed (see "Create and attach
+	// an API Gateway resource policy to an API"), so it comes from the deployment.
+	if strings.TrimSpace(snap.API.Policy) != "" {
+		s.ResourcePolicy, s.ResourcePolicyErr = access.ParseResourcePolicy(snap.API.Policy,
+			"arn:aws:execute-api:"+b.opts.Region+":"+b.opts.AccountID+":"+api.ID)
+		if s.ResourcePolicyErr != nil {
+			b.log.Warn("apigw compile: resource policy does not compile; the stage refuses every request",
+				"api", api.ID, "stage", st.StageName, "err", s.ResourcePolicyErr)
+		}
+	}
+	s.Authorizers = b.restAuthorizers(api, s, snap.Authorizers)
+	s.APIKeySource = snap.API.APIKeySource
+	s.Throttle = restThrottles(st.MethodSettings)
 	s.Router = b.restRouter(s, &snap)
 	return s
 }

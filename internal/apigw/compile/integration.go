@@ -22,6 +22,9 @@ const (
 // Integration is a route's backend, ready to call.
 type Integration struct {
 	Type string
+	// PassPath sends the request's own path to URI (which then has none): an HTTP
+	// API private integration forwards the path to the load balancer as sent.
+	PassPath bool
 	// PayloadFormatVersion is "1.0" or "2.0" for Lambda proxy integrations (always
 	// "1.0" on REST APIs).
 	PayloadFormatVersion string
@@ -203,6 +206,15 @@ func (b *builder) httpIntegration(s *Stage, in *model.Integration2) *Integration
 		out.URI = uri
 		if uri == "" {
 			out.Err = "HTTP integration has no URI"
+		}
+		if strings.EqualFold(in.ConnectionType, "VPC_LINK") && strings.HasPrefix(uri, "arn:") {
+			// A private integration names a load balancer listener or Cloud Map
+			// service; the operator says where it is.
+			target, ok := b.opts.VPCLinkTargets[uri]
+			if !ok {
+				out.Err = "private integration target " + uri + " has no --vpc-link-target address"
+			}
+			out.URI, out.PassPath = "http://"+target, true
 		}
 	default:
 		out.Err = "unsupported integration type " + in.IntegrationType

@@ -69,6 +69,14 @@ func (r *Route) SourceARN(method string) string {
 	return r.arnPrefix + method + "/" + r.arnPath
 }
 
+// MethodARN is the execute-api ARN of one request to this route, the resource that
+// policies are evaluated against: arn:aws:execute-api:{region}:{account}:{apiId}/
+// {stage}/{METHOD}/{request path without the leading slash}. Unlike SourceARN it
+// carries the path as requested ("GET/pets/42"), as in an authorizer's methodArn.
+func (r *Route) MethodARN(method, path string) string {
+	return r.arnPrefix + method + "/" + strings.TrimPrefix(path, "/")
+}
+
 // Match is the outcome of routing one request.
 type Match struct {
 	Route *Route

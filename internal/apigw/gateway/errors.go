@@ -25,6 +25,12 @@ const (
 	failUpstream                            // HTTP integration unreachable
 	failTemplates                           // a mapping template would need Velocity
 	failBadRequestBody                      // request body could not be read
+	failUnauthorized                        // authorizer: missing/invalid identity, or "Unauthorized"
+	failAuthorizerConfig                    // authorizer: failed, bad output, no permission
+	failForbidden                           // HTTP API authorizer refused; REST: INVALID_API_KEY
+	failMissingToken                        // AWS_IAM: no signature at all
+	failThrottled                           // over a rate limit
+	failQuotaExceeded                       // over a usage plan quota
 )
 
 // restError is how a REST API answers a failure: the gateway response type it goes
@@ -54,6 +60,14 @@ var restErrors = map[failure]restError{
 	failUpstream:         {"INTEGRATION_FAILURE", http.StatusInternalServerError, "Internal server error", "InternalServerErrorException", `{"message": "Internal server error"}`},
 	failTemplates:        {"API_CONFIGURATION_ERROR", http.StatusInternalServerError, templatesUnsupported, "InternalServerErrorException", ""},
 	failBadRequestBody:   {"BAD_REQUEST_BODY", http.StatusBadRequest, "Invalid request body", "BadRequestException", ""},
+	// Authorizer failures: 401 {"message":"Unauthorized"}, and for a function that
+	// fails or answers nonsense 500 {"message": null} (AuthorizerConfigurationException).
+	failUnauthorized:     {"UNAUTHORIZED", http.StatusUnauthorized, "Unauthorized", "UnauthorizedException", ""},
+	failAuthorizerConfig: {"AUTHORIZER_CONFIGURATION_ERROR", http.StatusInternalServerError, "null", "AuthorizerConfigurationException", `{"message": null}`},
+	failForbidden:        {"INVALID_API_KEY", http.StatusForbidden, "Forbidden", "ForbiddenException", ""},
+	failMissingToken:     {"MISSING_AUTHENTICATION_TOKEN", http.StatusForbidden, "Missing Authentication Token", "MissingAuthenticationTokenException", ""},
+	failThrottled:        {"THROTTLED", http.StatusTooManyRequests, "Too Many Requests", "TooManyRequestsException", ""},
+	failQuotaExceeded:    {"QUOTA_EXCEEDED", http.StatusTooManyRequests, "Limit Exceeded", "LimitExceededException", ""},
 }
 
 // templatesUnsupported is the message of a request or response that needs a Velocity
@@ -76,6 +90,14 @@ var httpErrors = map[failure]struct {
 	failUpstream:       {http.StatusInternalServerError, `{"message":"Internal Server Error"}`},
 	failTemplates:      {http.StatusInternalServerError, `{"message":"Internal Server Error"}`},
 	failBadRequestBody: {http.StatusBadRequest, `{"message":"Bad Request"}`},
+	// Authorizers and throttling: see "Troubleshooting HTTP API Lambda authorizers"
+	// and "Throttle requests to your HTTP APIs".
+	failUnauthorized:     {http.StatusUnauthorized, `{"message":"Unauthorized"}`},
+	failAuthorizerConfig: {http.StatusInternalServerError, `{"message":"Internal Server Error"}`},
+	failForbidden:        {http.StatusForbidden, `{"message":"Forbidden"}`},
+	failMissingToken:     {http.StatusForbidden, `{"message":"Forbidden"}`},
+	failThrottled:        {http.StatusTooManyRequests, `{"message":"Too Many Requests"}`},
+	failQuotaExceeded:    {http.StatusTooManyRequests, `{"message":"Too Many Requests"}`},
 }
 
 // fail answers a failure in the dialect of the API kind; cause (optional) is logged.

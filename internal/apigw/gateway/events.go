@@ -171,7 +171,7 @@ func proxyEventV1(x *exchange, accountID string) events.APIGatewayProxyRequest {
 	}
 	body, b64 := bodyForEvent(x)
 	path := decodedPath(x.stagePath)
-	if x.kind == compile.HTTP {
+	if x.kind == compile.HTTP || x.pathAsSent {
 		path = decodedPath(x.fullPath)
 	}
 	return events.APIGatewayProxyRequest{
@@ -196,18 +196,38 @@ func proxyEventV1(x *exchange, accountID string) events.APIGatewayProxyRequest {
 			RequestID:         x.requestID,
 			ExtendedRequestID: x.extendedID,
 			Protocol:          r.Proto,
-			Identity: events.APIGatewayRequestIdentity{
-				SourceIP:  x.sourceIP,
-				UserAgent: r.UserAgent(),
-			},
-			ResourcePath:     rt.Path,
-			Path:             decodedPath(x.fullPath),
-			HTTPMethod:       r.Method,
-			RequestTime:      x.now.UTC().Format(requestTimeLayout),
-			RequestTimeEpoch: x.now.UnixMilli(),
-			APIID:            x.api.ID,
+			Identity:          restIdentity(x),
+			ResourcePath:      rt.Path,
+			Path:              decodedPath(x.fullPath),
+			HTTPMethod:        r.Method,
+			RequestTime:       x.now.UTC().Format(requestTimeLayout),
+			RequestTimeEpoch:  x.now.UnixMilli(),
+			APIID:             x.api.ID,
+			Authorizer:        restAuthorizerContext(x),
 		},
 	}
+}
+
+// restIdentity is requestContext.identity: the caller's address and user agent, the
+// API key that admitted the request, and the IAM caller of an AWS_IAM method.
+func restIdentity(x *exchange) events.APIGatewayRequestIdentity {
+	id := events.APIGatewayRequestIdentity{SourceIP: x.sourceIP, UserAgent: x.r.UserAgent()}
+	if x.apiKey != nil {
+		id.APIKey, id.APIKeyID = x.apiKey.Value, x.apiKey.ID
+	}
+	if c := x.caller; c != nil {
+		id.AccessKey, id.AccountID, id.Caller, id.User, id.UserArn = c.AccessKeyID, c.Account, c.UserID, c.UserID, c.ARN
+	}
+	return id
+}
+
+// restAuthorizerContext is requestContext.authorizer of a REST proxy event: nil
+// unless a Lambda authorizer allowed the request.
+func restAuthorizerContext(x *exchange) map[string]any {
+	if x.authorizer == nil || x.kind != compile.REST {
+		return nil
+	}
+	return authorizerContext(x.authorizer)
 }
 
 // encodeProxyEventV1 writes ev in AWS's exact shape: absent maps, an empty body and

@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/apigw/access"
 	"github.com/sluice-dev/sluice/internal/apigw/compile"
 	"github.com/sluice-dev/sluice/internal/apigw/model"
 	"github.com/sluice-dev/sluice/internal/invoke"
@@ -43,6 +44,26 @@ type Options struct {
 	// Debounce is how long the watcher waits for a burst of store changes to settle
 	// before recompiling; 0 means 5 ms.
 	Debounce time.Duration
+	// VPCLinkTargets maps private integrations' target ARNs to "host:port".
+	VPCLinkTargets map[string]string
+	// Counters count usage-plan quotas; nil counts in the store (exact across nodes,
+	// durable), or in memory when there is no store.
+	Counters access.Counters
+	// AccountRateLimit and AccountBurstLimit throttle every request this node serves;
+	// zero means API Gateway's account defaults, 10,000 requests per second with a
+	// burst of 5,000.
+	AccountRateLimit  float64
+	AccountBurstLimit int
+	// IAM verifies AWS_IAM (SigV4, service execute-api) requests; nil refuses every
+	// AWS_IAM method with 500 rather than serve it unchecked.
+	IAM IAMAuthenticator
+}
+
+// IAMAuthenticator verifies the SigV4 signature of an execute-api request and names
+// its caller with the caller's identity policies. Errors are *awsproto.Error values
+// with AWS's execute-api status, code and message.
+type IAMAuthenticator interface {
+	AuthenticateInvoke(r *http.Request) (*access.Caller, error)
 }
 
 // Gateway serves execute-api requests. It is an http.Handler.
@@ -54,6 +75,13 @@ type Gateway struct {
 	client   *http.Client
 	log      *slog.Logger
 	debounce time.Duration
+	vpcLinks map[string]string
+
+	iam          IAMAuthenticator
+	counters     access.Counters
+	limiters     *access.Limiters // token buckets, kept across snapshots
+	accountRate  float64
+	accountBurst int
 
 	snap     atomic.Pointer[compile.Snapshot]
 	reloadMu sync.Mutex // serializes Reload, so snapshots are swapped in store order
@@ -72,9 +100,26 @@ func New(opts Options) *Gateway {
 		client:   opts.HTTPClient,
 		log:      opts.Logger,
 		debounce: opts.Debounce,
+		vpcLinks: opts.VPCLinkTargets,
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
+	}
+	g.iam = opts.IAM
+	g.counters, g.limiters = opts.Counters, access.NewLimiters()
+	if g.counters == nil {
+		if g.store != nil {
+			g.counters = access.StoreCounters{Store: g.store}
+		} else {
+			g.counters = &access.MemoryCounters{}
+		}
+	}
+	g.accountRate, g.accountBurst = opts.AccountRateLimit, opts.AccountBurstLimit
+	if g.accountRate <= 0 {
+		g.accountRate = 10000
+	}
+	if g.accountBurst <= 0 {
+		g.accountBurst = 5000
 	}
 	if g.client == nil {
 		g.client = &http.Client{
@@ -97,7 +142,7 @@ func New(opts Options) *Gateway {
 }
 
 func (g *Gateway) compileOptions() compile.Options {
-	return compile.Options{Region: g.region, AccountID: g.account, Logger: g.log}
+	return compile.Options{Region: g.region, AccountID: g.account, Logger: g.log, VPCLinkTargets: g.vpcLinks}
 }
 
 // Snapshot returns the snapshot currently served.

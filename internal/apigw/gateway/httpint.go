@@ -203,6 +203,9 @@ func (g *Gateway) buildUpstream(x *exchange, in *compile.Integration, proxy bool
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("invalid integration endpoint %q", raw)
 	}
+	if in.PassPath {
+		u.Path, u.RawPath = decodedPath(x.fullPath), x.fullPath
+	}
 	q := u.Query()
 	if proxy {
 		for k, vs := range queryParams(x.r.URL.RawQuery) {
@@ -358,6 +361,14 @@ func contextValue(x *exchange, name string) (string, bool) {
 		return x.now.UTC().Format(requestTimeLayout), true
 	case "requestTimeEpoch":
 		return strconv.FormatInt(x.now.UnixMilli(), 10), true
+	}
+	if key, ok := strings.CutPrefix(name, "authorizer."); ok && x.authorizer != nil {
+		if key == "principalId" {
+			return x.authorizer.PrincipalID, true
+		}
+		if v, ok := x.authorizer.Context[key]; ok {
+			return contextString(v), true
+		}
 	}
 	return "", false
 }

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/apigw/access"
 	"github.com/sluice-dev/sluice/internal/apigw/compile"
+	"github.com/sluice-dev/sluice/internal/policy"
 )
 
 // exchange is one request in flight and everything known about it so far.
@@ -40,6 +42,22 @@ type exchange struct {
 	domainName   string
 	domainPrefix string
 	sourceIP     string
+	// sourceVpce is the private endpoint the request came through (aws:SourceVpce),
+	// "" off one.
+	sourceVpce string
+	// pathAsSent reports the request path as the client sent it as the REST
+	// event's path: on a custom domain the base path stays in it, as AWS shows it.
+	pathAsSent bool
+
+	// access is what the access checks know about the request; it answers the
+	// condition keys of the policies evaluated for it.
+	access access.Request
+	// authorizer is the Lambda authorizer's decision once it allowed the request.
+	authorizer *access.Result
+	// apiKey is the API key that admitted the request (REST, apiKeyRequired).
+	apiKey *access.APIKey
+	// caller is the IAM identity that signed an AWS_IAM request.
+	caller *access.Caller
 }
 
 // ServeHTTP serves one execute-api request from the current snapshot. The API comes
@@ -60,8 +78,13 @@ type Target struct {
 	APIID string
 	Stage string
 	// Path is the request path the API sees (the base path removed), escaped as sent;
-	// it is also the path reported as requestContext.path / rawPath.
+	// it is also the path reported as requestContext.path / rawPath unless
+	// RequestPath is set.
 	Path string
+	// RequestPath, when set, is the path as the client sent it, reported as the
+	// event's path, requestContext.path and rawPath: through a custom domain AWS
+	// keeps the base path in them while routing without it.
+	RequestPath string
 }
 
 // ServeTarget serves a request for an API and stage chosen by the caller. The API's
@@ -77,6 +100,9 @@ func (g *Gateway) ServeTarget(w http.ResponseWriter, r *http.Request, t Target) 
 	x.stagePath, x.fullPath = t.Path, t.Path
 	if x.stagePath == "" {
 		x.stagePath, x.fullPath = "/", "/"
+	}
+	if t.RequestPath != "" {
+		x.fullPath, x.pathAsSent = t.RequestPath, true
 	}
 	if x.stage == nil {
 		g.fail(x, failNoAPI, nil)
@@ -95,6 +121,9 @@ func (g *Gateway) begin(x *exchange, apiID string) {
 	x.domainName = hostWithoutPort(x.r.Host)
 	x.domainPrefix, _, _ = strings.Cut(x.domainName, ".")
 	x.sourceIP = sourceIP(x.r)
+	x.access.Reset(x.now)
+	x.access.SetSourceIP(x.sourceIP)
+	x.access.SetClient(x.r.UserAgent(), x.r.Referer(), x.r.TLS != nil)
 	g.newIDs(x)
 	g.setCommonHeaders(x)
 }
@@ -103,6 +132,7 @@ func (g *Gateway) begin(x *exchange, apiID string) {
 // match, access control, integration.
 func (g *Gateway) serve(x *exchange) {
 	r := x.r
+	x.access.SetEndpoint(x.sourceVpce, "")
 	if r.ContentLength > maxBodyBytes {
 		g.fail(x, failTooLarge, nil)
 		return
@@ -239,20 +269,41 @@ func (g *Gateway) setCommonHeaders(x *exchange) {
 // requires any of them is refused rather than served unprotected.
 func (g *Gateway) admit(x *exchange) bool {
 	rt := x.route
-	needs := rt.APIKeyRequired
-	switch strings.ToUpper(rt.AuthorizationType) {
-	case "", "NONE":
-	default:
-		needs = true
+	if !g.throttle(x) {
+		return false
 	}
-	if needs {
-		g.log.Warn("apigw: route requires authorization, which this build cannot check yet; refusing",
-			"api", x.api.ID, "stage", x.stage.Name, "route", rt.Key, "authorizationType", rt.AuthorizationType,
-			"apiKeyRequired", rt.APIKeyRequired)
-		g.fail(x, failInternal, errors.New("authorization not supported yet"))
+	authType := strings.ToUpper(rt.AuthorizationType)
+	if x.kind == compile.REST && !g.resourcePolicyAllows(x, authType) {
+		return false
+	}
+	switch authType {
+	case "", "NONE":
+	case "CUSTOM":
+		if !g.authorizeLambda(x) {
+			return false
+		}
+	case "AWS_IAM":
+		if !g.authorizeIAM(x) {
+			return false
+		}
+	default:
+		return g.refuseUnsupported(x)
+	}
+	if rt.APIKeyRequired && !g.checkAPIKey(x) {
 		return false
 	}
 	return true
+}
+
+// refuseUnsupported refuses a route whose access control this build cannot check,
+// rather than serve it unprotected.
+func (g *Gateway) refuseUnsupported(x *exchange) bool {
+	rt := x.route
+	g.log.Warn("apigw: route requires authorization, which this build cannot check yet; refusing",
+		"api", x.api.ID, "stage", x.stage.Name, "route", rt.Key, "authorizationType", rt.AuthorizationType,
+		"apiKeyRequired", rt.APIKeyRequired)
+	g.fail(x, failInternal, errors.New("authorization not supported yet"))
+	return false
 }
 
 // integrate calls the route's integration and writes its answer.
@@ -288,4 +339,42 @@ func (g *Gateway) integrate(x *exchange) {
 // than the client going away).
 func timedOut(ctx context.Context, x *exchange) bool {
 	return errors.Is(ctx.Err(), context.DeadlineExceeded) && x.r.Context().Err() == nil
+}
+
+// resourcePolicyAllows enforces a REST API's resource policy. With no other
+// authorization on the method the caller is anonymous and the policy alone decides:
+// an explicit Deny, or no Allow, is 403 ACCESS_DENIED with AWS's body
+// {"Message":"User: anonymous is not authorized to perform: execute-api:Invoke on
+// resource: arn:..."} (see "How API Gateway resource policies affect authorization
+// workflow", the "resource policy only" table).
+//
+// With a Lambda authorizer the policy only refuses on an explicit Deny; the
+// authorizer decides the rest ("Lambda authorizer and resource policy" table).
+func (g *Gateway) resourcePolicyAllows(x *exchange, authType string) bool {
+	st := x.stage
+	if st.ResourcePolicy == nil && st.ResourcePolicyErr == nil {
+		return true
+	}
+	if authType == "AWS_IAM" && st.ResourcePolicyErr == nil {
+		return true // evaluated with the signed caller, in authorizeIAM
+	}
+	if st.ResourcePolicyErr != nil {
+		g.fail(x, failInternal, fmt.Errorf("resource policy: %w", st.ResourcePolicyErr))
+		return false
+	}
+	arn := x.route.MethodARN(x.r.Method, x.stagePath)
+	d := access.ResourcePolicyDecision(st.ResourcePolicy, policy.Principal{}, arn, &x.access)
+	if d == policy.Allow || (d == policy.NotApplicable && authType == "CUSTOM") {
+		return true
+	}
+	g.denyAccess(x, access.NotAuthorizedMessage("", arn, d == policy.Deny))
+	return false
+}
+
+// denyAccess answers 403 through the ACCESS_DENIED gateway response. Uncustomized,
+// AWS's body for a policy refusal is {"Message":"..."}, capital M, not the default
+// template's {"message":...}.
+func (g *Gateway) denyAccess(x *exchange, msg string) {
+	g.writeGatewayResponse(x, restError{responseType: "ACCESS_DENIED", status: http.StatusForbidden, message: msg,
+		errorType: "AccessDeniedException", literal: `{"Message":` + jsonQuote(msg) + `}`})
 }

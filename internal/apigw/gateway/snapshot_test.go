@@ -163,13 +163,15 @@ func TestGatewayResponses(t *testing.T) {
 	wantResponse(t, r, 599, `{"err":"Internal server error","type":"DEFAULT_5XX"}`)
 }
 
+// A method whose authorizer is missing from the deployment is never served: 500
+// AuthorizerConfigurationException, as for any authorizer that cannot run.
 func TestRouteRequiringAuthorizationIsRefused(t *testing.T) {
 	e := newEnv(t)
 	res := compiletest.Resource("r1", "/blocks", map[string]*model.Integration{"GET": proxyIntegration()})
 	res.ResourceMethods["GET"].AuthorizationType = "CUSTOM"
 	res.ResourceMethods["GET"].AuthorizerID = "a1"
 	e.deployREST(res)
-	wantResponse(t, e.call("GET", "api1", "/v1/blocks", ""), 500, `{"message": "Internal server error"}`)
+	wantResponse(t, e.call("GET", "api1", "/v1/blocks", ""), 500, `{"message": null}`)
 	if e.inv.count() != 0 {
 		t.Fatal("a route requiring an authorizer was served without one")
 	}

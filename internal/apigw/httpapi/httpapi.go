@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/apigw/domainnames"
 	"github.com/sluice-dev/sluice/internal/awsproto"
 	"github.com/sluice-dev/sluice/internal/store"
 )
@@ -28,7 +29,10 @@ type Options struct {
 	// APIEndpoint returns the execute-api base URL of an API, e.g.
 	// "http://<id>.execute-api.localhost:4566". It is reported as apiEndpoint.
 	APIEndpoint func(apiID string) string
-	Logger      *slog.Logger
+	// Certificates checks custom domains' ACM certificates; nil refuses every
+	// domain name.
+	Certificates domainnames.Certificates
+	Logger       *slog.Logger
 	// Now is the clock; nil means time.Now. Tests may pin it.
 	Now func() time.Time
 }
@@ -41,6 +45,7 @@ type Service struct {
 	endpoint  func(apiID string) string
 	log       *slog.Logger
 	now       func() time.Time
+	certs     domainnames.Certificates
 	routes    []operation
 }
 
@@ -53,6 +58,7 @@ func New(opts Options) *Service {
 		endpoint:  opts.APIEndpoint,
 		log:       opts.Logger,
 		now:       opts.Now,
+		certs:     opts.Certificates,
 	}
 	if s.region == "" {
 		s.region = "us-east-1"
@@ -167,26 +173,26 @@ func (s *Service) operations() []operation {
 		op("GET", "apis/{apiId}/models/{id}/template", "GetModelTemplate", nil),
 
 		// Domain names, API mappings, routing rules, VPC links, portals.
-		op("POST", "domainnames", "CreateDomainName", nil),
-		op("GET", "domainnames", "GetDomainNames", nil),
-		op("GET", "domainnames/{domainName}", "GetDomainName", nil),
-		op("PATCH", "domainnames/{domainName}", "UpdateDomainName", nil),
-		op("DELETE", "domainnames/{domainName}", "DeleteDomainName", nil),
-		op("POST", "domainnames/{domainName}/apimappings", "CreateApiMapping", nil),
-		op("GET", "domainnames/{domainName}/apimappings", "GetApiMappings", nil),
-		op("GET", "domainnames/{domainName}/apimappings/{id}", "GetApiMapping", nil),
-		op("PATCH", "domainnames/{domainName}/apimappings/{id}", "UpdateApiMapping", nil),
-		op("DELETE", "domainnames/{domainName}/apimappings/{id}", "DeleteApiMapping", nil),
+		op("POST", "domainnames", "CreateDomainName", s.createDomainName),
+		op("GET", "domainnames", "GetDomainNames", s.getDomainNames),
+		op("GET", "domainnames/{domainName}", "GetDomainName", s.getDomainName),
+		op("PATCH", "domainnames/{domainName}", "UpdateDomainName", s.updateDomainName),
+		op("DELETE", "domainnames/{domainName}", "DeleteDomainName", s.deleteDomainName),
+		op("POST", "domainnames/{domainName}/apimappings", "CreateApiMapping", s.createAPIMapping),
+		op("GET", "domainnames/{domainName}/apimappings", "GetApiMappings", s.getAPIMappings),
+		op("GET", "domainnames/{domainName}/apimappings/{id}", "GetApiMapping", s.getAPIMapping),
+		op("PATCH", "domainnames/{domainName}/apimappings/{id}", "UpdateApiMapping", s.updateAPIMapping),
+		op("DELETE", "domainnames/{domainName}/apimappings/{id}", "DeleteApiMapping", s.deleteAPIMapping),
 		op("POST", "domainnames/{domainName}/routingrules", "CreateRoutingRule", nil),
 		op("GET", "domainnames/{domainName}/routingrules", "ListRoutingRules", nil),
 		op("GET", "domainnames/{domainName}/routingrules/{id}", "GetRoutingRule", nil),
 		op("PUT", "domainnames/{domainName}/routingrules/{id}", "PutRoutingRule", nil),
 		op("DELETE", "domainnames/{domainName}/routingrules/{id}", "DeleteRoutingRule", nil),
-		op("POST", "vpclinks", "CreateVpcLink", nil),
-		op("GET", "vpclinks", "GetVpcLinks", nil),
-		op("GET", "vpclinks/{id}", "GetVpcLink", nil),
-		op("PATCH", "vpclinks/{id}", "UpdateVpcLink", nil),
-		op("DELETE", "vpclinks/{id}", "DeleteVpcLink", nil),
+		op("POST", "vpclinks", "CreateVpcLink", s.createVPCLink),
+		op("GET", "vpclinks", "GetVpcLinks", s.getVPCLinks),
+		op("GET", "vpclinks/{id}", "GetVpcLink", s.getVPCLink),
+		op("PATCH", "vpclinks/{id}", "UpdateVpcLink", s.updateVPCLink),
+		op("DELETE", "vpclinks/{id}", "DeleteVpcLink", s.deleteVPCLink),
 		op("POST", "portals", "CreatePortal", nil),
 		op("GET", "portals", "ListPortals", nil),
 		op("POST", "portalproducts", "CreatePortalProduct", nil),

@@ -487,9 +487,9 @@ func TestIntegrations(t *testing.T) {
 		{"bad response status", apigatewayv2.CreateIntegrationInput{IntegrationType: types.IntegrationTypeHttpProxy, IntegrationUri: aws.String("http://a"),
 			IntegrationMethod: aws.String("GET"), ResponseParameters: map[string]map[string]string{"100": {"overwrite:statuscode": "200"}}},
 			"BadRequestException", "Invalid status code specified: 100"},
-		{"vpc link", apigatewayv2.CreateIntegrationInput{IntegrationType: types.IntegrationTypeHttpProxy, IntegrationUri: aws.String("arn:aws:elasticloadbalancing:x"),
-			IntegrationMethod: aws.String("GET"), ConnectionType: types.ConnectionTypeVpcLink, ConnectionId: aws.String("v")},
-			"NotImplementedException", "VPC_LINK"},
+		{"vpc link without connection id", apigatewayv2.CreateIntegrationInput{IntegrationType: types.IntegrationTypeHttpProxy, IntegrationUri: aws.String("arn:aws:elasticloadbalancing:x"),
+			IntegrationMethod: aws.String("GET"), ConnectionType: types.ConnectionTypeVpcLink},
+			"BadRequestException", "ConnectionId is required"},
 	}
 	for _, tc := range errCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -814,10 +814,10 @@ func TestWireErrors(t *testing.T) {
 	}{
 		{"POST", "/v2/apis/abc/authorizers", `{}`, 501, "NotImplementedException",
 			`{"message":"CreateAuthorizer is not implemented in Sluice yet"}`},
-		{"GET", "/v2/domainnames", "", 501, "NotImplementedException",
-			`{"message":"GetDomainNames is not implemented in Sluice yet"}`},
-		{"POST", "/v2/vpclinks", `{}`, 501, "NotImplementedException",
-			`{"message":"CreateVpcLink is not implemented in Sluice yet"}`},
+		{"GET", "/v2/domainnames/nope.example.com", "", 404, "NotFoundException",
+			`{"message":"Invalid domain name identifier specified"}`},
+		{"POST", "/v2/vpclinks", `{}`, 400, "BadRequestException",
+			`{"message":"Name is required"}`},
 		{"GET", "/v2/nothing/here", "", 404, "NotFoundException", ""},
 		{"GET", "/v2/apis/abc", "", 404, "NotFoundException",
 			`{"message":"Invalid API identifier specified 123456789012:abc"}`},

@@ -260,7 +260,14 @@ func validateIntegration(integ *model.Integration2) error {
 			return badRequest("ConnectionId can be set only when connectionType is VPC_LINK")
 		}
 	case "VPC_LINK":
-		return notImplemented("Private integrations (connectionType VPC_LINK)")
+		// A private integration goes through a VPC link to a load balancer
+		// listener or Cloud Map service ARN (or, for REST-style links, a URL).
+		if integ.ConnectionID == "" {
+			return badRequest("ConnectionId is required when connectionType is VPC_LINK")
+		}
+		if integ.IntegrationType != "HTTP_PROXY" {
+			return badRequest("Private integrations (connectionType VPC_LINK) support only integration type HTTP_PROXY")
+		}
 	default:
 		return badRequest("Invalid connection type specified. Must be one of [INTERNET, VPC_LINK]")
 	}
@@ -299,7 +306,8 @@ func validateIntegration(integ *model.Integration2) error {
 		if integ.IntegrationSubtype != "" {
 			return badRequest("IntegrationSubtype is supported only for AWS_PROXY integrations")
 		}
-		if !validHTTPIntegrationURI(integ.IntegrationURI) {
+		private := integ.ConnectionType == "VPC_LINK" && strings.HasPrefix(integ.IntegrationURI, "arn:")
+		if !private && !validHTTPIntegrationURI(integ.IntegrationURI) {
 			return badRequest("Invalid integration URI specified: %q. An HTTP_PROXY integration takes a fully qualified http or https URL", integ.IntegrationURI)
 		}
 		if integ.IntegrationMethod == "" {

@@ -254,8 +254,8 @@ func TestDeleteRestAPICascades(t *testing.T) {
 func TestUnknownAndUnimplementedOperations(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
-	_, err := e.client.GetApiKeys(ctx, &apigateway.GetApiKeysInput{})
-	wantAPIError(t, err, "NotImplementedException", 501, "GetApiKeys is not implemented in Sluice yet")
+	_, err := e.client.GetSdkTypes(ctx, &apigateway.GetSdkTypesInput{})
+	wantAPIError(t, err, "NotImplementedException", 501, "GetSdkTypes is not implemented in Sluice yet")
 
 	resp, err := http.Get(e.url + "/restapis/x/nonsense")
 	mustNoErr(t, err)

@@ -275,6 +275,48 @@ func (s *Service) handlers() map[string]handlerFunc {
 		"UpdateModel": s.updateModel,
 		"DeleteModel": s.deleteModel,
 
+		"CreateDomainName": s.createDomainName,
+		"GetDomainName":    s.getDomainName,
+		"GetDomainNames":   s.getDomainNames,
+		"UpdateDomainName": s.updateDomainName,
+		"DeleteDomainName": s.deleteDomainName,
+
+		"CreateBasePathMapping": s.createBasePathMapping,
+		"GetBasePathMapping":    s.getBasePathMapping,
+		"GetBasePathMappings":   s.getBasePathMappings,
+		"UpdateBasePathMapping": s.updateBasePathMapping,
+		"DeleteBasePathMapping": s.deleteBasePathMapping,
+
+		"CreateVpcLink": s.createVPCLink,
+		"GetVpcLink":    s.getVPCLink,
+		"GetVpcLinks":   s.getVPCLinks,
+		"UpdateVpcLink": s.updateVPCLink,
+		"DeleteVpcLink": s.deleteVPCLink,
+
+		"CreateAuthorizer": s.createAuthorizer,
+		"GetAuthorizer":    s.getAuthorizer,
+		"GetAuthorizers":   s.getAuthorizers,
+		"UpdateAuthorizer": s.updateAuthorizer,
+		"DeleteAuthorizer": s.deleteAuthorizer,
+
+		"CreateApiKey": s.createAPIKey,
+		"GetApiKey":    s.getAPIKey,
+		"GetApiKeys":   s.getAPIKeys,
+		"UpdateApiKey": s.updateAPIKey,
+		"DeleteApiKey": s.deleteAPIKey,
+
+		"CreateUsagePlan": s.createUsagePlan,
+		"GetUsagePlan":    s.getUsagePlan,
+		"GetUsagePlans":   s.getUsagePlans,
+		"UpdateUsagePlan": s.updateUsagePlan,
+		"DeleteUsagePlan": s.deleteUsagePlan,
+		"GetUsage":        s.getUsage,
+
+		"CreateUsagePlanKey": s.createUsagePlanKey,
+		"GetUsagePlanKey":    s.getUsagePlanKey,
+		"GetUsagePlanKeys":   s.getUsagePlanKeys,
+		"DeleteUsagePlanKey": s.deleteUsagePlanKey,
+
 		"GetTags":       s.getTags,
 		"TagResource":   s.tagResource,
 		"UntagResource": s.untagResource,

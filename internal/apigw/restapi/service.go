@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/sluice-dev/sluice/internal/apigw/domainnames"
 	"github.com/sluice-dev/sluice/internal/awsproto"
 	"github.com/sluice-dev/sluice/internal/store"
 )
@@ -30,7 +31,10 @@ type Options struct {
 	Store     store.Store
 	Region    string // e.g. "us-east-1"; used in ARNs and Lambda integration URIs
 	AccountID string // 12 digits; used in ARNs and AWS's "Invalid API identifier" messages
-	Logger    *slog.Logger
+	// Certificates checks custom domains' ACM certificates; nil refuses every
+	// domain name.
+	Certificates domainnames.Certificates
+	Logger       *slog.Logger
 }
 
 // Service serves the apigateway (v1) control plane. It is safe for concurrent use:
@@ -40,6 +44,7 @@ type Service struct {
 	region  string
 	account string
 	log     *slog.Logger
+	certs   domainnames.Certificates
 	routes  []route
 }
 
@@ -49,7 +54,7 @@ const maxBodyBytes = 10 << 20
 
 // New builds a Service.
 func New(opts Options) *Service {
-	s := &Service{store: opts.Store, region: opts.Region, account: opts.AccountID, log: opts.Logger}
+	s := &Service{store: opts.Store, region: opts.Region, account: opts.AccountID, log: opts.Logger, certs: opts.Certificates}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -41,6 +41,7 @@ type apiPost struct {
 	requestID string
 	body      []byte
 	header    http.Header
+	trailer   http.Header // set after the body: a streamed response's error trailers
 }
 
 func newFakeRuntimeAPI(t *testing.T) *fakeRuntimeAPI {
@@ -68,7 +69,7 @@ func newFakeRuntimeAPI(t *testing.T) *fakeRuntimeAPI {
 	record := func(kind string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			body, _ := io.ReadAll(r.Body)
-			f.results <- apiPost{kind: kind, requestID: r.PathValue("id"), body: body, header: r.Header.Clone()}
+			f.results <- apiPost{kind: kind, requestID: r.PathValue("id"), body: body, header: r.Header.Clone(), trailer: r.Trailer.Clone()}
 			w.WriteHeader(http.StatusAccepted)
 			io.WriteString(w, `{"status":"OK"}`)
 		}

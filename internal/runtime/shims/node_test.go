@@ -1,6 +1,7 @@
 package shims
 
 import (
+	"encoding/base64"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -206,19 +207,35 @@ func TestNodeInitErrors(t *testing.T) {
 	}
 }
 
-func TestNodeStreamingHandlerIsBuffered(t *testing.T) {
+// Response streaming handlers stream: one chunked POST /response in streaming
+// mode; an error after the first byte (here: resolving with the stream unended, as
+// the RIC refuses) goes in the error trailers.
+func TestNodeStreamingHandler(t *testing.T) {
 	in := installed(t)
 	api, p := start(t, in, nodeRuntime, "testdata/node/cjs", "index.streaming")
 	api.invoke("s-1", `{}`)
-	if got := api.next(t, p); got.kind != "response" || string(got.body) != "part1,part2" {
-		t.Errorf("post = %s %q, want response \"part1,part2\"", got.kind, got.body)
+	got := api.next(t, p)
+	if got.kind != "response" || string(got.body) != "part1,part2" || got.header.Get("Lambda-Runtime-Function-Response-Mode") != "streaming" ||
+		got.header.Get("Content-Type") != "application/octet-stream" || got.trailer.Get("Lambda-Runtime-Function-Error-Type") != "" {
+		t.Errorf("post = %s %q %v %v, want a streamed response \"part1,part2\"", got.kind, got.body, got.header, got.trailer)
 	}
 
 	api2, p2 := start(t, in, nodeRuntime, "testdata/node/cjs", "index.streamingUnfinished")
 	api2.invoke("s-2", `{}`)
-	got := api2.next(t, p2)
-	if e := decodeNodeError(t, got); got.kind != "error" || e.ErrorMessage != "Response stream is not finished." {
-		t.Errorf("post = %s %s, want error \"Response stream is not finished.\"", got.kind, got.body)
+	got = api2.next(t, p2)
+	errBody, _ := base64.StdEncoding.DecodeString(got.trailer.Get("Lambda-Runtime-Function-Error-Body"))
+	if got.kind != "response" || string(got.body) != "never ended" || got.trailer.Get("Lambda-Runtime-Function-Error-Type") != "Error" ||
+		!strings.Contains(string(errBody), `"errorMessage":"Response stream is not finished."`) {
+		t.Errorf("post = %s %q trailers %v (%s), want the error in trailers", got.kind, got.body, got.trailer, errBody)
+	}
+
+	// HttpResponseStream.from writes the prelude and eight NUL bytes first.
+	api3, p3 := start(t, in, nodeRuntime, "testdata/node/cjs", "index.streamingHTTP")
+	api3.invoke("s-3", `{}`)
+	got = api3.next(t, p3)
+	want := `{"statusCode":201,"headers":{"x-a":"b"}}` + strings.Repeat("\x00", 8) + "hello"
+	if got.header.Get("Content-Type") != "application/vnd.awslambda.http-integration-response" || string(got.body) != want {
+		t.Errorf("http stream = %q (%s), want %q", got.body, got.header.Get("Content-Type"), want)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 )
 
 //go:embed node/index.mjs python/bootstrap.py
@@ -39,17 +40,21 @@ var (
 	pythonInterpreter = interpreter{program: "python3", client: PythonClient}
 )
 
-// runtimes lists the Lambda runtime identifiers served by an embedded client. The
-// set matches the managed runtimes Sluice supports (see runtime.FunctionSpec).
+// runtimes lists the Lambda runtime identifiers served by an embedded client. Every
+// version of a family runs on the one interpreter the machine has (node, python3),
+// (the README says so). Runtimes
+// AWS no longer lets anyone create stay here so that existing functions keep running.
 var runtimes = map[string]interpreter{
 	"nodejs18.x": nodeInterpreter,
 	"nodejs20.x": nodeInterpreter,
 	"nodejs22.x": nodeInterpreter,
+	"nodejs24.x": nodeInterpreter,
 	"python3.9":  pythonInterpreter,
 	"python3.10": pythonInterpreter,
 	"python3.11": pythonInterpreter,
 	"python3.12": pythonInterpreter,
 	"python3.13": pythonInterpreter,
+	"python3.14": pythonInterpreter,
 }
 
 // Supported reports whether runtime is served by an embedded client. provided.*
@@ -58,6 +63,40 @@ func Supported(runtime string) bool {
 	_, ok := runtimes[runtime]
 	return ok
 }
+
+// RuntimeAvailable reports whether a function of runtime can run on this machine:
+// nil for provided.* (the function brings its bootstrap) and for a managed runtime
+// whose interpreter is on PATH, else an error that names what is missing.
+func RuntimeAvailable(runtime string) error {
+	if strings.HasPrefix(runtime, "provided") {
+		return nil
+	}
+	in, ok := runtimes[runtime]
+	if !ok {
+		return fmt.Errorf("Sluice has no runtime client for %s%s", runtime, missingHint(runtime))
+	}
+	if _, err := exec.LookPath(in.program); err != nil {
+		return fmt.Errorf("the interpreter %q is not on PATH", in.program)
+	}
+	return nil
+}
+
+// missingHint says what a runtime family Sluice cannot run would need.
+func missingHint(runtime string) string {
+	switch {
+	case strings.HasPrefix(runtime, "java"):
+		return " (Java functions need a JVM and the AWS Lambda Java runtime interface client; package them as provided.al2023 with a bootstrap that starts java)"
+	case strings.HasPrefix(runtime, "dotnet"):
+		return " (.NET functions need the .NET runtime and Amazon.Lambda.RuntimeSupport; publish them as provided.al2023 with a native AOT or self-contained bootstrap)"
+	case strings.HasPrefix(runtime, "ruby"):
+		return " (the ruby interpreter is needed)"
+	}
+	return ""
+}
+
+// RuntimeAvailable is the package function, as a method so *Installed serves as the
+// lambda service's RuntimeHost.
+func (i *Installed) RuntimeAvailable(runtime string) error { return RuntimeAvailable(runtime) }
 
 // Installed is a directory holding the embedded clients.
 type Installed struct {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -14,12 +15,27 @@ func TestSupported(t *testing.T) {
 		want    bool
 	}{
 		{"nodejs18.x", true}, {"nodejs20.x", true}, {"nodejs22.x", true},
-		{"python3.9", true}, {"python3.13", true},
+		{"nodejs24.x", true}, {"python3.9", true}, {"python3.13", true}, {"python3.14", true},
 		{"provided.al2023", false}, {"java21", false}, {"", false}, {"nodejs", false},
 	} {
 		if got := Supported(tt.runtime); got != tt.want {
 			t.Errorf("Supported(%q) = %v, want %v", tt.runtime, got, tt.want)
 		}
+	}
+}
+
+func TestRuntimeAvailable(t *testing.T) {
+	if err := RuntimeAvailable("provided.al2"); err != nil {
+		t.Errorf("provided.al2: %v", err)
+	}
+	for rt, want := range map[string]string{"java21": "JVM", "dotnet8": ".NET", "go1.x": "no runtime client"} {
+		if err := RuntimeAvailable(rt); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("RuntimeAvailable(%s) = %v, want it to mention %q", rt, err, want)
+		}
+	}
+	t.Setenv("PATH", t.TempDir())
+	if err := RuntimeAvailable("python3.14"); err == nil || !strings.Contains(err.Error(), `"python3" is not on PATH`) {
+		t.Errorf("python3.14 without python3 on PATH: %v", err)
 	}
 }
 

@@ -15,6 +15,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import util from 'node:util';
+import { Writable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
@@ -378,6 +379,22 @@ async function tryLoad(appRoot, moduleRoot, moduleName) {
   return require(nodeStylePath);
 }
 
+// HttpResponseStream.from (RIC HttpResponseStream.js) turns a response stream
+// into a function URL's HTTP response: the metadata prelude
+// ({"statusCode":..,"headers":..,"cookies":..}) and eight NUL bytes go out
+// before the body, under the http-integration-response content type.
+class HttpResponseStream {
+  static from(underlyingStream, prelude) {
+    underlyingStream.setContentType('application/vnd.awslambda.http-integration-response');
+    const metadata = JSON.stringify(prelude ?? {});
+    underlyingStream._onBeforeFirstWrite = (write) => {
+      write(metadata);
+      write(new Uint8Array(8));
+    };
+    return underlyingStream;
+  }
+}
+
 function installGlobalAwsLambda() {
   const off = process.env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA;
   if (off === '1' || off === 'true') return;
@@ -386,6 +403,7 @@ function installGlobalAwsLambda() {
       handler[HANDLER_STREAMING] = STREAM_RESPONSE;
       return handler;
     },
+    HttpResponseStream,
   };
 }
 
@@ -515,42 +533,85 @@ class Runtime {
     }
   }
 
-  // Response streaming handlers (awslambda.streamifyResponse) get a writable
-  // stream; Sluice buffers what they write and returns it as the response
-  // body, since the pool's Invoke is not streamed.
+  // Response streaming handlers (awslambda.streamifyResponse) get a Writable
+  // whose bytes go to the Runtime API as they are written (RIC
+  // ResponseStream.js): one chunked POST /response with
+  // Lambda-Runtime-Function-Response-Mode: streaming, opened at the first write
+  // so setContentType (and HttpResponseStream.from) can still set its
+  // Content-Type, and an error after the first byte sent in the
+  // Lambda-Runtime-Function-Error-Type/-Body trailers.
   invokeStreaming(event, context) {
-    const chunks = [];
-    let ended = false;
-    const stream = {
-      write(chunk, enc, cb) {
-        chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk), typeof enc === 'string' ? enc : 'utf8'));
-        if (typeof enc === 'function') enc();
-        if (typeof cb === 'function') cb();
-        return true;
+    const id = context.awsRequestId;
+    const client = this.client;
+    let req = null;
+    let responded = null;
+    let contentType = 'application/octet-stream';
+    const open = () => {
+      if (req) return req;
+      responded = new Promise((resolve) => {
+        req = http.request(
+          {
+            host: client.host, port: client.port, method: 'POST', agent: client.agent,
+            path: `${API_PREFIX}/invocation/${encodeURIComponent(id)}/response`,
+            headers: {
+              'Content-Type': contentType,
+              'Lambda-Runtime-Function-Response-Mode': 'streaming',
+              'Transfer-Encoding': 'chunked',
+              Trailer: [ERROR_TYPE_HEADER, 'Lambda-Runtime-Function-Error-Body'].join(','),
+            },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', resolve);
+            res.on('error', resolve);
+          },
+        );
+        req.on('error', (err) => {
+          process.stderr.write(`sluice runtime: streamed response: ${err?.message ?? err}\n`);
+          resolve();
+        });
+      });
+      req.flushHeaders();
+      return req;
+    };
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        if (stream._onBeforeFirstWrite) {
+          const before = stream._onBeforeFirstWrite;
+          stream._onBeforeFirstWrite = null;
+          before((b) => open().write(b));
+        }
+        open().write(chunk, cb);
       },
-      end(chunk, enc, cb) {
-        if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') stream.write(chunk, enc);
-        ended = true;
-        const done = [chunk, enc, cb].find((f) => typeof f === 'function');
-        if (done) done();
-        return stream;
+      final(cb) {
+        if (stream._onBeforeFirstWrite) {
+          const before = stream._onBeforeFirstWrite;
+          stream._onBeforeFirstWrite = null;
+          before((b) => open().write(b));
+        }
+        cb();
       },
-      setContentType() {},
-      on() { return stream; },
-      once() { return stream; },
-      get writableFinished() { return ended; },
+    });
+    stream.setContentType = (ct) => {
+      if (req) throw new Error('Content-Type cannot be set after the first write.');
+      contentType = ct;
     };
     const complete = (err) => {
       beforeExitListener = NO_OP;
-      if (err) {
-        logError('Invoke Error', err);
-        this.client.postError(context.awsRequestId, err).finally(() => this.scheduleIteration());
-        return;
+      if (err) logError('Invoke Error', err);
+      if (!req) {
+        if (err) {
+          client.postError(id, err).finally(() => this.scheduleIteration());
+          return;
+        }
+        open();
       }
-      this.client
-        .post(`${API_PREFIX}/invocation/${encodeURIComponent(context.awsRequestId)}/response`,
-          Buffer.concat(chunks).toString('utf8'))
-        .finally(() => this.scheduleIteration());
+      if (err) {
+        const body = Buffer.from(JSON.stringify(toRapidResponse(err))).toString('base64');
+        req.addTrailers({ [ERROR_TYPE_HEADER]: headerSafe(toRapidResponse(err).errorType), 'Lambda-Runtime-Function-Error-Body': body });
+      }
+      req.end();
+      responded.finally(() => this.scheduleIteration());
     };
     let result;
     try {
@@ -563,7 +624,16 @@ class Runtime {
       complete(new Error('Streaming does not support non-async handlers.'));
       return;
     }
-    result.then(() => complete(ended ? null : new Error('Response stream is not finished.')), complete);
+    result.then(
+      // RIC: a handler that resolves before ending its stream fails the
+      // invocation with "Response stream is not finished."
+      () => {
+        if (!stream.writableEnded) complete(new Error('Response stream is not finished.'));
+        else if (stream.writableFinished) complete(null);
+        else stream.once('finish', () => complete(null));
+      },
+      complete,
+    );
   }
 
   buildCallbackContext(id) {

@@ -114,7 +114,7 @@ exports.counter = (() => {
   return async () => ++n;
 })();
 
-// Response streaming (awslambda.streamifyResponse): Sluice buffers the stream.
+// Response streaming (awslambda.streamifyResponse).
 exports.streaming = awslambda.streamifyResponse(async (event, responseStream) => {
   responseStream.write('part1,');
   await new Promise((r) => setTimeout(r, 5));
@@ -123,4 +123,10 @@ exports.streaming = awslambda.streamifyResponse(async (event, responseStream) =>
 
 exports.streamingUnfinished = awslambda.streamifyResponse(async (event, responseStream) => {
   responseStream.write('never ended');
+});
+
+exports.streamingHTTP = awslambda.streamifyResponse(async (event, responseStream) => {
+  const out = awslambda.HttpResponseStream.from(responseStream, { statusCode: 201, headers: { 'x-a': 'b' } });
+  out.write('hello');
+  out.end();
 });

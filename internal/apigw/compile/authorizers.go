@@ -1,0 +1,127 @@
+package compile
+
+import (
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/sluice-dev/sluice/internal/apigw/access"
+	"github.com/sluice-dev/sluice/internal/apigw/model"
+	"github.com/sluice-dev/sluice/internal/store"
+)
+
+// authorizerSourceARN is the SourceArn API Gateway presents when it invokes an
+// authorizer function: arn:aws:execute-api:{region}:{account}:{apiId}/authorizers/{id}
+// (see "Configure a cross-account API Gateway Lambda authorizer").
+func (b *builder) authorizerSourceARN(apiID, id string) string {
+	return "arn:aws:execute-api:" + b.opts.Region + ":" + b.opts.AccountID + ":" + apiID + "/authorizers/" + id
+}
+
+// restAuthorizers compiles a REST deployment's TOKEN and REQUEST authorizers. One
+// that cannot run keeps its ConfigErr, so that its methods fail with 500 instead of
+// being served unchecked; COGNITO_USER_POOLS authorizers are not built yet and fail
+// the same way.
+func (b *builder) restAuthorizers(api *API, s *Stage, in map[string]*model.Authorizer) map[string]*access.LambdaAuthorizer {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make(map[string]*access.LambdaAuthorizer, len(in))
+	for id, m := range in {
+		a := access.LambdaAuthorizer{ID: id, Name: m.Name, Type: m.Type, Credentials: m.AuthorizerCredentials,
+			SourceARN: b.authorizerSourceARN(api.ID, id), TTL: 300 * time.Second}
+		if m.AuthorizerResultTTLInSeconds != nil {
+			a.TTL = time.Duration(*m.AuthorizerResultTTLInSeconds) * time.Second
+		}
+		switch m.Type {
+		case "TOKEN", "REQUEST":
+		default:
+			a.ConfigErr = "authorizer type " + m.Type + " is not supported by Sluice yet"
+		}
+		if fn, ok := functionARNFromURI(substituteStageVariables(m.AuthorizerURI, s.Variables)); ok {
+			a.FunctionARN = fn
+		} else if a.ConfigErr == "" {
+			a.ConfigErr = "invalid authorizer URI " + m.AuthorizerURI
+		}
+		srcs, ok := access.ParseIdentitySources(strings.Split(m.IdentitySource, ","))
+		if !ok && a.ConfigErr == "" {
+			a.ConfigErr = "invalid identity source " + m.IdentitySource
+		}
+		a.Sources = srcs
+		if m.Type == "TOKEN" {
+			if len(srcs) != 1 || srcs[0].Kind != access.SourceHeader {
+				if a.ConfigErr == "" {
+					a.ConfigErr = "a TOKEN authorizer needs one header identity source"
+				}
+			}
+			re, err := access.CompileValidation(m.IdentityValidationExpression)
+			if err != nil && a.ConfigErr == "" {
+				a.ConfigErr = "invalid identityValidationExpression: " + err.Error()
+			}
+			a.Validation = re
+		}
+		if a.ConfigErr != "" {
+			b.log.Warn("apigw compile: authorizer cannot run; its methods answer 500", "api", api.ID, "authorizer", id, "err", a.ConfigErr)
+		}
+		out[id] = access.NewLambdaAuthorizer(a)
+	}
+	return out
+}
+
+// keyRecords collects the account-wide API key, usage plan and plan key records.
+type keyRecords struct {
+	keys    []*model.APIKey
+	plans   []*model.UsagePlan
+	members map[string][]string // plan id → key ids
+}
+
+// add takes kv if it is a key, plan or plan-key record.
+func (k *keyRecords) add(log *slog.Logger, kv store.KV) bool {
+	switch {
+	case strings.HasPrefix(kv.Key, model.APIKeyPrefix):
+		var v model.APIKey
+		if err := json.Unmarshal(kv.Value, &v); err != nil {
+			log.Warn("apigw compile: skipping undecodable API key", "key", kv.Key, "err", err)
+			return true
+		}
+		k.keys = append(k.keys, &v)
+	case strings.HasPrefix(kv.Key, model.UsagePlanPrefix):
+		var v model.UsagePlan
+		if err := json.Unmarshal(kv.Value, &v); err != nil {
+			log.Warn("apigw compile: skipping undecodable usage plan", "key", kv.Key, "err", err)
+			return true
+		}
+		k.plans = append(k.plans, &v)
+	case strings.HasPrefix(kv.Key, model.UsagePlanKeyPrefix):
+		plan, key, ok := strings.Cut(strings.TrimPrefix(kv.Key, model.UsagePlanKeyPrefix), "/")
+		if ok {
+			if k.members == nil {
+				k.members = map[string][]string{}
+			}
+			k.members[plan] = append(k.members[plan], key)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+func (k *keyRecords) index() *access.KeyIndex {
+	return access.BuildKeyIndex(k.keys, k.plans, k.members)
+}
+
+// restThrottles reads the throttling of a REST stage's method settings, keyed as
+// the settings are ("*/*", "/pets/GET" with the path's slashes unescaped).
+func restThrottles(settings map[string]model.MethodSetting) map[string]model.ThrottleSettings {
+	var out map[string]model.ThrottleSettings
+	for k, ms := range settings {
+		if ms.ThrottlingBurstLimit <= 0 && ms.ThrottlingRateLimit <= 0 {
+			continue
+		}
+		if out == nil {
+			out = map[string]model.ThrottleSettings{}
+		}
+		out[strings.ReplaceAll(k, "~1", "/")] = model.ThrottleSettings{BurstLimit: ms.ThrottlingBurstLimit, RateLimit: ms.ThrottlingRateLimit}
+	}
+	return out
+}

@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// gate is a file the streaming function waits for before its second write.
+func gate(t *testing.T) string {
+	dir := t.TempDir()
+	_ = os.Chmod(dir, 0o777) // the function may run as another user
+	return filepath.Join(dir, "go")
+}
+
+// InvokeWithResponseStream through aws-sdk-go-v2: the first PayloadChunk arrives
+// while the function is still running (it waits for the test to open the gate),
+// then the rest and InvokeComplete.
+func TestInvokeWithResponseStreamSDK(t *testing.T) {
+	s := startSluice(t, startOpts{})
+	s.createFunction("streamer", "nodejs22.x", "index.handler", dirZip(t, "node-stream"), "--timeout", "60")
+	client := lambda.NewFromConfig(s.sdkConfig())
+	g := gate(t)
+	payload, _ := json.Marshal(map[string]string{"gate": g})
+	out, err := client.InvokeWithResponseStream(context.Background(), &lambda.InvokeWithResponseStreamInput{
+		FunctionName: aws.String("streamer"), Payload: payload, LogType: types.LogTypeTail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.StatusCode != 200 || aws.ToString(out.ExecutedVersion) != "$LATEST" || aws.ToString(out.ResponseStreamContentType) != "application/octet-stream" {
+		t.Fatalf("response: %d %s %s", out.StatusCode, aws.ToString(out.ExecutedVersion), aws.ToString(out.ResponseStreamContentType))
+	}
+	stream := out.GetStream()
+	defer stream.Close()
+	var got []string
+	var complete *types.InvokeWithResponseStreamCompleteEvent
+	for ev := range stream.Events() {
+		switch v := ev.(type) {
+		case *types.InvokeWithResponseStreamResponseEventMemberPayloadChunk:
+			got = append(got, string(v.Value.Payload))
+			if len(got) == 1 {
+				if got[0] != "first\n" {
+					t.Fatalf("first chunk = %q", got[0])
+				}
+				// Only now may the function go on.
+				if err := os.WriteFile(g, nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		case *types.InvokeWithResponseStreamResponseEventMemberInvokeComplete:
+			complete = &v.Value
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, "") != "first\nsecond\n" || complete == nil || aws.ToString(complete.ErrorCode) != "" ||
+		aws.ToString(complete.LogResult) == "" {
+		t.Fatalf("chunks %q, complete %+v", got, complete)
+	}
+}
+
+// A RESPONSE_STREAM function URL relays the body as the function writes it, with
+// the status and headers of its HttpResponseStream prelude.
+func TestFunctionURLResponseStream(t *testing.T) {
+	s := startSluice(t, startOpts{})
+	s.createFunction("url-streamer", "nodejs22.x", "index.handler", dirZip(t, "node-stream"), "--timeout", "60")
+	cfg := s.awsJSON("lambda", "create-function-url-config", "--function-name", "url-streamer", "--auth-type", "NONE",
+		"--invoke-mode", "RESPONSE_STREAM")
+	if cfg["InvokeMode"] != "RESPONSE_STREAM" {
+		t.Fatalf("config = %v", cfg)
+	}
+	s.aws("lambda", "add-permission", "--function-name", "url-streamer", "--statement-id", "url", "--action",
+		"lambda:InvokeFunctionUrl", "--principal", "*", "--function-url-auth-type", "NONE")
+	s.aws("lambda", "add-permission", "--function-name", "url-streamer", "--statement-id", "invoke", "--action",
+		"lambda:InvokeFunction", "--principal", "*", "--invoked-via-function-url")
+	host := strings.TrimSuffix(strings.TrimPrefix(cfg["FunctionUrl"].(string), "http://"), "/")
+	g := gate(t)
+	req, _ := http.NewRequest("GET", s.URL+"/?gate="+g, nil)
+	req.Host = host
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("X-Streamed") != "yes" || resp.Header.Get("Content-Type") != "text/plain" {
+		t.Fatalf("status %d headers %v", resp.StatusCode, resp.Header)
+	}
+	br := bufio.NewReader(resp.Body)
+	first, err := br.ReadString('\n')
+	if err != nil || first != "first\n" {
+		t.Fatalf("first line %q %v", first, err)
+	}
+	if err := os.WriteFile(g, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	second, err := br.ReadString('\n')
+	if err != nil || second != "second\n" {
+		t.Fatalf("second line %q %v", second, err)
+	}
+}
