@@ -16,7 +16,7 @@
 package fnlogs
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -40,6 +40,8 @@ type Entry struct {
 	Time    time.Time
 	Stream  string // the log stream, e.g. "2026/11/23/[$LATEST]<instance id>"
 	Message string
+	Cursor  Cursor // where the entry starts (set by reads)
+	Next    Cursor // where the next entry starts
 }
 
 // Options tune a Store; zero values take the defaults.
@@ -93,7 +95,6 @@ const (
 	idleClose = time.Minute
 	// pruneEvery: how often retention runs over every function directory.
 	pruneEvery = time.Minute
-	bufferSize = 16 << 10
 	segmentExt = ".log"
 	dayLayout  = "2006-01-02"
 )
@@ -107,28 +108,61 @@ type Store struct {
 	fns    map[string]*fnLog
 	closed bool
 
+	kick chan *fnLog   // functions whose pending bytes passed kickBytes
 	done chan struct{} // closed by Close: stops the flusher and followers
 	wg   sync.WaitGroup
 }
 
-// fnLog is the write side of one function's logs.
+// fnLog is one log's (a function's, or a log group's) write side. Two locks
+// split it so that Append never waits for a disk: mu guards the in-memory
+// queue Append fills and is never held across I/O; ioMu serializes everything
+// that touches the files (flush, rotation, retention, group metadata) and is
+// never taken by Append.
 type fnLog struct {
 	name string
 	dir  string
 
-	mu        sync.Mutex // guards the fields below
+	mu           sync.Mutex // guards the fields below; never held across I/O
+	pending      []chunk    // encoded lines not yet written, oldest first
+	pendingBytes int
+	free         [][]byte      // recycled chunk buffers
+	dropped      int           // lines dropped since the last flush (queue full)
+	kicked       bool          // a kick is queued
+	notify       chan struct{} // closed on the next append; nil when nobody waits
+	closed       bool          // the store is closed; appends are dropped
+
+	ioMu      sync.Mutex // serializes file I/O; guards the fields below
 	f         *os.File
-	w         *bufio.Writer
 	seg       segment // the segment f is open on
 	segDayKey int     // seg.day as yyyymmdd
-	size      int64   // bytes in seg, buffered ones included
-	dirty     bool    // w holds unflushed bytes
+	size      int64   // bytes in seg
 	lastWrite time.Time
-	scratch   []byte
-	notify    chan struct{} // closed on the next append; nil when nobody waits
-	lastErr   string        // last write error logged, to log each failure once
-	closed    bool          // the store is closed; appends are dropped
+	lastErr   string     // last write error logged, to log each failure once
+	meta      *groupMeta // cached .group.json; nil until loaded
+
+	idxMu sync.Mutex  // guards idx (the stream index, read side only)
+	idx   streamIndex // per-segment stream statistics, built incrementally
 }
+
+// chunk is a run of encoded lines that all go to the same day's segment.
+type chunk struct {
+	dayKey int    // yyyymmdd (UTC) of the lines
+	day    string // the same, as a segment day
+	b      []byte
+}
+
+const (
+	// chunkBytes: a chunk is closed at this size, which bounds how far a
+	// segment can grow past SegmentBytes before it rotates.
+	chunkBytes = 16 << 10
+	// kickBytes: an Append that leaves this much pending wakes the flusher
+	// instead of waiting for the next FlushInterval tick.
+	kickBytes = 256 << 10
+	// maxPendingBytes: when the writer falls this far behind (a stalled disk)
+	// further lines are dropped and counted, rather than growing memory or
+	// blocking the function: CloudWatch's agent drops too when it cannot keep up.
+	maxPendingBytes = 8 << 20
+)
 
 // Open opens (creating if needed) the store rooted at dir with default options.
 func Open(dir string) (*Store, error) { return OpenWith(dir, Options{}) }
@@ -138,7 +172,8 @@ func OpenWith(dir string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open function logs: %w", err)
 	}
-	s := &Store{dir: dir, opts: opts.withDefaults(), fns: map[string]*fnLog{}, done: make(chan struct{})}
+	s := &Store{dir: dir, opts: opts.withDefaults(), fns: map[string]*fnLog{},
+		kick: make(chan *fnLog, 64), done: make(chan struct{})}
 	// Retention runs once before the store is used (for functions that have not
 	// logged since the last run), so it never races the first appends.
 	s.pruneAll()
@@ -167,37 +202,77 @@ func (s *Store) Close() error {
 	for _, fl := range fns {
 		fl.mu.Lock()
 		fl.closed = true
-		errs = append(errs, fl.closeFileLocked())
 		fl.mu.Unlock()
+		errs = append(errs, s.flush(fl))
+		fl.ioMu.Lock()
+		errs = append(errs, fl.closeFileLocked())
+		fl.ioMu.Unlock()
 	}
 	return errors.Join(errs...)
 }
 
-// Append stores one line of function's logs. It never blocks on disk I/O in the
-// common case (the line goes to an in-memory buffer); a write failure is
-// logged, not returned, because the invocation must not fail for it.
+// Append stores one line of function's logs. It never touches the disk: the
+// line is encoded into an in-memory queue that the background flusher writes
+// out (within FlushInterval, sooner when a lot is pending), and readers flush
+// before they read. A write failure is logged, not returned, because the
+// invocation must not fail for it.
 func (s *Store) Append(function, stream string, t time.Time, line string) {
 	fl := s.fn(function)
 	if fl == nil {
 		return
 	}
 	fl.mu.Lock()
-	defer fl.mu.Unlock()
 	if fl.closed {
+		fl.mu.Unlock()
 		return
 	}
-	if err := fl.appendLocked(s.opts, stream, t, line); err != nil {
-		if msg := err.Error(); msg != fl.lastErr {
-			fl.lastErr = msg
-			s.opts.Logger.Warn("function log write failed", "function", function, "err", err)
+	if fl.pendingBytes >= maxPendingBytes {
+		fl.dropped++
+		fl.mu.Unlock()
+		return
+	}
+	ut := t.UTC()
+	y, m, d := ut.Date()
+	dayKey := y*10000 + int(m)*100 + d // compared, not formatted, on the hot path
+	n := len(fl.pending)
+	if n == 0 || fl.pending[n-1].dayKey != dayKey || len(fl.pending[n-1].b) >= chunkBytes {
+		var buf []byte
+		if k := len(fl.free); k > 0 {
+			buf, fl.free = fl.free[k-1][:0], fl.free[:k-1]
 		}
-		return
+		fl.pending = append(fl.pending, chunk{dayKey: dayKey, day: ut.Format(dayLayout), b: buf})
+		n++
 	}
-	fl.lastErr = ""
+	c := &fl.pending[n-1]
+	before := len(c.b)
+	c.b = appendEncoded(c.b, stream, t, line)
+	fl.pendingBytes += len(c.b) - before
+	kick := fl.pendingBytes >= kickBytes && !fl.kicked
+	if kick {
+		fl.kicked = true
+	}
 	if fl.notify != nil {
 		close(fl.notify)
 		fl.notify = nil
 	}
+	fl.mu.Unlock()
+	if kick {
+		select {
+		case s.kick <- fl:
+		default: // the flusher is busy; its next tick gets it
+		}
+	}
+}
+
+// appendEncoded appends one stored line: {"t":<ns>,"s":"<stream>","m":"<message>"}.
+func appendEncoded(b []byte, stream string, t time.Time, line string) []byte {
+	b = append(b, `{"t":`...)
+	b = strconv.AppendInt(b, t.UnixNano(), 10)
+	b = append(b, `,"s":`...)
+	b = awsproto.AppendJSONString(b, stream)
+	b = append(b, `,"m":`...)
+	b = awsproto.AppendJSONString(b, line)
+	return append(b, "}\n"...)
 }
 
 // fn returns the fnLog of function, creating it; nil once the store is closed.
@@ -225,62 +300,95 @@ func (s *Store) fn(function string) *fnLog {
 	return fl
 }
 
-func (fl *fnLog) appendLocked(opts Options, stream string, t time.Time, line string) error {
-	ut := t.UTC()
-	y, m, d := ut.Date()
-	dayKey := y*10000 + int(m)*100 + d // compared, not formatted, on the hot path
-	if fl.w == nil {
-		if err := fl.openLocked(ut.Format(dayLayout)); err != nil {
+// flush writes fl's pending lines to its segment files. Only the writer side
+// (ioMu) is held across the I/O; Append keeps queueing meanwhile.
+func (s *Store) flush(fl *fnLog) error {
+	fl.ioMu.Lock()
+	defer fl.ioMu.Unlock()
+	fl.mu.Lock()
+	chunks, dropped := fl.pending, fl.dropped
+	fl.pending, fl.pendingBytes, fl.dropped, fl.kicked = nil, 0, 0, false
+	fl.mu.Unlock()
+	if dropped > 0 {
+		now := time.Now().UTC()
+		y, m, d := now.Date()
+		note := fmt.Sprintf("sluice: %d log lines dropped: the log writer fell %d MiB behind", dropped, maxPendingBytes>>20)
+		chunks = append(chunks, chunk{dayKey: y*10000 + int(m)*100 + d, day: now.Format(dayLayout),
+			b: appendEncoded(nil, "sluice", now, note)})
+		s.opts.Logger.Warn("function log lines dropped", "function", fl.name, "lines", dropped)
+	}
+	var err error
+	for _, c := range chunks {
+		if werr := fl.writeChunkLocked(s.opts, c); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	if err != nil {
+		if msg := err.Error(); msg != fl.lastErr {
+			fl.lastErr = msg
+			s.opts.Logger.Warn("function log write failed", "function", fl.name, "err", err)
+		}
+	} else if len(chunks) > 0 {
+		fl.lastErr = ""
+	}
+	fl.mu.Lock()
+	for _, c := range chunks {
+		if cap(c.b) <= 2*chunkBytes && len(fl.free) < 4 {
+			fl.free = append(fl.free, c.b)
+		}
+	}
+	fl.mu.Unlock()
+	return err
+}
+
+// writeChunkLocked writes one chunk to the right segment, opening or rotating
+// first. A failed write closes the file (the next chunk reopens it): one
+// transient failure, such as a full disk, must not lose the function's logs for
+// good. fl.ioMu must be held.
+func (fl *fnLog) writeChunkLocked(opts Options, c chunk) error {
+	if fl.f == nil {
+		if err := fl.openLocked(c.day); err != nil {
 			return err
 		}
 	}
 	// Segments only move forward: a line stamped on an earlier day than the
 	// open segment (clock skew, late lines) goes into the open segment.
-	switch {
-	case dayKey > fl.segDayKey:
-		if err := fl.rotateLocked(segment{day: ut.Format(dayLayout)}); err != nil {
-			return err
-		}
-	case fl.size >= opts.SegmentBytes:
-		if err := fl.rotateLocked(segment{day: fl.seg.day, seq: fl.seg.seq + 1}); err != nil {
+	if c.dayKey > fl.segDayKey {
+		if err := fl.rotateLocked(segment{day: c.day}); err != nil {
 			return err
 		}
 	}
-	b := fl.scratch[:0]
-	b = append(b, `{"t":`...)
-	b = strconv.AppendInt(b, t.UnixNano(), 10)
-	b = append(b, `,"s":`...)
-	b = awsproto.AppendJSONString(b, stream)
-	b = append(b, `,"m":`...)
-	b = awsproto.AppendJSONString(b, line)
-	b = append(b, "}\n"...)
-	fl.scratch = b
-	n, err := fl.w.Write(b)
-	fl.size += int64(n)
-	fl.dirty = true
-	fl.lastWrite = time.Now()
-	if err != nil {
-		fl.dropFileLocked()
+	for b := c.b; len(b) > 0; {
+		if fl.size >= opts.SegmentBytes {
+			if err := fl.rotateLocked(segment{day: fl.seg.day, seq: fl.seg.seq + 1}); err != nil {
+				return err
+			}
+		}
+		// Fill the segment up to the line that crosses SegmentBytes.
+		n := len(b)
+		if room := opts.SegmentBytes - fl.size; int64(n) > room {
+			if i := bytes.IndexByte(b[room:], '\n'); i >= 0 {
+				n = int(room) + i + 1
+			}
+		}
+		w, err := fl.f.Write(b[:n])
+		fl.size += int64(w)
+		fl.lastWrite = time.Now()
+		if err != nil {
+			_ = fl.f.Close()
+			fl.f = nil
+			return err
+		}
+		b = b[n:]
 	}
-	return err
-}
-
-// dropFileLocked closes the segment after a write error. A bufio.Writer keeps
-// its first error and fails every later write, so without this one transient
-// failure (a full disk) would lose the function's logs until the file is closed
-// for idleness, which never happens while the function keeps logging. The next
-// append reopens the segment.
-func (fl *fnLog) dropFileLocked() {
-	if fl.f != nil {
-		_ = fl.f.Close()
-	}
-	fl.f, fl.w, fl.dirty = nil, nil, false
+	return nil
 }
 
 // openLocked opens the newest segment of the function for appending, or a new
-// one for day if the newest is older.
+// one for day if the newest is older. A new directory gets its group metadata
+// (creation time), as CloudWatch creates /aws/lambda/{name} on the first line.
 func (fl *fnLog) openLocked(day string) error {
-	if err := os.MkdirAll(fl.dir, 0o755); err != nil {
+	if err := fl.ensureDirLocked(time.Now()); err != nil {
 		return err
 	}
 	segs, err := listSegments(fl.dir)
@@ -306,11 +414,6 @@ func (fl *fnLog) openSegmentLocked(seg segment) error {
 	}
 	fl.f, fl.seg, fl.size = f, seg, st.Size()
 	fl.segDayKey = seg.dayKey()
-	if fl.w == nil {
-		fl.w = bufio.NewWriterSize(f, bufferSize)
-	} else {
-		fl.w.Reset(f)
-	}
 	return nil
 }
 
@@ -318,36 +421,23 @@ func (fl *fnLog) rotateLocked(next segment) error {
 	if err := fl.closeFileLocked(); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(fl.dir, 0o755); err != nil {
+	if err := fl.ensureDirLocked(time.Now()); err != nil {
 		return err
 	}
 	return fl.openSegmentLocked(next)
-}
-
-// flushLocked writes buffered lines to the segment file.
-func (fl *fnLog) flushLocked() error {
-	if !fl.dirty || fl.w == nil {
-		return nil
-	}
-	fl.dirty = false
-	return fl.w.Flush()
 }
 
 func (fl *fnLog) closeFileLocked() error {
 	if fl.f == nil {
 		return nil
 	}
-	err := fl.flushLocked()
-	if cerr := fl.f.Close(); err == nil {
-		err = cerr
-	}
+	err := fl.f.Close()
 	fl.f = nil
-	fl.w = nil
 	return err
 }
 
-// background flushes buffers every FlushInterval, closes idle files, and runs
-// retention every pruneEvery.
+// background flushes every FlushInterval (and whenever an Append kicks it),
+// closes idle files, and runs retention every pruneEvery.
 func (s *Store) background() {
 	defer s.wg.Done()
 	flush := time.NewTicker(s.opts.FlushInterval)
@@ -357,6 +447,8 @@ func (s *Store) background() {
 		select {
 		case <-s.done:
 			return
+		case fl := <-s.kick:
+			_ = s.flush(fl)
 		case now := <-flush.C:
 			s.flushAll(now)
 			if now.Sub(lastPrune) >= pruneEvery {
@@ -379,15 +471,12 @@ func (s *Store) snapshot() []*fnLog {
 
 func (s *Store) flushAll(now time.Time) {
 	for _, fl := range s.snapshot() {
-		fl.mu.Lock()
-		if err := fl.flushLocked(); err != nil {
-			s.opts.Logger.Warn("function log flush failed", "function", fl.name, "err", err)
-			fl.dropFileLocked() // else the same error would be logged every FlushInterval
-		}
+		_ = s.flush(fl)
+		fl.ioMu.Lock()
 		if fl.f != nil && now.Sub(fl.lastWrite) > idleClose {
-			fl.closeFileLocked()
+			_ = fl.closeFileLocked()
 		}
-		fl.mu.Unlock()
+		fl.ioMu.Unlock()
 	}
 }
 
@@ -411,18 +500,25 @@ func (s *Store) pruneAll() {
 		if fl == nil {
 			return
 		}
-		fl.mu.Lock()
-		if err := fl.pruneLocked(s.opts, now); err != nil {
+		if err := fl.prune(s.opts, now); err != nil {
 			s.opts.Logger.Warn("function log retention", "function", name, "err", err)
 		}
-		fl.mu.Unlock()
 	}
 }
 
-// pruneLocked deletes segments last written before now-Retention, then the
-// oldest segments until the function uses at most MaxBytes. The open segment is
-// never deleted.
-func (fl *fnLog) pruneLocked(opts Options, now time.Time) error {
+// prune deletes segments last written before now minus the retention (the
+// group's retention policy, else Options.Retention), then the oldest segments
+// until the log uses at most MaxBytes. The open segment is never deleted. The
+// writer lock is held only to learn which segment is open: the Stat and Remove
+// calls run without it (a segment removed under a reader is skipped by it).
+func (fl *fnLog) prune(opts Options, now time.Time) error {
+	fl.ioMu.Lock()
+	open, openSize, isOpen := fl.seg, fl.size, fl.f != nil
+	retention := opts.Retention
+	if m, err := fl.metaLocked(); err == nil && m.RetentionInDays > 0 {
+		retention = time.Duration(m.RetentionInDays) * 24 * time.Hour
+	}
+	fl.ioMu.Unlock()
 	segs, err := listSegments(fl.dir)
 	if err != nil {
 		return err
@@ -435,19 +531,19 @@ func (fl *fnLog) pruneLocked(opts Options, now time.Time) error {
 	var total int64
 	var errs []error
 	for _, seg := range segs {
-		open := fl.f != nil && seg == fl.seg
+		isOpenSeg := isOpen && seg == open
 		path := filepath.Join(fl.dir, seg.name())
 		st, err := os.Stat(path)
 		if err != nil {
 			continue
 		}
-		if !open && now.Sub(st.ModTime()) > opts.Retention {
-			errs = append(errs, os.Remove(path))
+		if !isOpenSeg && now.Sub(st.ModTime()) > retention {
+			errs = append(errs, removeMissingOK(path))
 			continue
 		}
 		size := st.Size()
-		if open {
-			size = fl.size
+		if isOpenSeg {
+			size = max(size, openSize)
 		}
 		keep = append(keep, sized{seg, size})
 		total += size
@@ -456,13 +552,20 @@ func (fl *fnLog) pruneLocked(opts Options, now time.Time) error {
 		if total <= opts.MaxBytes {
 			break
 		}
-		if fl.f != nil && k.seg == fl.seg {
+		if isOpen && k.seg == open {
 			continue
 		}
-		errs = append(errs, os.Remove(filepath.Join(fl.dir, k.seg.name())))
+		errs = append(errs, removeMissingOK(filepath.Join(fl.dir, k.seg.name())))
 		total -= k.size
 	}
 	return errors.Join(errs...)
+}
+
+func removeMissingOK(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // segment names one file: <day>-<seq>.log.

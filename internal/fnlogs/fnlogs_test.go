@@ -46,7 +46,10 @@ func readAll(t *testing.T, s *Store, fn string, since time.Time) []Entry {
 
 func TestAppendRead(t *testing.T) {
 	s, dir := openStore(t, Options{})
-	lines := []Entry{
+	lines := []struct {
+		Time            time.Time
+		Stream, Message string
+	}{
 		{t0, "platform", "START RequestId: 1 Version: $LATEST"},
 		{t0.Add(time.Millisecond), "stdout", "2024-05-01T10:00:00.001Z\t1\tINFO\thello \"quoted\" \\ tab\there"},
 		{t0.Add(2 * time.Millisecond), "stderr", "ünïcödé \x00 ctrl \x7f and bad utf8 \xff"},
@@ -256,10 +259,7 @@ func TestRetention(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		s.Append("fn", "stdout", t0.Add(time.Duration(i)*time.Second), fmt.Sprintf("%04d %s", i, line))
 	}
-	fl := s.fn("fn")
-	fl.mu.Lock()
-	fl.flushLocked()
-	fl.mu.Unlock()
+	s.flush(s.fn("fn"))
 	fnDir := filepath.Join(dir, "fn")
 	segs, _ := listSegments(fnDir)
 	if len(segs) < 10 {
@@ -546,10 +546,14 @@ func TestAppendRecoversFromWriteError(t *testing.T) {
 	s, _ := openStore(t, Options{})
 	s.Append("fn-err", "stdout", t0, "before")
 	fl := s.fn("fn-err")
-	fl.mu.Lock()
+	s.flush(fl)
+	fl.ioMu.Lock()
 	_ = fl.f.Close() // the next write to disk fails
-	fl.mu.Unlock()
-	s.Append("fn-err", "stdout", t0, strings.Repeat("x", 2*bufferSize)) // forces a write: fails
+	fl.ioMu.Unlock()
+	s.Append("fn-err", "stdout", t0, "lost")
+	if err := s.flush(fl); err == nil {
+		t.Fatal("flush to a closed file succeeded")
+	}
 	s.Append("fn-err", "stdout", t0.Add(time.Second), "after")
 	got := readAll(t, s, "fn-err", time.Time{})
 	if len(got) == 0 || got[len(got)-1].Message != "after" {
@@ -563,9 +567,11 @@ func TestReadRecoversFromFlushError(t *testing.T) {
 	s, _ := openStore(t, Options{})
 	s.Append("fn-rerr", "stdout", t0, "buffered")
 	fl := s.fn("fn-rerr")
-	fl.mu.Lock()
+	s.flush(fl)
+	s.Append("fn-rerr", "stdout", t0, "buffered too")
+	fl.ioMu.Lock()
 	_ = fl.f.Close() // the reader's flush fails
-	fl.mu.Unlock()
+	fl.ioMu.Unlock()
 	readAll(t, s, "fn-rerr", time.Time{})
 	s.Append("fn-rerr", "stdout", t0.Add(time.Second), "next")
 	got := readAll(t, s, "fn-rerr", time.Time{})

@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -45,15 +48,10 @@ func (s *Store) read(ctx context.Context, function string, since time.Time, foll
 		r.minDay = since.UTC().Format(dayLayout)
 	}
 	for {
-		// Flush first so every line appended before this point is in a file;
-		// take the notification channel under the same lock so an append
-		// that lands after the flush is sure to wake us.
-		fl.mu.Lock()
-		ferr := fl.flushLocked()
-		if ferr != nil {
-			fl.dropFileLocked() // the next append reopens the segment
-		}
+		// Register for the next append before flushing, so an append that lands
+		// after the flush is sure to wake us.
 		var wake chan struct{}
+		fl.mu.Lock()
 		if follow && !fl.closed {
 			if fl.notify == nil {
 				fl.notify = make(chan struct{})
@@ -61,9 +59,7 @@ func (s *Store) read(ctx context.Context, function string, since time.Time, foll
 			wake = fl.notify
 		}
 		fl.mu.Unlock()
-		if ferr != nil {
-			s.opts.Logger.Warn("function log flush failed", "function", function, "err", ferr)
-		}
+		_ = s.flush(fl) // a failure is logged by flush; what is on disk is still read
 		if err := r.catchUp(); err != nil {
 			return err
 		}
@@ -81,7 +77,8 @@ func (s *Store) read(ctx context.Context, function string, since time.Time, foll
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.done:
-			// Close flushed everything; deliver the rest, then stop.
+			// Deliver the rest, then stop.
+			_ = s.flush(fl)
 			return r.catchUp()
 		}
 	}
@@ -143,12 +140,8 @@ func (r *reader) readSegment() error {
 	}
 	br := bufio.NewReaderSize(f, 64<<10)
 	for {
-		line, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			// A line longer than the buffer: gather it whole.
-			rest, err2 := br.ReadBytes('\n')
-			line, err = append(append([]byte(nil), line...), rest...), err2
-		}
+		start := r.off
+		line, err := readLine(br)
 		if err != nil {
 			// EOF: a trailing partial line is left for the next catch-up.
 			if errors.Is(err, io.EOF) {
@@ -161,7 +154,8 @@ func (r *reader) readSegment() error {
 		if json.Unmarshal(line, &sl) != nil {
 			continue // a torn line from a crash; skip it
 		}
-		e := Entry{Time: time.Unix(0, sl.T), Stream: sl.S, Message: sl.M}
+		e := Entry{Time: time.Unix(0, sl.T), Stream: sl.S, Message: sl.M,
+			Cursor: Cursor{seg: r.seg, off: start}, Next: Cursor{seg: r.seg, off: r.off}}
 		if !r.since.IsZero() && e.Time.Before(r.since) {
 			continue
 		}
@@ -170,3 +164,88 @@ func (r *reader) readSegment() error {
 		}
 	}
 }
+
+// readLine returns the next complete line (with its newline); a trailing
+// partial line is io.EOF.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	line, err := br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		// A line longer than the buffer: gather it whole.
+		rest, err2 := br.ReadBytes('\n')
+		line, err = append(append([]byte(nil), line...), rest...), err2
+	}
+	return line, err
+}
+
+// Cursor is the position of an entry in a log: its segment and byte offset.
+// Cursors order entries as they were appended; the zero Cursor is before the
+// first entry. Its String form is 26 digits, usable as a token or event id.
+type Cursor struct {
+	seg segment
+	off int64
+}
+
+// IsZero reports whether c is the start of the log.
+func (c Cursor) IsZero() bool { return c == Cursor{} }
+
+// Less orders cursors.
+func (c Cursor) Less(o Cursor) bool {
+	if c.seg != o.seg {
+		return c.seg.less(o.seg)
+	}
+	return c.off < o.off
+}
+
+func (c Cursor) String() string {
+	if c.IsZero() {
+		return strings.Repeat("0", 26)
+	}
+	return fmt.Sprintf("%08d%04d%014d", c.seg.dayKey(), c.seg.seq, c.off)
+}
+
+// ParseCursor reads a Cursor's String form.
+func ParseCursor(s string) (Cursor, bool) {
+	if len(s) != 26 || strings.Trim(s, "0123456789") != "" {
+		return Cursor{}, false
+	}
+	if s == strings.Repeat("0", 26) {
+		return Cursor{}, true
+	}
+	day, err := time.Parse("20060102", s[:8])
+	if err != nil {
+		return Cursor{}, false
+	}
+	seq, _ := strconv.Atoi(s[8:12])
+	off, _ := strconv.ParseInt(s[12:], 10, 64)
+	return Cursor{seg: segment{day: day.Format(dayLayout), seq: seq}, off: off}, true
+}
+
+// Scan calls fn for every stored entry of the log from cursor from
+// (inclusive) on, in append order, skipping whole segments of days before
+// since. It flushes first, so it sees every line appended before it was
+// called. ErrNotFound when the log does not exist. An error from fn stops the
+// scan and is returned; ErrStop stops it with a nil result.
+func (s *Store) Scan(name string, from Cursor, since time.Time, fn func(Entry) error) error {
+	if !s.exists(name) {
+		return ErrNotFound
+	}
+	fl := s.fn(name)
+	if fl == nil {
+		return ErrNotFound
+	}
+	_ = s.flush(fl) // a failure is logged by flush
+	r := reader{dir: fl.dir, fn: fn}
+	if !from.IsZero() {
+		r.started, r.seg, r.off = true, from.seg, from.off
+	}
+	if !since.IsZero() {
+		r.minDay = since.UTC().Format(dayLayout)
+	}
+	if err := r.catchUp(); err != nil && !errors.Is(err, ErrStop) {
+		return err
+	}
+	return nil
+}
+
+// ErrStop, returned by a Scan callback, ends the scan without an error.
+var ErrStop = errors.New("fnlogs: stop")

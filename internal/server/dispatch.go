@@ -28,8 +28,9 @@ type services struct {
 	iam, sts         http.Handler // Query protocol, XML
 	// s3 serves requests isS3 claims (signed for s3, S3 hosts, existing buckets);
 	// it answers in S3's REST-XML dialect and authenticates itself.
-	s3   http.Handler
-	isS3 func(r *http.Request) bool
+	s3             http.Handler
+	isS3           func(r *http.Request) bool
+	cloudWatchLogs http.Handler // the CloudWatch Logs API (JSON 1.1)
 }
 
 // dispatcher is the one handler of the shared listener.
@@ -83,7 +84,7 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch service {
 	case "lambda":
 		style = awsproto.StyleLambda
-	case "apigateway", "acm", "iam", "sts":
+	case "apigateway", "acm", "iam", "sts", "logs":
 	default:
 		awsproto.WriteError(w, style, awsproto.Errorf(http.StatusNotFound, "UnknownOperationException",
 			"Sluice does not implement the service or operation for %s %s", r.Method, path))
@@ -108,6 +109,8 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		serveOrUnbuilt(w, r, d.s.lambda, "Lambda", style)
 	case "acm":
 		serveOrUnbuilt(w, r, d.s.acm, "ACM", style)
+	case "logs":
+		serveOrUnbuilt(w, r, d.s.cloudWatchLogs, "CloudWatch Logs", style)
 	case "apigateway":
 		if strings.HasPrefix(path, "/v2/") {
 			serveOrUnbuilt(w, r, d.s.httpAPI, "API Gateway V2", style)
@@ -126,6 +129,9 @@ func serviceFor(r *http.Request) string {
 	}
 	if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "CertificateManager.") {
 		return "acm"
+	}
+	if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "Logs_20140328.") {
+		return "logs"
 	}
 	p := r.URL.Path
 	switch {

@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/apigw/httpapi"
 	"github.com/sluice-dev/sluice/internal/apigw/restapi"
 	"github.com/sluice-dev/sluice/internal/blobstore"
+	"github.com/sluice-dev/sluice/internal/cwlogs"
 	"github.com/sluice-dev/sluice/internal/domains"
 	"github.com/sluice-dev/sluice/internal/fnlogs"
 	"github.com/sluice-dev/sluice/internal/iam"
@@ -206,11 +207,12 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		httpAPI: httpapi.New(httpapi.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID, Certificates: certs,
 			APIEndpoint: func(id string) string { return "http://" + id + "." + cfg.ExecuteAPIDomain + ":" + port },
 			Logger:      logger.With("component", "apigatewayv2")}),
-		logs: logs.Handler(),
-		iam:  ids.IAM(),
-		sts:  ids.STS(),
-		s3:   objects,
-		isS3: objects.Claims,
+		logs:           logs.Handler(),
+		iam:            ids.IAM(),
+		sts:            ids.STS(),
+		s3:             objects,
+		isS3:           objects.Claims,
+		cloudWatchLogs: cwlogs.New(cwlogs.Options{Logs: logs, Region: cfg.Region, AccountID: cfg.AccountID, Logger: logger.With("component", "logs")}),
 	}
 	if mode == sigv4.ModeVerify {
 		n.services.authenticateLogs = authenticate

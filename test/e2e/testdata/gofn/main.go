@@ -7,6 +7,7 @@
 //   - {"mode":"error"}: returns a handler error;
 //   - {"mode":"exit"}: exits the process mid-invocation;
 //   - {"mode":"log","lines":N}: prints N log lines;
+//   - {"mode":"print","text":[...]}: prints each string of text as one line;
 //   - {"mode":"env"}: returns its environment;
 //   - {"mode":"touch","path":P,"failures":N}: appends a line to file P, and fails
 //     while P has no more than N lines (so async retries can be observed);
@@ -26,14 +27,15 @@ import (
 )
 
 type control struct {
-	Mode       string `json:"mode"`
-	MS         int    `json:"ms"`
-	Lines      int    `json:"lines"`
-	HTTPMethod string `json:"httpMethod"`
-	RouteKey   string `json:"routeKey"`
-	Path       string `json:"path"`
-	RawPath    string `json:"rawPath"`
-	Failures   int    `json:"failures"`
+	Mode       string   `json:"mode"`
+	MS         int      `json:"ms"`
+	Lines      int      `json:"lines"`
+	HTTPMethod string   `json:"httpMethod"`
+	RouteKey   string   `json:"routeKey"`
+	Path       string   `json:"path"`
+	RawPath    string   `json:"rawPath"`
+	Failures   int      `json:"failures"`
+	Text       []string `json:"text"`
 }
 
 var started = time.Now()
@@ -66,6 +68,10 @@ func handle(ctx context.Context, event json.RawMessage) (any, error) {
 	case "log":
 		for i := 0; i < c.Lines; i++ {
 			fmt.Printf("log line %d\n", i)
+		}
+	case "print":
+		for _, l := range c.Text {
+			fmt.Println(l)
 		}
 	case "touch":
 		f, err := os.OpenFile(c.Path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
