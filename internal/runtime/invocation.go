@@ -289,12 +289,15 @@ func (inst *instance) complete(c *invocation, o outcome, cold bool, submitted ti
 	if !c.startLogged {
 		inst.emitLocked(c, startLine(id, inst.spec.Version))
 	}
-	inst.emitLocked(c, "END RequestId: "+id)
-	inst.emitLocked(c, report)
 	if o.kind == outTimeout {
+		// The timeout line comes before END, as today's runtimes log it
+		// (START, output, "<time> <id> Task timed out after 3.00 seconds", END,
+		// REPORT ... Status: timeout); older ones printed it after REPORT.
 		inst.emitLocked(c, fmt.Sprintf("%s %s Task timed out after %.2f seconds",
 			o.at.UTC().Format("2006-01-02T15:04:05.000Z"), id, c.timeout.Seconds()))
 	}
+	inst.emitLocked(c, "END RequestId: "+id)
+	inst.emitLocked(c, report)
 	if c.inv.LogTail {
 		res.LogTail = append([]byte(nil), lastBytes(c.tail, tailSize)...)
 	}

@@ -420,6 +420,9 @@ func TestTimeoutKillsAndReplaces(t *testing.T) {
 		!bytes.Contains(res.LogTail, []byte("\tStatus: timeout\t")) {
 		t.Errorf("timeout log tail:\n%s", res.LogTail)
 	}
+	if timedOut, end := bytes.Index(res.LogTail, []byte("Task timed out")), bytes.Index(res.LogTail, []byte("END RequestId: req-timeout")); timedOut < 0 || end < timedOut {
+		t.Errorf("the timeout line must come before END:\n%s", res.LogTail)
+	}
 	if m := regexp.MustCompile(`REPORT RequestId: req-timeout\tDuration: ([0-9.]+) ms`).FindSubmatch(res.LogTail); m == nil {
 		t.Errorf("no REPORT Duration in:\n%s", res.LogTail)
 	} else if d, _ := strconv.ParseFloat(string(m[1]), 64); d < 500 {
