@@ -139,6 +139,12 @@ func TestCreateFunctionValidation(t *testing.T) {
 	}{
 		{"bad zip", func(in *awslambda.CreateFunctionInput) { in.Code.ZipFile = []byte("not a zip") },
 			"InvalidParameterValueException", `^Could not unzip uploaded file\. Please check your file, then try to upload again\.$`},
+		// Refused at create time, not at the first invoke (the review found these
+		// accepted and failing later with a 500).
+		{"empty zip", func(in *awslambda.CreateFunctionInput) { in.Code.ZipFile = makeZip(t, map[string]string{}) },
+			"InvalidParameterValueException", `^Uploaded file must be a non-empty zip$`},
+		{"unsafe zip", func(in *awslambda.CreateFunctionInput) { in.Code.ZipFile = makeZip(t, map[string]string{"../evil": "x"}) },
+			"InvalidParameterValueException", `^Could not unzip uploaded file\. Please check your file, then try to upload again\.$`},
 		{"runtime", func(in *awslambda.CreateFunctionInput) { in.Runtime = "java99" },
 			"InvalidParameterValueException", `^Value java99 at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: \[python3\.9, .*nodejs24\.x, python3\.14, java25, dotnet10, ruby4\.0\] or be a valid ARN$`},
 		{"role", func(in *awslambda.CreateFunctionInput) { in.Role = aws.String("my-role") },

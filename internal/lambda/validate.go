@@ -1,13 +1,14 @@
 package lambda
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/json"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/sluice-dev/sluice/internal/codezip"
 )
 
 // Lambda's limits (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
@@ -137,22 +138,14 @@ func validateEnvironment(env *Environment) error {
 	return nil
 }
 
-// validateZip checks that code is a zip archive Lambda would accept.
+// validateZip checks that code is a zip archive Lambda would accept: at create and
+// update time, so a bad package never reaches an invoke (AWS validates on upload).
 func validateZip(code []byte) error {
 	if len(code) > maxZippedCode {
 		return invalidParam("Unzipped size must be smaller than %d bytes", maxUnzippedCode)
 	}
-	zr, err := zip.NewReader(bytes.NewReader(code), int64(len(code)))
-	if err != nil {
-		// AWS's wording for a payload that is not a zip archive.
-		return invalidParam("Could not unzip uploaded file. Please check your file, then try to upload again.")
-	}
-	var total uint64
-	for _, f := range zr.File {
-		total += f.UncompressedSize64
-		if total > maxUnzippedCode {
-			return invalidParam("Unzipped size must be smaller than %d bytes", maxUnzippedCode)
-		}
+	if _, err := codezip.Check(bytes.NewReader(code), int64(len(code)), codezip.Limits{MaxUnzippedBytes: maxUnzippedCode}); err != nil {
+		return invalidParam("%s", err.Error())
 	}
 	return nil
 }

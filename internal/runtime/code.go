@@ -1,16 +1,14 @@
 package runtime
 
 import (
-	"archive/zip"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
+
+	"github.com/sluice-dev/sluice/internal/codezip"
 )
 
 // codeCache extracts each code zip once, into dir/<sha256>, and remembers the result.
@@ -83,10 +81,10 @@ func (cc *codeCache) extract(sha, zipPath string) (string, error) {
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := filepath.Join(cc.dir, ".tmp-"+sha+"-"+hex.EncodeToString(rnd[:]))
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return "", err
 	}
-	if err := unzip(zipPath, tmp); err != nil {
+	if err := codezip.Extract(zipPath, tmp, codezip.Options{}); err != nil {
 		_ = os.RemoveAll(tmp)
 		return "", err
 	}
@@ -100,85 +98,3 @@ func (cc *codeCache) extract(sha, zipPath string) (string, error) {
 	return final, nil
 }
 
-// unzip extracts zipPath into dir. Entries that would land outside dir (absolute
-// paths, "..", symlinks pointing out) are refused; the executable bits recorded in
-// the zip's external attributes are kept, as Lambda does for bootstrap files.
-func unzip(zipPath, dir string) error {
-	zr, err := zip.OpenReader(zipPath)
-	if err != nil {
-		return fmt.Errorf("open code zip: %w", err)
-	}
-	defer zr.Close()
-	for _, f := range zr.File {
-		if err := extractEntry(f, dir); err != nil {
-			return fmt.Errorf("extract %q: %w", f.Name, err)
-		}
-	}
-	return nil
-}
-
-var errUnsafePath = errors.New("path escapes the code directory")
-
-func extractEntry(f *zip.File, dir string) error {
-	name := strings.TrimPrefix(strings.ReplaceAll(f.Name, "\\", "/"), "./")
-	if name == "" || name == "/" {
-		return nil
-	}
-	if !filepath.IsLocal(filepath.FromSlash(strings.TrimSuffix(name, "/"))) {
-		return errUnsafePath
-	}
-	target := filepath.Join(dir, filepath.FromSlash(name))
-	mode := f.Mode()
-	switch {
-	case mode.IsDir() || strings.HasSuffix(name, "/"):
-		return os.MkdirAll(target, 0o755)
-	case mode&os.ModeSymlink != 0:
-		return extractSymlink(f, dir, target)
-	}
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return err
-	}
-	perm := os.FileMode(0o644)
-	if mode.Perm()&0o111 != 0 {
-		perm = 0o755
-	}
-	rc, err := f.Open()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, rc); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}
-
-func extractSymlink(f *zip.File, dir, target string) error {
-	rc, err := f.Open()
-	if err != nil {
-		return err
-	}
-	link, err := io.ReadAll(io.LimitReader(rc, 4096))
-	rc.Close()
-	if err != nil {
-		return err
-	}
-	dest := string(link)
-	resolved := dest
-	if !filepath.IsAbs(dest) {
-		resolved = filepath.Join(filepath.Dir(target), dest)
-	}
-	rel, err := filepath.Rel(dir, resolved)
-	if err != nil || !filepath.IsLocal(rel) {
-		return errUnsafePath
-	}
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return err
-	}
-	return os.Symlink(dest, target)
-}
