@@ -17,8 +17,10 @@ type entry struct {
 	mode       fs.FileMode
 }
 
-func link(name, target string) entry { return entry{name: name, body: target, mode: fs.ModeSymlink | 0o777} }
-func file(name, body string) entry   { return entry{name: name, body: body, mode: 0o644} }
+func link(name, target string) entry {
+	return entry{name: name, body: target, mode: fs.ModeSymlink | 0o777}
+}
+func file(name, body string) entry { return entry{name: name, body: body, mode: 0o644} }
 
 func buildZip(t testing.TB, entries ...entry) []byte {
 	t.Helper()

@@ -143,7 +143,9 @@ func TestCreateFunctionValidation(t *testing.T) {
 		// accepted and failing later with a 500).
 		{"empty zip", func(in *awslambda.CreateFunctionInput) { in.Code.ZipFile = makeZip(t, map[string]string{}) },
 			"InvalidParameterValueException", `^Uploaded file must be a non-empty zip$`},
-		{"unsafe zip", func(in *awslambda.CreateFunctionInput) { in.Code.ZipFile = makeZip(t, map[string]string{"../evil": "x"}) },
+		{"unsafe zip", func(in *awslambda.CreateFunctionInput) {
+			in.Code.ZipFile = makeZip(t, map[string]string{"../evil": "x"})
+		},
 			"InvalidParameterValueException", `^Could not unzip uploaded file\. Please check your file, then try to upload again\.$`},
 		{"runtime", func(in *awslambda.CreateFunctionInput) { in.Runtime = "java99" },
 			"InvalidParameterValueException", `^Value java99 at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: \[python3\.9, .*nodejs24\.x, python3\.14, java25, dotnet10, ruby4\.0\] or be a valid ARN$`},

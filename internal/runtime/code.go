@@ -97,4 +97,3 @@ func (cc *codeCache) extract(sha, zipPath string) (string, error) {
 	}
 	return final, nil
 }
-
