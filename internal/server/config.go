@@ -9,6 +9,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/sluice-dev/sluice/internal/sigv4"
 )
 
 // Config is everything `sluice serve` can be told, by flag, SLUICE_* env or config file.
@@ -22,8 +24,13 @@ type Config struct {
 	EtcdEndpoints []string `mapstructure:"etcd-endpoints"`
 	EtcdPrefix    string   `mapstructure:"etcd-prefix"`
 
-	// AuthMode is "open" or "verify"; empty picks open on loopback, verify elsewhere.
-	AuthMode            string `mapstructure:"auth-mode"`
+	// AuthMode is "verify", "open" or "auto" (open when Listen is a loopback
+	// address, verify elsewhere). Empty means verify: a Config built in code
+	// without it fails closed. Defaults (what `sluice serve` starts from) says auto.
+	AuthMode string `mapstructure:"auth-mode"`
+	// InsecureOpen must be set for open mode on a non-loopback address, where
+	// anyone who can reach the port could create functions (run code).
+	InsecureOpen        bool   `mapstructure:"insecure-open"`
 	RootAccessKeyID     string `mapstructure:"root-access-key-id"`
 	RootSecretAccessKey string `mapstructure:"root-secret-access-key"`
 
@@ -49,6 +56,7 @@ func Defaults() Config {
 		Region:           "us-east-1",
 		AccountID:        "123456789012",
 		LogLevel:         "info",
+		AuthMode:         "auto",
 		Store:            "bolt",
 		EtcdPrefix:       "/sluice",
 		MaxInstances:     64,
@@ -59,17 +67,18 @@ func Defaults() Config {
 	}
 }
 
-// Validate checks the configuration before anything starts.
-func (c *Config) Validate() error {
-	host, _, err := net.SplitHostPort(c.Listen)
-	if err != nil {
+// Validate checks the configuration before anything starts. It does not change c:
+// what the settings mean is derived (ControlPlaneAuth), so code that skips the CLI
+// gets the same answers.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("--listen %q: %w", c.Listen, err)
 	}
 	if len(c.AccountID) != 12 || strings.Trim(c.AccountID, "0123456789") != "" {
 		return fmt.Errorf("--account-id %q: must be 12 digits", c.AccountID)
 	}
 	switch c.Store {
-	case "bolt":
+	case "bolt", "":
 	case "etcd":
 		if len(c.EtcdEndpoints) == 0 {
 			return fmt.Errorf("--store etcd needs --etcd-endpoints")
@@ -78,25 +87,44 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--store %q: want bolt or etcd", c.Store)
 	}
 	switch c.AuthMode {
-	case "":
-		c.AuthMode = "verify"
-		if isLoopback(host) {
-			c.AuthMode = "open"
-		}
-	case "open", "verify":
+	case "", "open", "verify", "auto":
 	default:
-		return fmt.Errorf("--auth-mode %q: want open or verify", c.AuthMode)
+		return fmt.Errorf("--auth-mode %q: want open, verify or auto", c.AuthMode)
 	}
-	if c.AuthMode == "verify" && (c.RootAccessKeyID == "" || c.RootSecretAccessKey == "") {
+	if c.AuthMode == "open" && !c.listensOnLoopback() && !c.InsecureOpen {
+		return fmt.Errorf("--auth-mode open on %s would let anyone who can reach it run code: "+
+			"listen on loopback, use --auth-mode verify with a root key, or pass --insecure-open", c.Listen)
+	}
+	if c.ControlPlaneAuth() == sigv4.ModeVerify && (c.RootAccessKeyID == "" || c.RootSecretAccessKey == "") {
 		return fmt.Errorf("auth mode verify (the default off loopback) needs SLUICE_ROOT_ACCESS_KEY_ID and SLUICE_ROOT_SECRET_ACCESS_KEY")
 	}
-	if c.MaxInstances < 1 {
+	if c.MaxInstances < 0 {
 		return fmt.Errorf("--max-instances must be at least 1")
 	}
 	if err := c.validateListeners(); err != nil {
 		return err
 	}
 	return nil
+}
+
+// ControlPlaneAuth is the SigV4 mode the control plane runs in: open only when
+// asked for (explicitly, or by auto on a loopback listener); anything else,
+// including the zero value, is verify.
+func (c Config) ControlPlaneAuth() sigv4.Mode {
+	switch c.AuthMode {
+	case "open":
+		return sigv4.ModeOpen
+	case "auto":
+		if c.listensOnLoopback() {
+			return sigv4.ModeOpen
+		}
+	}
+	return sigv4.ModeVerify
+}
+
+func (c Config) listensOnLoopback() bool {
+	host, _, err := net.SplitHostPort(c.Listen)
+	return err == nil && isLoopback(host)
 }
 
 func isLoopback(host string) bool {

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/sluice-dev/sluice/internal/awsproto"
@@ -18,6 +20,9 @@ type services struct {
 	dataPlane     http.Handler               // execute-api requests, served as API Gateway does
 	isDataPlane   func(r *http.Request) bool // picks data-plane requests by Host or path
 	authenticate  func(r *http.Request) (*http.Request, error)
+	// controlHostAllowed, when set (open mode), refuses control-plane requests
+	// whose Host is not a loopback or configured name.
+	controlHostAllowed func(host string) bool
 	// authenticateLogs guards /_sluice/logs/; nil leaves it open (open mode).
 	authenticateLogs func(r *http.Request) (*http.Request, error)
 	lambda           http.Handler
@@ -54,6 +59,12 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := awsproto.NewRequestID()
 	w.Header()["X-Amzn-Requestid"] = []string{id}
 	r = r.WithContext(awsproto.WithRequestID(r.Context(), id))
+	if d.s.controlHostAllowed != nil && !d.s.controlHostAllowed(r.Host) {
+		awsproto.WriteError(w, awsproto.StyleAPIGateway, awsproto.Errorf(http.StatusForbidden, "AccessDeniedException",
+			"Host %q is not accepted by this Sluice control plane in open auth mode (DNS rebinding protection): "+
+				"use a loopback address or localhost, or --public-endpoint with this name", r.Host))
+		return
+	}
 
 	path := r.URL.Path
 	switch {
@@ -155,4 +166,34 @@ func serveOrUnbuilt(w http.ResponseWriter, r *http.Request, h http.Handler, name
 		return
 	}
 	h.ServeHTTP(w, r)
+}
+
+// allowedHosts is the open-mode Host check: loopback addresses, localhost and
+// *.localhost (RFC 6761 reserves them for loopback), and the hosts of the public
+// endpoint and the execute-api domain. The port is not checked: the request reached
+// this listener, whatever port the client names.
+func allowedHosts(cfg Config, publicEndpoint string) func(host string) bool {
+	extra := map[string]bool{}
+	if u, err := url.Parse(publicEndpoint); err == nil && u.Hostname() != "" {
+		extra[strings.ToLower(u.Hostname())] = true
+	}
+	if h, _, err := net.SplitHostPort(cfg.Listen); err == nil && h != "" {
+		extra[strings.ToLower(h)] = true
+	}
+	apiDomain := strings.ToLower(cfg.ExecuteAPIDomain)
+	return func(host string) bool {
+		h := host
+		if sh, _, err := net.SplitHostPort(host); err == nil {
+			h = sh
+		}
+		h = strings.ToLower(strings.TrimSuffix(strings.Trim(h, "[]"), "."))
+		switch {
+		case h == "localhost", strings.HasSuffix(h, ".localhost"), extra[h]:
+			return true
+		case apiDomain != "" && (h == apiDomain || strings.HasSuffix(h, "."+apiDomain)):
+			return true
+		}
+		ip := net.ParseIP(h)
+		return ip != nil && ip.IsLoopback()
+	}
 }

@@ -116,10 +116,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	// The root key is the bootstrap admin; IAM users' keys and AssumeRole sessions
 	// follow it.
 	creds := credentialChain{root, ids}
-	mode := sigv4.ModeOpen
-	if cfg.AuthMode == "verify" {
-		mode = sigv4.ModeVerify
-	}
+	mode := cfg.ControlPlaneAuth()
 	verifier := sigv4.NewVerifier(sigv4.Options{Mode: mode, Credentials: creds, MaxBodyBytes: 80 << 20})
 	// Lambda reads S3 deployment packages from the object store, which is built
 	// after Lambda (it invokes functions for notifications).
@@ -216,6 +213,11 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	}
 	if mode == sigv4.ModeVerify {
 		n.services.authenticateLogs = authenticate
+	} else {
+		// Open mode trusts whoever can reach the port, so it must not trust a
+		// browser tricked into reaching it: DNS rebinding points an attacker's
+		// name at 127.0.0.1, and the Host header still carries that name.
+		n.services.controlHostAllowed = allowedHosts(cfg, endpoint)
 	}
 	return n, nil
 }

@@ -15,16 +15,24 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/listen"
+	"github.com/sluice-dev/sluice/internal/sigv4"
 )
 
 // Run builds every part from cfg and serves until ctx is done, then shuts down
 // cleanly: the listener stops accepting, in-flight requests finish, function
 // instances are stopped and the store is closed.
 func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	logger := newLogger(cfg.LogLevel)
 	// awsproto.WriteError logs internal failures it hides from clients through
 	// slog's default logger.
 	slog.SetDefault(logger)
+	if cfg.ControlPlaneAuth() == sigv4.ModeOpen && !cfg.listensOnLoopback() {
+		logger.Warn("INSECURE: control plane in open auth mode on a non-loopback address (--insecure-open): " +
+			"anyone who can reach " + cfg.Listen + " can create and run functions")
+	}
 	// Function processes run in their own working directory (the task root), so
 	// every path handed to the runtime must be absolute; the default data dir
 	// (./.sluice) is relative.
@@ -70,7 +78,7 @@ func Run(ctx context.Context, cfg Config) error {
 		defer debug.Close()
 	}
 	logger.Info("sluice serving", "listen", ln.Addr().String(), "data_dir", cfg.DataDir,
-		"store", cfg.Store, "auth_mode", cfg.AuthMode, "region", cfg.Region)
+		"store", cfg.Store, "auth_mode", cfg.ControlPlaneAuth().String(), "region", cfg.Region)
 
 	hup := make(chan os.Signal, 1)
 	if cfg.Net.Reload != nil {

@@ -389,3 +389,32 @@ func TestAuthOpenModeBoto3(t *testing.T) {
 		t.Fatalf("boto3 results = %+v", got)
 	}
 }
+
+// DNS rebinding: a web page whose name now resolves to 127.0.0.1 reaches the
+// open-mode control plane with its own name in Host. It must be refused there (it
+// could create functions: code execution), while loopback names keep working and the
+// data plane is unaffected.
+func TestAuthOpenModeRefusesForeignHost(t *testing.T) {
+	s := startSluice(t, startOpts{})
+	do := func(host string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/2015-03-31/functions/", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	port := s.URL[strings.LastIndex(s.URL, ":")+1:]
+	if code, body := do("attacker.example.com:" + port); code != http.StatusForbidden || !strings.Contains(body, "DNS rebinding") {
+		t.Fatalf("foreign Host: %d %s, want 403", code, body)
+	}
+	for _, h := range []string{"127.0.0.1:" + port, "localhost:" + port, "sluice.localhost:" + port} {
+		// Unsigned, so the answer is the usual missing-token 403, not the Host refusal.
+		if code, body := do(h); code != http.StatusForbidden || !strings.Contains(body, "Missing Authentication Token") {
+			t.Fatalf("Host %s: %d %s, want the missing-token 403", h, code, body)
+		}
+	}
+}

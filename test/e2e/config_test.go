@@ -178,7 +178,9 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown key in file", []string{"--config", typo}, nil, `sluice: config ` + typo + `: unknown key "regoin"`},
 		{"bad account in file", []string{"--config", badAccount}, nil, `sluice: --account-id "12ab": must be 12 digits`},
 		{"bad store in env", nil, []string{"SLUICE_STORE=nope"}, `sluice: --store "nope": want bolt or etcd`},
-		{"bad auth mode flag", []string{"--auth-mode", "sometimes"}, nil, `sluice: --auth-mode "sometimes": want open or verify`},
+		{"bad auth mode flag", []string{"--auth-mode", "sometimes"}, nil, `sluice: --auth-mode "sometimes": want open, verify or auto`},
+		{"open off loopback without the opt-in", []string{"--auth-mode", "open", "--listen", "0.0.0.0:0"}, nil,
+			`sluice: --auth-mode open on 0.0.0.0:0 would let anyone who can reach it run code`},
 		{"etcd without endpoints", []string{"--store", "etcd"}, nil, "sluice: --store etcd needs --etcd-endpoints"},
 		{"bad listen", []string{"--listen", "nonsense"}, nil, `sluice: --listen "nonsense":`},
 	}
