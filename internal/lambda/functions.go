@@ -383,6 +383,10 @@ func (s *Service) getFunction(c *call) error {
 	if err != nil {
 		return err
 	}
+	location, err := s.codeURLs.sign(c.r.Context(), s.baseURL(c.r)+"/_sluice/lambda/code/"+codeHex)
+	if err != nil {
+		return internalError("sign code location: %w", err)
+	}
 	out := struct {
 		Configuration *Configuration       `json:"Configuration"`
 		Code          functionCodeLocation `json:"Code"`
@@ -390,10 +394,8 @@ func (s *Service) getFunction(c *call) error {
 		Concurrency   *concurrency         `json:"Concurrency,omitempty"`
 	}{
 		Configuration: cfg,
-		// AWS answers with a presigned S3 URL valid for 10 minutes; Sluice's download
-		// URL is a capability URL too: the content hash is the secret.
-		Code: functionCodeLocation{RepositoryType: "S3", Location: s.baseURL(c.r) + "/_sluice/lambda/code/" + codeHex},
-		Tags: rec.Tags,
+		Code:          functionCodeLocation{RepositoryType: "S3", Location: location},
+		Tags:          rec.Tags,
 	}
 	if rec.ReservedConcurrency != nil {
 		out.Concurrency = &concurrency{ReservedConcurrentExecutions: rec.ReservedConcurrency}
@@ -415,8 +417,12 @@ func (s *Service) baseURL(r *http.Request) string {
 
 var hexSHA256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
-// serveCode answers the download URL GetFunction hands out.
+// serveCode answers the download URL GetFunction hands out, once its presigned
+// signature checks out.
 func (s *Service) serveCode(c *call, sha string) error {
+	if err := s.codeURLs.check(c.r); err != nil {
+		return err
+	}
 	if !hexSHA256RE.MatchString(sha) || !s.blobs.Exists(sha) {
 		return notFound("The resource you requested does not exist.")
 	}

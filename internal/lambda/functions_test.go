@@ -100,6 +100,31 @@ func TestCreateGetListDelete(t *testing.T) {
 			t.Fatalf("code download: %d, %d bytes", resp.StatusCode, len(body))
 		}
 	}
+	// The location is a presigned URL: the content hash alone (which
+	// GetFunction shows to anyone who may call it) does not download the code, and
+	// the signature does not carry over to another path or a changed expiry.
+	got, _ := e.client.GetFunction(ctx, &awslambda.GetFunctionInput{FunctionName: aws.String("my-fn")})
+	loc := aws.ToString(got.Code.Location)
+	if !strings.Contains(loc, "X-Amz-Signature=") || !strings.Contains(loc, "X-Amz-Expires=600") {
+		t.Fatalf("Code.Location %q is not a presigned URL valid 10 minutes", loc)
+	}
+	bare, _, _ := strings.Cut(loc, "?")
+	for name, u := range map[string]string{
+		"unsigned":        bare,
+		"expiry changed":  strings.Replace(loc, "X-Amz-Expires=600", "X-Amz-Expires=604800", 1),
+		"other resource":  otherCode(loc),
+		"signature wrong": loc[:len(loc)-4] + "0000",
+	} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s code URL: %d %s, want 403", name, resp.StatusCode, body)
+		}
+	}
 	cfg, err := e.client.GetFunctionConfiguration(ctx, &awslambda.GetFunctionConfigurationInput{FunctionName: aws.String("my-fn")})
 	if err != nil || aws.ToString(cfg.Handler) != "app.handler" {
 		t.Fatalf("GetFunctionConfiguration: %v %+v", err, cfg)
@@ -126,6 +151,12 @@ func TestCreateGetListDelete(t *testing.T) {
 	wantAPIError(t, err, "ResourceNotFoundException", `^Function not found: `)
 	_, err = e.client.GetFunction(ctx, &awslambda.GetFunctionInput{FunctionName: aws.String("arn:aws:lambda:us-east-1:999999999999:function:my-fn")})
 	wantAPIError(t, err, "ResourceNotFoundException", `^Function not found: `)
+}
+
+// otherCode points a signed code URL at another content hash.
+func otherCode(loc string) string {
+	i := strings.Index(loc, "/code/") + len("/code/")
+	return loc[:i] + strings.Repeat("0", 64) + loc[i+64:]
 }
 
 func TestCreateFunctionValidation(t *testing.T) {

@@ -75,8 +75,11 @@ type Options struct {
 	URLAuth URLAuthenticator
 	// Clock is the time runtime deprecation dates are checked against (tests);
 	// default time.Now.
-	Clock  func() time.Time
-	Logger *slog.Logger
+	Clock func() time.Time
+	// CodeURLSecret signs GetFunction's Code.Location download URLs; nodes that
+	// serve one API share it. Random per process when empty.
+	CodeURLSecret []byte
+	Logger        *slog.Logger
 }
 
 // Service is the Lambda API. It implements http.Handler and invoke.Invoker.
@@ -87,6 +90,7 @@ type Service struct {
 	region   string
 	account  string
 	endpoint string
+	codeURLs *codeURLs
 	log      *slog.Logger
 	runtimes RuntimeHost
 	urlBase  func(id string) string
@@ -148,6 +152,7 @@ func New(opts Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.codeURLs = newCodeURLs(opts.CodeURLSecret, s.region)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -55,6 +55,10 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		return nil, err
 	}
 	n.closers = append(n.closers, st.Close)
+	secret, err := loadSecret(ctx, st)
+	if err != nil {
+		return nil, err
+	}
 
 	blobs, err := blobstore.New(filepath.Join(cfg.DataDir, "blobs"))
 	if err != nil {
@@ -134,8 +138,9 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		FunctionURLBase: func(id string) string {
 			return "http://" + id + ".lambda-url." + cfg.Region + ".localhost:" + port + "/"
 		},
-		URLAuth: urlAuthenticator{verifier: verifier, rootKey: cfg.RootAccessKeyID, account: cfg.AccountID},
-		Logger:  logger.With("component", "lambda"),
+		URLAuth:       urlAuthenticator{verifier: verifier, rootKey: cfg.RootAccessKeyID, account: cfg.AccountID},
+		CodeURLSecret: secret,
+		Logger:        logger.With("component", "lambda"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lambda: %w", err)
