@@ -239,6 +239,7 @@ func (c *functionCache) spec(cfg *Configuration, codeHex, key string, reserved *
 		Key:                 key,
 		FunctionName:        cfg.FunctionName,
 		FunctionARN:         c.s.functionARN(cfg.FunctionName),
+		Role:                cfg.Role,
 		Version:             cfg.Version,
 		Runtime:             cfg.Runtime,
 		Handler:             cfg.Handler,

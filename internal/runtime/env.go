@@ -75,7 +75,7 @@ func (p *Pool) environment(inst *instance, runtimeAPI, codeDir, runtimeDir strin
 			}
 		}
 	}
-	if c := p.opts.Credentials; c.AccessKeyID != "" {
+	if c := inst.creds; c.AccessKeyID != "" {
 		vars["AWS_ACCESS_KEY_ID"] = c.AccessKeyID
 		vars["AWS_SECRET_ACCESS_KEY"] = c.SecretAccessKey
 		if c.SessionToken != "" {

@@ -58,6 +58,7 @@ type instance struct {
 
 	// Set by start before the instance is used, read-only afterwards.
 	cmd      *exec.Cmd
+	creds    Credentials  // this instance's own, in its environment
 	startErr *errorObject // the process could not start: reported as an init error
 	// poolClosed: the pool closed before the process could start.
 	poolClosed bool
@@ -119,6 +120,14 @@ func (p *Pool) start(inst *instance, codeDir string) {
 	if errObj != nil {
 		inst.startErr = errObj
 		return
+	}
+	if p.opts.Credentials != nil {
+		creds, err := p.opts.Credentials(inst.spec)
+		if err != nil {
+			inst.startErr = &errorObject{Type: "Runtime.Unknown", Message: "Error: credentials: " + err.Error()}
+			return
+		}
+		inst.creds = creds
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

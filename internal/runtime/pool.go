@@ -41,11 +41,15 @@ type ShimSource interface {
 	Command(runtime string) (argv []string, err error)
 }
 
-// Credentials are injected into every function's environment so that AWS SDKs inside
-// functions reach Sluice's own services.
+// Credentials are injected into a function instance's environment so that AWS SDKs
+// inside functions reach Sluice's own services.
 type Credentials struct {
 	AccessKeyID, SecretAccessKey, SessionToken string
 }
+
+// CredentialSource mints the credentials of one new instance: temporary ones,
+// for the function's execution role, as Lambda gives each execution environment.
+type CredentialSource func(spec *FunctionSpec) (Credentials, error)
 
 // Options configure a Pool. Zero values take the documented defaults.
 type Options struct {
@@ -62,10 +66,16 @@ type Options struct {
 	Region, AccountID string
 	// EndpointURL is injected as AWS_ENDPOINT_URL so SDKs in functions call Sluice.
 	EndpointURL string
-	Credentials Credentials
-	Logs        LogSink    // optional
-	Shims       ShimSource // optional; without it only provided.* runtimes run
-	Logger      *slog.Logger
+	// Credentials, when set, gives each new instance its credentials; without it
+	// functions get none (SDKs inside them cannot call Sluice).
+	Credentials CredentialSource
+	// MaxInstanceAge is how long an instance may be reused; older ones are
+	// retired after their invocation (so credentials never expire under a live
+	// instance). Zero means no limit.
+	MaxInstanceAge time.Duration
+	Logs           LogSink    // optional
+	Shims          ShimSource // optional; without it only provided.* runtimes run
+	Logger         *slog.Logger
 }
 
 const (
@@ -415,7 +425,8 @@ func (p *Pool) release(inst *instance, healthy bool) {
 	p.mu.Lock()
 	inst.busy = false
 	fs := p.functions[inst.spec.FunctionName]
-	keep := healthy && !p.closed && !inst.retired && fs != nil && fs.latest[inst.spec.Version] == inst.spec.Key
+	keep := healthy && !p.closed && !inst.retired && fs != nil && fs.latest[inst.spec.Version] == inst.spec.Key &&
+		(p.opts.MaxInstanceAge <= 0 || time.Since(inst.spawned) < p.opts.MaxInstanceAge)
 	if keep {
 		if _, ok := fs.all[inst]; !ok {
 			keep = false

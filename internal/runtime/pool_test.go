@@ -149,7 +149,9 @@ func newTestPool(t testing.TB, mutate func(*Options)) (*Pool, *memSink) {
 		Region:       "eu-west-1",
 		AccountID:    "123456789012",
 		EndpointURL:  "http://127.0.0.1:4566",
-		Credentials:  Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"},
+		Credentials: func(*FunctionSpec) (Credentials, error) {
+			return Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"}, nil
+		},
 		Logs:         sink,
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}

@@ -13,6 +13,7 @@ type FunctionSpec struct {
 	Key          string // unique per (function, version, revision); e.g. name + ":" + version + ":" + revisionId
 	FunctionName string
 	FunctionARN  string // unqualified
+	Role         string // execution role ARN: whose session the instance's credentials are
 	Version      string // "$LATEST" or "1", "2", ...
 	Runtime      string // provided.*, nodejs18.x..nodejs24.x, python3.9..python3.14 (lambda checks AWS's list)
 	Handler      string // "index.handler", "app.lambda_handler"; ignored by provided.*

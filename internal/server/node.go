@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/blobstore"
 	"github.com/sluice-dev/sluice/internal/cwlogs"
 	"github.com/sluice-dev/sluice/internal/domains"
+	"github.com/sluice-dev/sluice/internal/fncreds"
 	"github.com/sluice-dev/sluice/internal/fnlogs"
 	"github.com/sluice-dev/sluice/internal/iam"
 	"github.com/sluice-dev/sluice/internal/lambda"
@@ -84,11 +85,9 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		endpoint = "http://" + addr
 	}
 	port := addr[strings.LastIndex(addr, ":")+1:]
-	accessKey, secretKey := cfg.RootAccessKeyID, cfg.RootSecretAccessKey
-	if accessKey == "" {
-		// Open mode: functions sign with a key Sluice accepts as well formed.
-		accessKey, secretKey = "SLUICEFUNCTIONKEY", "sluice-function-secret"
-	}
+	// Functions never get the root key: each instance gets temporary credentials
+	// for its execution role, checked statelessly by every node.
+	sessions := fncreds.New(secret)
 	pool, err := runtime.NewPool(runtime.Options{
 		DataDir:      cfg.DataDir,
 		MaxInstances: cfg.MaxInstances,
@@ -97,7 +96,11 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		Region:       cfg.Region,
 		AccountID:    cfg.AccountID,
 		EndpointURL:  endpoint,
-		Credentials:  runtime.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey},
+		Credentials: func(spec *runtime.FunctionSpec) (runtime.Credentials, error) {
+			c, err := sessions.Issue(spec.FunctionName, spec.Role)
+			return runtime.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}, err
+		},
+		MaxInstanceAge: fncreds.MaxInstanceAge,
 		Logs:         logs,
 		Shims:        installed,
 		Logger:       logger.With("component", "runtime"),
@@ -119,7 +122,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	}
 	// The root key is the bootstrap admin; IAM users' keys and AssumeRole sessions
 	// follow it.
-	creds := credentialChain{root, ids}
+	creds := credentialChain{root, ids, sessions}
 	mode := cfg.ControlPlaneAuth()
 	verifier := sigv4.NewVerifier(sigv4.Options{Mode: mode, Credentials: creds, MaxBodyBytes: 80 << 20})
 	// Lambda reads S3 deployment packages from the object store, which is built
@@ -192,6 +195,9 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	authenticate := func(r *http.Request) (*http.Request, error) {
 		id, err := verifier.Verify(r)
 		if err != nil {
+			return r, err
+		}
+		if err := checkSession(sessions, id); err != nil {
 			return r, err
 		}
 		return r.WithContext(sigv4.WithIdentity(r.Context(), id)), nil

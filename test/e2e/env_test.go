@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -152,6 +153,9 @@ func TestFunctionCallsSluice(t *testing.T) {
 				Names    []string `json:"names"`
 				Self     string   `json:"self"`
 				Endpoint string   `json:"endpoint"`
+				Key      string   `json:"key"`
+				Secret   string   `json:"secret"`
+				Token    string   `json:"token"`
 			}
 			if err := json.Unmarshal(out.Payload, &got); err != nil {
 				t.Fatalf("payload %s: %v", out.Payload, err)
@@ -159,6 +163,21 @@ func TestFunctionCallsSluice(t *testing.T) {
 			if len(got.Names) != 2 || got.Names[0] != "other" || got.Names[1] != "selfcall" ||
 				got.Self != "arn:aws:lambda:us-east-1:123456789012:function:selfcall" || got.Endpoint != s.URL {
 				t.Fatalf("selfcall returned %s", out.Payload)
+			}
+			// Functions get temporary credentials of their own, never the root key.
+			if got.Key == rootKeyID || got.Secret == rootSecret || !strings.HasPrefix(got.Key, "ASIA") || got.Token == "" {
+				t.Fatalf("function credentials: key %q, token set %v: want temporary credentials", got.Key, got.Token != "")
+			}
+			// A leaked key and secret are useless without the session token, and a
+			// token does not move to another key.
+			for name, tok := range map[string]string{"no token": "", "bad token": got.Token + "x"} {
+				leaked := s.sdkConfig()
+				leaked.Credentials = credentials.NewStaticCredentialsProvider(got.Key, got.Secret, tok)
+				_, err := lambda.NewFromConfig(leaked).ListFunctions(ctx, &lambda.ListFunctionsInput{})
+				var ae smithy.APIError
+				if !errors.As(err, &ae) || ae.ErrorCode() != "UnrecognizedClientException" {
+					t.Fatalf("%s: ListFunctions with the function's key = %v, want UnrecognizedClientException", name, err)
+				}
 			}
 		})
 	}
