@@ -252,7 +252,13 @@ func (x *extractor) entry(f *zip.File, name string) (isLink bool, err error) {
 	if err != nil {
 		return false, refused(name, err)
 	}
-	n, err := io.Copy(out, io.LimitReader(rc, x.budget+1))
+	// Exact modes whatever the umask: a sandboxed instance reads its code as
+	// another user.
+	err = out.Chmod(perm)
+	var n int64
+	if err == nil {
+		n, err = io.Copy(out, io.LimitReader(rc, x.budget+1))
+	}
 	x.budget -= n
 	if err == nil && x.budget < 0 {
 		err = errTooLarge(MaxUnzippedBytes)
@@ -280,12 +286,12 @@ func (x *extractor) mkdirAll(name string) error {
 	if err := x.root.MkdirAll(name, x.opts.DirMode); err != nil {
 		return refused(name, err)
 	}
-	// MkdirAll may have created parents too; chown each component (cheap, and
-	// idempotent for ones that existed).
-	if x.opts.Owner == nil {
-		return nil
-	}
+	// MkdirAll may have created parents too: give each component its exact mode
+	// (the umask applied) and owner. Cheap, and idempotent for ones that existed.
 	for p := name; p != "." && p != "/"; p = path.Dir(p) {
+		if err := x.root.Chmod(p, x.opts.DirMode); err != nil {
+			return refused(p, err)
+		}
 		if err := x.chown(p); err != nil {
 			return err
 		}

@@ -247,6 +247,7 @@ func (c *functionCache) spec(cfg *Configuration, codeHex, key string, reserved *
 		CodeSHA256:          codeHex,
 		Environment:         env,
 		MemoryMB:            cfg.MemorySize,
+		EphemeralStorageMB:  cfg.EphemeralStorage.Size,
 		Timeout:             time.Duration(cfg.Timeout) * time.Second,
 		ReservedConcurrency: reserved,
 	}

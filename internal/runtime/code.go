@@ -88,6 +88,13 @@ func (cc *codeCache) extract(sha, zipPath string) (string, error) {
 		_ = os.RemoveAll(tmp)
 		return "", err
 	}
+	// Readable by the instance's own user (sandboxed instances run under another
+	// uid): the data dir around it is 0700 and hidden from instances, which see only
+	// their own code directory bound into an otherwise empty view.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		_ = os.RemoveAll(tmp)
+		return "", err
+	}
 	if err := os.Rename(tmp, final); err != nil {
 		_ = os.RemoveAll(tmp)
 		if fi, statErr := os.Stat(final); statErr == nil && fi.IsDir() {

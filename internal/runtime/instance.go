@@ -147,13 +147,28 @@ func (p *Pool) start(inst *instance, codeDir string) {
 		inst.startErr = &errorObject{Type: "Runtime.Unknown", Message: "Error: pipe: " + err.Error()}
 		return
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
+	var cmd *exec.Cmd
+	if p.sandboxed {
+		// The memory cgroup exists before the process does, so the sandbox joins it
+		// before exec and no child ever runs outside it.
+		inst.cgroup = p.memory.create(inst.id, inst.spec.MemoryMB)
+		if cmd, err = p.sandboxCommand(inst, argv, codeDir, runtimeDir); err != nil {
+			p.memory.detach(inst.cgroup)
+			_ = r.Close()
+			_ = w.Close()
+			_ = inst.srv.Close()
+			inst.startErr = &errorObject{Type: "Runtime.Unknown", Message: "Error: sandbox: " + err.Error()}
+			return
+		}
+	} else {
+		cmd = exec.Command(argv[0], argv[1:]...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	}
 	cmd.Dir = codeDir
 	cmd.Env = p.environment(inst, ln.Addr().String(), codeDir, runtimeDir)
 	// stdout and stderr share one pipe so lines keep their order, as in CloudWatch.
 	cmd.Stdout = w
 	cmd.Stderr = w
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// Close waits for running; adding to it must not race with that wait.
 	p.mu.Lock()
 	closed := p.closed
@@ -178,7 +193,9 @@ func (p *Pool) start(inst *instance, codeDir string) {
 		inst.startErr = entrypointError(err, inst.spec)
 		return
 	}
-	inst.cgroup = p.memory.attach(inst.id, cmd.Process.Pid, inst.spec.MemoryMB)
+	if !p.sandboxed {
+		inst.cgroup = p.memory.attach(inst.id, cmd.Process.Pid, inst.spec.MemoryMB)
+	}
 	inst.peak = openPeakMeter(p.memory.peakFile(inst.cgroup), cmd.Process.Pid)
 	inst.logs = newLogPipe(r, inst.logLine)
 	inst.mu.Lock()

@@ -31,6 +31,9 @@ type memoryLimiter interface {
 	// attach puts pid in a new cgroup limited to mb MB and returns its directory,
 	// or "" when limits are advisory.
 	attach(id string, pid, mb int) string
+	// create makes the cgroup without a process (one joins it itself), or ""
+	// when limits are advisory.
+	create(id string, mb int) string
 	// detach removes the cgroup once its processes are gone.
 	detach(cg string)
 	// peakFile is the file holding the cgroup's peak usage in bytes ("" when
@@ -104,6 +107,7 @@ func isFile(p string) bool {
 type advisoryMemory struct{}
 
 func (advisoryMemory) attach(string, int, int) string { return "" }
+func (advisoryMemory) create(string, int) string      { return "" }
 func (advisoryMemory) detach(string)                  {}
 func (advisoryMemory) peakFile(string) string         { return "" }
 func (advisoryMemory) oomKilled(string) bool          { return false }
@@ -116,6 +120,19 @@ type cgroupLimiter struct {
 }
 
 func (l *cgroupLimiter) attach(id string, pid, mb int) string {
+	cg := l.create(id, mb)
+	if cg == "" {
+		return ""
+	}
+	if err := os.WriteFile(filepath.Join(cg, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		l.log.Warn("memory cgroup: attach process", "err", err)
+		_ = os.Remove(cg)
+		return ""
+	}
+	return cg
+}
+
+func (l *cgroupLimiter) create(id string, mb int) string {
 	if mb <= 0 {
 		mb = defaultMemoryMB
 	}
@@ -134,11 +151,6 @@ func (l *cgroupLimiter) attach(id string, pid, mb int) string {
 	}
 	if err := os.WriteFile(filepath.Join(cg, limitFile), []byte(limit), 0o644); err != nil {
 		l.log.Warn("memory cgroup: set limit", "err", err)
-		_ = os.Remove(cg)
-		return ""
-	}
-	if err := os.WriteFile(filepath.Join(cg, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
-		l.log.Warn("memory cgroup: attach process", "err", err)
 		_ = os.Remove(cg)
 		return ""
 	}

@@ -69,6 +69,9 @@ type Options struct {
 	// Credentials, when set, gives each new instance its credentials; without it
 	// functions get none (SDKs inside them cannot call Sluice).
 	Credentials CredentialSource
+	// NoSandbox runs functions as Sluice's own user even where the sandbox is
+	// available (tests of the pool's own mechanics use it).
+	NoSandbox bool
 	// MaxInstanceAge is how long an instance may be reused; older ones are
 	// retired after their invocation (so credentials never expire under a live
 	// instance). Zero means no limit.
@@ -98,6 +101,11 @@ type Pool struct {
 	initTimeout time.Duration // defaultInitTimeout; shortened by tests
 	code        *codeCache
 	memory      memoryLimiter
+	// sandboxed: instances run through the sandbox helper (self) under uids
+	// from uids. Decided once by NewPool.
+	sandboxed bool
+	self      string
+	uids      uidAllocator
 
 	mu sync.Mutex // guards the fields below
 	// functions by FunctionName: concurrency is accounted per function, all versions.
@@ -163,6 +171,16 @@ func NewPool(opts Options) (*Pool, error) {
 		done:        make(chan struct{}),
 	}
 	p.memory = detectMemoryLimiter(p.log)
+	switch why, ok := sandboxAvailable(); {
+	case opts.NoSandbox:
+		p.log.Warn("function sandbox disabled: functions run as Sluice's own user and can read its data dir")
+	case ok:
+		p.sandboxed = true
+		p.self, _ = os.Executable()
+		p.log.Debug("function instances sandboxed: own uid, private /tmp, mount and PID namespaces")
+	default:
+		p.log.Warn("function sandbox unavailable: functions run as Sluice's own user", "reason", why)
+	}
 	p.reaped.Add(1)
 	go p.reapIdle()
 	return p, nil

@@ -152,8 +152,11 @@ func newTestPool(t testing.TB, mutate func(*Options)) (*Pool, *memSink) {
 		Credentials: func(*FunctionSpec) (Credentials, error) {
 			return Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"}, nil
 		},
-		Logs:         sink,
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logs:   sink,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// The pool's mechanics are tested on host pids (an instance reports its own
+		// pid, 1 inside a PID namespace); sandbox_test.go covers the sandbox.
+		NoSandbox: true,
 	}
 	if mutate != nil {
 		mutate(&opts)

@@ -21,7 +21,10 @@ type FunctionSpec struct {
 	CodeSHA256   string // hex SHA-256 of the zip; extraction cache key
 	Environment  map[string]string
 	MemoryMB     int
-	Timeout      time.Duration
+	// EphemeralStorageMB is the size of the instance's private /tmp (512 when
+	// zero), enforced when instances are sandboxed.
+	EphemeralStorageMB int
+	Timeout            time.Duration
 	// ReservedConcurrency caps concurrent instances of the whole function (all
 	// versions share it); nil means unreserved (bounded by the node's max instances).
 	ReservedConcurrency *int

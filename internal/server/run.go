@@ -41,7 +41,14 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("data dir: %w", err)
 	}
 	cfg.DataDir = dataDir
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+	// Everything Sluice writes (state, blobs, code, logs) is the server's alone:
+	// other local users, and functions, which run as users of their own, read
+	// nothing of it. What instances need is bound into their sandbox.
+	syscall.Umask(0o077)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)

@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -241,25 +244,26 @@ func TestLambdaAsyncAndDryRun(t *testing.T) {
 	c := lambdaClient(s)
 	ctx := context.Background()
 	sdkCreateGo(t, c, "async", 5)
-	marker := filepath.Join(t.TempDir(), "calls")
-	payload := fmt.Sprintf(`{"mode":"touch","path":%q,"failures":2}`, marker)
+	var attempts atomic.Int32
+	counter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, attempts.Add(1))
+	}))
+	defer counter.Close()
+	payload := fmt.Sprintf(`{"mode":"count","url":%q,"failures":2}`, counter.URL)
 	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("async"), InvocationType: types.InvocationTypeEvent, Payload: []byte(payload)})
 	if err != nil || out.StatusCode != 202 {
 		t.Fatalf("async invoke: %v %+v", err, out)
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for {
-		data, _ := os.ReadFile(marker)
-		if n := strings.Count(string(data), "\n"); n == 3 {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatalf("async attempts = %d, want 3 (1 + 2 retries)", n)
+	for attempts.Load() != 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("async attempts = %d, want 3 (1 + 2 retries)", attempts.Load())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	time.Sleep(time.Second)
-	if data, _ := os.ReadFile(marker); strings.Count(string(data), "\n") != 3 {
-		t.Fatalf("more than 3 attempts: %q", data)
+	if n := attempts.Load(); n != 3 {
+		t.Fatalf("%d attempts, want 3", n)
 	}
 	dry, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("async"), InvocationType: types.InvocationTypeDryRun})
 	if err != nil || dry.StatusCode != 204 {

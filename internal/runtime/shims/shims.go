@@ -126,6 +126,17 @@ func Install(dir string) (*Installed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("install runtime clients in %s: %w", abs, err)
 	}
+	// Instances run as users of their own: the clients must be readable by them
+	// whatever the server's umask.
+	err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			err = os.Chmod(p, 0o755)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("install runtime clients in %s: %w", abs, err)
+	}
 	return &Installed{Dir: abs}, nil
 }
 

@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -93,6 +96,36 @@ func handle(ctx context.Context, ev event) (any, error) {
 				b[j] = byte(j)
 			}
 			hoard = append(hoard, b)
+		}
+	case "probe":
+		// What the sandbox lets an instance see and do.
+		r.Env = map[string]string{"uid": strconv.Itoa(os.Getuid()), "gid": strconv.Itoa(os.Getgid())}
+		if _, err := os.ReadFile(ev.Key); err != nil {
+			r.Env["read"] = err.Error()
+		} else {
+			r.Env["read"] = "ok"
+		}
+		if err := os.WriteFile("/tmp/probe-"+ev.Data, []byte("x"), 0o600); err != nil {
+			r.Env["tmp"] = err.Error()
+		} else {
+			r.Env["tmp"] = "ok"
+		}
+		entries, _ := os.ReadDir("/tmp")
+		for _, e := range entries {
+			r.Env["tmpls"] += e.Name() + " "
+		}
+		if err := os.WriteFile("planted", []byte("x"), 0o644); err != nil {
+			r.Env["code"] = err.Error()
+		} else {
+			r.Env["code"] = "ok"
+		}
+	case "detach":
+		// A child in a session of its own, left running: it must not outlive the
+		// instance.
+		cmd := exec.Command("/bin/sleep", ev.Data)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Start(); err != nil {
+			return nil, err
 		}
 	default:
 		return nil, fmt.Errorf("unknown op %q", ev.Op)

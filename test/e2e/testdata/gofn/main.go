@@ -9,7 +9,7 @@
 //   - {"mode":"log","lines":N}: prints N log lines;
 //   - {"mode":"print","text":[...]}: prints each string of text as one line;
 //   - {"mode":"env"}: returns its environment;
-//   - {"mode":"touch","path":P,"failures":N}: appends a line to file P, and fails
+//   - {"mode":"count","url":U,"failures":N}: POSTs to U (which answers the attempt number), and fails
 //     while P has no more than N lines (so async retries can be observed);
 //   - anything else: echoed back unchanged.
 package main
@@ -19,7 +19,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +39,7 @@ type control struct {
 	RawPath    string   `json:"rawPath"`
 	Failures   int      `json:"failures"`
 	Text       []string `json:"text"`
+	URL        string   `json:"url"`
 }
 
 var started = time.Now()
@@ -73,15 +77,16 @@ func handle(ctx context.Context, event json.RawMessage) (any, error) {
 		for _, l := range c.Text {
 			fmt.Println(l)
 		}
-	case "touch":
-		f, err := os.OpenFile(c.Path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	case "count":
+		// Counts attempts on the test's HTTP server (the sandboxed function cannot
+		// write the host's files), failing the first N.
+		resp, err := http.Post(c.URL, "text/plain", nil)
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintln(f, time.Now().Format(time.RFC3339Nano))
-		f.Close()
-		data, _ := os.ReadFile(c.Path)
-		if n := strings.Count(string(data), "\n"); n <= c.Failures {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if n, _ := strconv.Atoi(strings.TrimSpace(string(body))); n <= c.Failures {
 			return nil, fmt.Errorf("failing attempt %d", n)
 		}
 	case "env":

@@ -1,0 +1,118 @@
+package runtime
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func sandboxedPool(t *testing.T) (*Pool, string) {
+	t.Helper()
+	if why, ok := sandboxAvailable(); !ok {
+		t.Skipf("sandbox unavailable here: %s", why)
+	}
+	dataDir := t.TempDir() // 0700, like the server's data dir
+	p, _ := newTestPool(t, func(o *Options) { o.NoSandbox = false; o.DataDir = dataDir })
+	if !p.sandboxed {
+		t.Fatal("pool is not sandboxed although the sandbox is available")
+	}
+	return p, dataDir
+}
+
+// The review found functions running as root with the whole data dir readable.
+func TestSandboxIsolatesInstances(t *testing.T) {
+	p, dataDir := sandboxedPool(t)
+	secret := filepath.Join(dataDir, "state.db")
+	if err := os.WriteFile(secret, []byte("secrets"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	probe := func(name, marker string) map[string]string {
+		res := invoke(t, p, goSpec(name, fixtures.gofn), `{"op":"probe","key":"`+secret+`","data":"`+marker+`"}`, false)
+		var r fnReply
+		if err := json.Unmarshal(res.Payload, &r); err != nil || res.FunctionError != "" {
+			t.Fatalf("probe: %s %v", res.Payload, err)
+		}
+		return r.Env
+	}
+	a := probe("sbx-a", "a")
+	if a["uid"] == "0" || a["gid"] == "0" {
+		t.Fatalf("function runs as uid %s gid %s", a["uid"], a["gid"])
+	}
+	if !strings.Contains(a["read"], "no such file") && !strings.Contains(a["read"], "permission denied") {
+		t.Fatalf("function read the data dir's state.db: %s", a["read"])
+	}
+	if a["tmp"] != "ok" {
+		t.Fatalf("function cannot write /tmp: %s", a["tmp"])
+	}
+	if a["code"] == "ok" {
+		t.Fatal("function wrote into its code directory (read-only on AWS)")
+	}
+	// Another function (another instance) has a /tmp of its own.
+	b := probe("sbx-b", "b")
+	if strings.Contains(b["tmpls"], "probe-a") {
+		t.Fatalf("function b sees function a's /tmp: %s", b["tmpls"])
+	}
+	if a["uid"] == b["uid"] {
+		t.Fatalf("two instances share uid %s", a["uid"])
+	}
+	if _, err := os.Stat("/tmp/probe-a"); err == nil {
+		t.Fatal("the function's /tmp is the host's /tmp")
+	}
+}
+
+// Children that start a session of their own must not outlive the instance
+// (the review saw setsid'd children survive delete-function).
+func TestSandboxKillsDetachedChildren(t *testing.T) {
+	p, _ := sandboxedPool(t)
+	marker := strconv.Itoa(900000 + int(time.Now().UnixNano()%99999))
+	spec := goSpec("sbx-detach", fixtures.gofn)
+	res := invoke(t, p, spec, `{"op":"detach","data":"`+marker+`"}`, false)
+	if res.FunctionError != "" {
+		t.Fatalf("detach: %s", res.Payload)
+	}
+	if len(sleepers(marker)) == 0 {
+		t.Fatal("the detached child did not start")
+	}
+	p.Drain("sbx-detach")
+	deadline := time.Now().Add(10 * time.Second)
+	for len(sleepers(marker)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("detached children outlived their instance: %v", sleepers(marker))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// sleepers lists host pids of "sleep MARKER" processes.
+func sleepers(marker string) []string {
+	var out []string
+	dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, f := range dirs {
+		b, err := os.ReadFile(f)
+		if err == nil && string(b) == "/bin/sleep\x00"+marker+"\x00" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func TestSandboxPlan(t *testing.T) {
+	base := t.TempDir() // 0700
+	code := filepath.Join(base, "runtime", "code", "abc")
+	if err := os.MkdirAll(code, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	masks := sandboxPlan([]string{code, "/usr"})
+	if masks[0] != "/tmp" {
+		t.Fatalf("masks %v: /tmp first", masks)
+	}
+	for _, m := range masks {
+		if m == "/usr" || m == "/" {
+			t.Fatalf("masks %v cover a reachable directory", masks)
+		}
+	}
+}
