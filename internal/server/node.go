@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -124,7 +125,12 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	// follow it.
 	creds := credentialChain{root, ids, sessions}
 	mode := cfg.ControlPlaneAuth()
-	verifier := sigv4.NewVerifier(sigv4.Options{Mode: mode, Credentials: creds, MaxBodyBytes: 80 << 20})
+	// Bodies hashed before their signature is checked spool here beyond 1 MiB.
+	spool := filepath.Join(cfg.DataDir, "tmp")
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		return nil, fmt.Errorf("spool dir: %w", err)
+	}
+	verifier := sigv4.NewVerifier(sigv4.Options{Mode: mode, Credentials: creds, MaxBodyBytes: 80 << 20, SpoolDir: spool})
 	// Lambda reads S3 deployment packages from the object store, which is built
 	// after Lambda (it invokes functions for notifications).
 	code := &objectCodeSource{}
@@ -171,7 +177,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		Logger:         logger.With("component", "gateway"),
 		IAM: &invokeAuthenticator{
 			verifier: sigv4.NewVerifier(sigv4.Options{Mode: sigv4.ModeVerify, Credentials: creds,
-				MaxBodyBytes: 10 << 20, IncompleteSignatureStatus: http.StatusForbidden}),
+				MaxBodyBytes: 10 << 20, SpoolDir: spool, IncompleteSignatureStatus: http.StatusForbidden}),
 			iam: ids, rootKey: cfg.RootAccessKeyID, account: cfg.AccountID, region: cfg.Region,
 		},
 	})

@@ -11,11 +11,14 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
 	"time"
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -78,9 +81,13 @@ type Options struct {
 	// MaxSkew is the allowed distance between the signing time and Now; AWS allows
 	// 15 minutes either way.
 	MaxSkew time.Duration
-	// MaxBodyBytes bounds the body read into memory to hash a signed payload;
-	// 32 MiB when zero. Larger bodies get 413.
+	// MaxBodyBytes bounds the body read to hash a signed payload; 32 MiB when
+	// zero. Larger bodies get 413. Beyond the first MiB (and beyond a node-wide
+	// in-memory budget) bodies are spooled to SpoolDir, not held in memory.
 	MaxBodyBytes int64
+	// SpoolDir holds the (unlinked) spool files of large bodies; os.TempDir()
+	// when empty.
+	SpoolDir string
 	// IncompleteSignatureStatus is the HTTP status of IncompleteSignatureException:
 	// 400 when zero (Lambda, STS); API Gateway's execute-api answers 403.
 	IncompleteSignatureStatus int
@@ -112,10 +119,11 @@ type Identity struct {
 
 // Verifier checks SigV4 signatures. It is safe for concurrent use.
 type Verifier struct {
-	opts Options
-	sdk  *v4.Signer
-	keys keyCache
-	log  *slog.Logger
+	opts      Options
+	memBudget *byteBudget // in-memory bytes of bodies being hashed before authentication
+	sdk       *v4.Signer
+	keys      keyCache
+	log       *slog.Logger
 }
 
 // NewVerifier builds a Verifier; opts.Credentials may be nil (no known keys).
@@ -139,7 +147,7 @@ func NewVerifier(opts Options) *Verifier {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Verifier{opts: opts, sdk: v4.NewSigner(), log: log}
+	return &Verifier{opts: opts, sdk: v4.NewSigner(), log: log, memBudget: &byteBudget{max: maxUnauthMem}}
 }
 
 // IsAnonymous reports whether r carries no SigV4 authentication at all (no
@@ -332,8 +340,15 @@ func (v *Verifier) payloadHash(r *http.Request, in *authInput) (string, *awsprot
 	return v.hashBody(r)
 }
 
-// hashBody reads the whole body (bounded by MaxBodyBytes), puts an in-memory copy back
-// on r, and returns its hex SHA-256.
+// hashBody reads the whole body (bounded by MaxBodyBytes) while hashing it, puts a
+// re-readable copy back on r, and returns its hex SHA-256.
+//
+// The body must be read before the signature can be checked (the signature covers
+// its hash), so this runs for unauthenticated requests: memory must not be what an
+// attacker with a bogus signature gets to spend. The first bodyMemBytes of a body
+// stay in memory, and only while the node-wide budget of in-memory unauthenticated
+// bytes allows; the rest streams to an unlinked temporary file in SpoolDir, which
+// closes (and so disappears) when the request ends.
 func (v *Verifier) hashBody(r *http.Request) (string, *awsproto.Error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return emptySHA256, nil
@@ -342,18 +357,106 @@ func (v *Verifier) hashBody(r *http.Request) (string, *awsproto.Error) {
 	if r.ContentLength > limit {
 		return "", v.errBodyTooLarge()
 	}
-	buf, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	_ = r.Body.Close()
-	if err != nil {
-		return "", awsproto.Errorf(http.StatusBadRequest, "IncompleteBody", "The request body could not be read.")
+	h := sha256.New()
+	body := io.TeeReader(io.LimitReader(r.Body, limit+1), h)
+	memCap := int64(bodyMemBytes)
+	if r.ContentLength >= 0 && r.ContentLength < memCap {
+		memCap = r.ContentLength + 1 // one more byte tells a short Content-Length
 	}
-	if int64(len(buf)) > limit {
+	if !v.memBudget.take(memCap) {
+		memCap = 0
+	}
+	defer v.memBudget.give(memCap)
+	buf, err := io.ReadAll(io.LimitReader(body, memCap))
+	if err != nil {
+		_ = r.Body.Close()
+		return "", errIncompleteBody()
+	}
+	var spool *os.File
+	var spooled int64
+	if int64(len(buf)) == memCap {
+		// More may follow: stream it to disk.
+		spool, err = v.spoolFile()
+		if err == nil {
+			spooled, err = io.Copy(spool, body)
+		}
+		if err != nil {
+			if spool != nil {
+				_ = spool.Close()
+			}
+			_ = r.Body.Close()
+			if errors.Is(err, errNoSpool) {
+				return "", awsproto.Errorf(http.StatusInternalServerError, "InternalFailure", "An internal error occurred.")
+			}
+			return "", errIncompleteBody()
+		}
+	}
+	_ = r.Body.Close()
+	if int64(len(buf))+spooled > limit {
+		if spool != nil {
+			_ = spool.Close()
+		}
 		return "", v.errBodyTooLarge()
 	}
-	r.Body = io.NopCloser(bytes.NewReader(buf))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
-	sum := sha256.Sum256(buf)
-	return hex.EncodeToString(sum[:]), nil
+	// Keep only what was read: the in-memory part is copied out of a buffer
+	// sized by the budget.
+	mem := bytes.Clone(buf)
+	open := func() io.Reader { return bytes.NewReader(mem) }
+	if spool != nil {
+		f, n := spool, spooled
+		context.AfterFunc(r.Context(), func() { _ = f.Close() })
+		open = func() io.Reader { return io.MultiReader(bytes.NewReader(mem), io.NewSectionReader(f, 0, n)) }
+	}
+	r.Body = io.NopCloser(open())
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(open()), nil }
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func errIncompleteBody() *awsproto.Error {
+	return awsproto.Errorf(http.StatusBadRequest, "IncompleteBody", "The request body could not be read.")
+}
+
+// bodyMemBytes is how much of one body is held in memory before hashing spills
+// to disk; maxUnauthMem bounds that across all requests being verified at once.
+const (
+	bodyMemBytes = 1 << 20
+	maxUnauthMem = 32 << 20
+)
+
+var errNoSpool = errors.New("sigv4: cannot create a spool file")
+
+// spoolFile creates an already-unlinked temporary file: nothing is left on disk
+// once it is closed, even after a crash.
+func (v *Verifier) spoolFile() (*os.File, error) {
+	f, err := os.CreateTemp(v.opts.SpoolDir, "sigv4-body-*")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoSpool, err)
+	}
+	_ = os.Remove(f.Name())
+	return f, nil
+}
+
+// byteBudget is a node-wide allowance of bytes; take never blocks.
+type byteBudget struct {
+	mu   sync.Mutex
+	used int64
+	max  int64
+}
+
+func (b *byteBudget) take(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used+n > b.max {
+		return false
+	}
+	b.used += n
+	return true
+}
+
+func (b *byteBudget) give(n int64) {
+	b.mu.Lock()
+	b.used -= n
+	b.mu.Unlock()
 }
 
 // signatureMatches tries each canonical form a correct client may have signed (see
@@ -493,4 +596,10 @@ func (v *Verifier) Handler(next http.Handler, writeErr func(http.ResponseWriter,
 		}
 		next.ServeHTTP(w, r.WithContext(WithIdentity(r.Context(), id)))
 	})
+}
+
+func (b *byteBudget) inUse() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used
 }
