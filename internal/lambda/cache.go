@@ -265,20 +265,18 @@ type resolved struct {
 	invokedARN string
 }
 
-// resolve finds what an invocation of ref runs, reloading from the store once on a
-// miss (the function may have been created on another node a moment ago).
-func (c *functionCache) resolve(ctx context.Context, ref functionRef) (*resolved, error) {
+// resolve finds what an invocation of ref runs, from the cache alone. A miss is
+// an answer, not a reason to read the store: the watch delivers functions created
+// on other nodes, and this node's own writes reload the cache before they return.
+// (Reading the store on a miss, under reloadMu, let an integration pointing at a
+// missing function turn every request into a serialized store read.)
+func (c *functionCache) resolve(_ context.Context, ref functionRef) (*resolved, error) {
 	if ref.Foreign {
 		return nil, fmtNotFound(c.s.refARN(ref))
 	}
 	r := c.lookup(ref)
 	if r == nil {
-		if err := c.reload(ctx, ref.Name); err != nil {
-			return nil, internalError("load function %q: %w", ref.Name, err)
-		}
-		if r = c.lookup(ref); r == nil {
-			return nil, fmtNotFound(c.s.refARN(ref))
-		}
+		return nil, fmtNotFound(c.s.refARN(ref))
 	}
 	return r, nil
 }
