@@ -103,6 +103,10 @@ func (s *Store) Put(r io.Reader) (sha256Hex string, size int64, err error) {
 	final := s.Path(sum)
 	if s.Exists(sum) {
 		_ = os.Remove(name)
+		// A Put is a fresh use: the blob must not look old to Sweep while the
+		// record that will reference it is being written.
+		now := time.Now()
+		_ = os.Chtimes(final, now, now)
 		return sum, size, nil
 	}
 	shard := filepath.Dir(final)
@@ -168,6 +172,39 @@ func (s *Store) Delete(sha string) error {
 		return fmt.Errorf("blobstore delete: %w", err)
 	}
 	return syncDir(filepath.Dir(path))
+}
+
+// Sweep deletes every blob last written before before for which keep is false,
+// and returns how many it deleted. Callers pass the set of referenced digests;
+// the age bound (a grace period) covers blobs put for records not yet committed.
+// Deleting is idempotent, so a sweep interrupted by a crash is simply redone.
+func (s *Store) Sweep(keep func(sha string) bool, before time.Time) (int, error) {
+	shards, err := os.ReadDir(filepath.Join(s.dir, "sha256"))
+	if err != nil {
+		return 0, fmt.Errorf("blobstore sweep: %w", err)
+	}
+	removed := 0
+	for _, shard := range shards {
+		entries, err := os.ReadDir(filepath.Join(s.dir, "sha256", shard.Name()))
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			sha := e.Name()
+			if !validDigest(sha) || keep(sha) {
+				continue
+			}
+			fi, err := e.Info()
+			if err != nil || !fi.ModTime().Before(before) {
+				continue
+			}
+			if err := s.Delete(sha); err != nil {
+				return removed, err
+			}
+			removed++
+		}
+	}
+	return removed, nil
 }
 
 func syncDir(dir string) error {

@@ -250,3 +250,31 @@ func TestNewRemovesStaleTemps(t *testing.T) {
 		t.Errorf("young temp removed: %v", err)
 	}
 }
+
+func TestSweepKeepsReferencedAndYoung(t *testing.T) {
+	s, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, _, _ := s.Put(strings.NewReader("kept"))
+	old, _, _ := s.Put(strings.NewReader("old"))
+	young, _, _ := s.Put(strings.NewReader("young"))
+	past := time.Now().Add(-2 * time.Hour)
+	for _, sha := range []string{kept, old} {
+		os.Chtimes(s.Path(sha), past, past)
+	}
+	n, err := s.Sweep(func(sha string) bool { return sha == kept }, time.Now().Add(-time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("Sweep = %d, %v; want 1 removed", n, err)
+	}
+	if !s.Exists(kept) || s.Exists(old) || !s.Exists(young) {
+		t.Fatalf("after sweep: kept %v old %v young %v", s.Exists(kept), s.Exists(old), s.Exists(young))
+	}
+	// Putting existing content again makes it young: a record about to reference
+	// it is protected by the grace period.
+	os.Chtimes(s.Path(kept), past, past)
+	s.Put(strings.NewReader("kept"))
+	if n, _ := s.Sweep(func(string) bool { return false }, time.Now().Add(-time.Hour)); n != 0 || !s.Exists(kept) {
+		t.Fatalf("a re-put blob was swept (removed %d)", n)
+	}
+}

@@ -188,9 +188,10 @@ func (s *Service) Start(ctx context.Context) error {
 	s.asyncMu.Lock()
 	s.async = q
 	s.asyncMu.Unlock()
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() { defer s.wg.Done(); s.watch(ctx, events) }()
 	go func() { defer s.wg.Done(); q.run(ctx) }()
+	go func() { defer s.wg.Done(); s.collectGarbageLoop(ctx) }()
 	return nil
 }
 

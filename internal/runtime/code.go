@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/sluice-dev/sluice/internal/codezip"
 )
@@ -76,6 +78,7 @@ func validSHA(s string) bool {
 func (cc *codeCache) extract(sha, zipPath string) (string, error) {
 	final := filepath.Join(cc.dir, sha)
 	if fi, err := os.Stat(final); err == nil && fi.IsDir() {
+		touch(final)      // in use again: young for the sweeper
 		return final, nil // extracted by an earlier run
 	}
 	var rnd [6]byte
@@ -103,4 +106,36 @@ func (cc *codeCache) extract(sha, zipPath string) (string, error) {
 		return "", err
 	}
 	return final, nil
+}
+
+func touch(p string) {
+	now := time.Now()
+	_ = os.Chtimes(p, now, now)
+}
+
+// sweep removes extracted directories last used before before whose digest keep
+// rejects and that no live instance (inUse) runs, and forgets them.
+func (cc *codeCache) sweep(keep, inUse func(sha string) bool, before time.Time) int {
+	entries, err := os.ReadDir(cc.dir)
+	if err != nil {
+		return 0
+	}
+	removed := 0
+	for _, e := range entries {
+		sha := e.Name()
+		if !e.IsDir() || strings.HasPrefix(sha, ".") || keep(sha) || inUse(sha) {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || !fi.ModTime().Before(before) {
+			continue
+		}
+		cc.mu.Lock()
+		delete(cc.entries, sha)
+		cc.mu.Unlock()
+		if os.RemoveAll(filepath.Join(cc.dir, sha)) == nil {
+			removed++
+		}
+	}
+	return removed
 }

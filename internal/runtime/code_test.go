@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestCodeCacheExtractsOnce(t *testing.T) {
@@ -70,5 +71,34 @@ func TestCodeCacheRefusesSymlinkChain(t *testing.T) {
 	})
 	if len(found) > 0 {
 		t.Fatalf("the zip wrote outside the code directory: %v", found)
+	}
+}
+
+func TestCodeCacheSweep(t *testing.T) {
+	cc := newCodeCache(t.TempDir())
+	dir, err := cc.extracted(fixtures.gofn.sha, fixtures.gofn.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	no := func(string) bool { return false }
+	yes := func(string) bool { return true }
+	if n := cc.sweep(yes, no, time.Now().Add(time.Second)); n != 0 {
+		t.Fatal("swept referenced code")
+	}
+	if n := cc.sweep(no, yes, time.Now().Add(time.Second)); n != 0 {
+		t.Fatal("swept code a live instance runs")
+	}
+	if n := cc.sweep(no, no, time.Now().Add(-time.Minute)); n != 0 {
+		t.Fatal("swept code used within the grace period")
+	}
+	if n := cc.sweep(no, no, time.Now().Add(time.Second)); n != 1 {
+		t.Fatalf("sweep removed %d, want 1", n)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Fatal("extracted directory still there")
+	}
+	// Forgotten, so the next use extracts again.
+	if d, err := cc.extracted(fixtures.gofn.sha, fixtures.gofn.path); err != nil || d != dir {
+		t.Fatalf("re-extract: %q %v", d, err)
 	}
 }

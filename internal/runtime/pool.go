@@ -582,6 +582,20 @@ func (p *Pool) Stats() Stats {
 	return s
 }
 
+// SweepCode removes extracted code directories that keep rejects, no live
+// instance runs, and were last used before before; it returns how many.
+func (p *Pool) SweepCode(keep func(sha string) bool, before time.Time) int {
+	p.mu.Lock()
+	live := map[string]bool{}
+	for _, fs := range p.functions {
+		for inst := range fs.all {
+			live[inst.spec.CodeSHA256] = true
+		}
+	}
+	p.mu.Unlock()
+	return p.code.sweep(keep, func(sha string) bool { return live[sha] }, before)
+}
+
 // Close kills every instance (busy ones too; their Invoke calls return ErrClosed),
 // stops the reaper and waits for the processes to be reaped.
 func (p *Pool) Close() error {

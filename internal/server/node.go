@@ -102,9 +102,9 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 			return runtime.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}, err
 		},
 		MaxInstanceAge: fncreds.MaxInstanceAge,
-		Logs:         logs,
-		Shims:        installed,
-		Logger:       logger.With("component", "runtime"),
+		Logs:           logs,
+		Shims:          installed,
+		Logger:         logger.With("component", "runtime"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("function pool: %w", err)
