@@ -59,6 +59,7 @@ type instance struct {
 	// Set by start before the instance is used, read-only afterwards.
 	cmd      *exec.Cmd
 	creds    Credentials  // this instance's own, in its environment
+	uid      int          // the sandboxed process's user and group id; 0 when not sandboxed
 	startErr *errorObject // the process could not start: reported as an init error
 	// poolClosed: the pool closed before the process could start.
 	poolClosed bool
@@ -139,7 +140,12 @@ func (p *Pool) start(inst *instance, codeDir string) {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          nil,
 	}
-	go func() { _ = inst.srv.Serve(ln) }()
+	serveLn := ln
+	if p.sandboxed {
+		inst.uid = p.uids.allocate()
+		serveLn = ownerListener{Listener: ln, uid: inst.uid}
+	}
+	go func() { _ = inst.srv.Serve(serveLn) }()
 
 	r, w, err := os.Pipe()
 	if err != nil {

@@ -256,9 +256,8 @@ func (p *Pool) sandboxCommand(inst *instance, argv []string, codeDir, runtimeDir
 	if tmpMB <= 0 {
 		tmpMB = defaultEphemeralMB
 	}
-	uid := p.uids.allocate()
 	spec, err := json.Marshal(sandboxSpec{
-		UID: uid, GID: uid, Cgroups: cgroups, TmpMB: tmpMB,
+		UID: inst.uid, GID: inst.uid, Cgroups: cgroups, TmpMB: tmpMB,
 		Masks: sandboxPlan(keep), Keep: keep, Dir: codeDir, Argv: argv,
 	})
 	if err != nil {

@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"encoding/json"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -114,5 +116,49 @@ func TestSandboxPlan(t *testing.T) {
 		if m == "/usr" || m == "/" {
 			t.Fatalf("masks %v cover a reachable directory", masks)
 		}
+	}
+}
+
+func TestSocketOwner(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, _ := ln.Accept()
+	defer s.Close()
+	uid, err := socketOwner(s.RemoteAddr().(*net.TCPAddr), s.LocalAddr().(*net.TCPAddr))
+	if err != nil || uid != os.Getuid() {
+		t.Fatalf("socketOwner = %d, %v; want %d", uid, err, os.Getuid())
+	}
+}
+
+// Another user's connection to an instance's Runtime API is refused.
+func TestOwnerListenerRefusesOtherUsers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ol := ownerListener{Listener: ln, uid: os.Getuid() + 12345}
+	defer ol.Close()
+	go func() {
+		if c, err := ol.Accept(); err == nil {
+			c.Write([]byte("accepted"))
+			c.Close()
+		}
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if b, _ := io.ReadAll(c); len(b) > 0 {
+		t.Fatalf("a connection from another uid was accepted: %q", b)
 	}
 }
