@@ -84,8 +84,8 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		serveOrUnbuilt(w, r, d.s.logs, "Function logs", awsproto.StyleAPIGateway)
 		return
 	case strings.HasPrefix(path, "/_sluice/lambda/"):
-		// Code downloads (GetFunction's Code.Location) are capability URLs, like
-		// S3 presigned URLs: the content hash in the path is the secret.
+		// Code downloads (GetFunction's Code.Location) are presigned URLs, like
+		// AWS's S3 ones; the lambda service verifies their signature.
 		serveOrUnbuilt(w, r, d.s.lambda, "Lambda", awsproto.StyleLambda)
 		return
 	}
