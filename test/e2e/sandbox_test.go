@@ -35,7 +35,7 @@ exports.handler = async (event) => {
 };`
 	zip := filepath.Join(t.TempDir(), "sbx.zip")
 	os.WriteFile(zip, zipBytes(t, map[string]zipEntry{"index.js": {data: []byte(src)}}), 0o644)
-	s.createFunction("sbx", "nodejs20.x", "index.handler", zip)
+	s.createFunction("sbx", "nodejs22.x", "index.handler", zip)
 	hostFile := filepath.Join(os.TempDir(), "host-"+marker)
 	os.WriteFile(hostFile, nil, 0o600)
 	defer os.Remove(hostFile)
