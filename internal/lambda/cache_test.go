@@ -47,7 +47,7 @@ func TestCollectGarbageSweepsUnreferencedCode(t *testing.T) {
 	ctx := context.Background()
 	first := makeZip(t, map[string]string{"index.js": "v1"})
 	second := makeZip(t, map[string]string{"index.js": "v2"})
-	if _, err := e.client.CreateFunction(ctx, &awslambda.CreateFunctionInput{FunctionName: aws.String("gc"), Runtime: "nodejs20.x",
+	if _, err := e.client.CreateFunction(ctx, &awslambda.CreateFunctionInput{FunctionName: aws.String("gc"), Runtime: "nodejs22.x",
 		Handler: aws.String("index.handler"), Role: aws.String(testRole), Code: &types.FunctionCode{ZipFile: first}}); err != nil {
 		t.Fatal(err)
 	}
