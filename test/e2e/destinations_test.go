@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -14,9 +16,24 @@ import (
 // the AWS CLI.
 func TestAsyncOnFailureDestinationCLI(t *testing.T) {
 	s := startSluice(t, startOpts{})
-	out := t.TempDir()
-	_ = os.Chmod(out, 0o777) // functions may run as another user
-	env := "Variables={OUT=" + out + "}"
+	// The functions report to this collector (sandboxed instances cannot write
+	// the host's files).
+	var mu sync.Mutex
+	var attempts []string
+	var record []byte
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		switch r.URL.Path {
+		case "/attempts":
+			attempts = append(attempts, string(body))
+		case "/record":
+			record = body
+		}
+	}))
+	t.Cleanup(collector.Close)
+	env := "Variables={OUT=" + collector.URL + "}"
 	zip := dirZip(t, "python-dest")
 	s.createFunction("orders", "python3.14", "app.fail", zip, "--environment", env)
 	s.createFunction("orders-dlq", "python3.14", "app.record", zip, "--environment", env)
@@ -36,10 +53,13 @@ func TestAsyncOnFailureDestinationCLI(t *testing.T) {
 	if meta["StatusCode"] != float64(202) {
 		t.Fatalf("invoke = %v", meta)
 	}
-	recordPath := filepath.Join(out, "record.json")
 	deadline := time.Now().Add(60 * time.Second)
+	var raw []byte
 	for {
-		if _, err := os.Stat(recordPath); err == nil {
+		mu.Lock()
+		raw = record
+		mu.Unlock()
+		if raw != nil {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -47,7 +67,6 @@ func TestAsyncOnFailureDestinationCLI(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	raw, _ := os.ReadFile(recordPath)
 	var rec struct {
 		Version        string
 		Timestamp      string
@@ -74,8 +93,10 @@ func TestAsyncOnFailureDestinationCLI(t *testing.T) {
 		t.Fatalf("record = %s", raw)
 	}
 	// The record is delivered only once retries are over, so the count is final.
-	attempts, _ := os.ReadFile(filepath.Join(out, "attempts"))
-	if lines := strings.Fields(string(attempts)); len(lines) != 1 || lines[0] != rec.RequestContext.RequestID {
-		t.Fatalf("attempts = %q, want one run with request id %s", attempts, rec.RequestContext.RequestID)
+	mu.Lock()
+	lines := append([]string(nil), attempts...)
+	mu.Unlock()
+	if len(lines) != 1 || lines[0] != rec.RequestContext.RequestID {
+		t.Fatalf("attempts = %q, want one run with request id %s", lines, rec.RequestContext.RequestID)
 	}
 }

@@ -5,9 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
+	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,11 +16,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
 
-// gate is a file the streaming function waits for before its second write.
-func gate(t *testing.T) string {
-	dir := t.TempDir()
-	_ = os.Chmod(dir, 0o777) // the function may run as another user
-	return filepath.Join(dir, "go")
+// gate is a URL the streaming function polls before its second write: it answers
+// 404 until open is called (an HTTP gate, since sandboxed functions cannot see
+// the host's files).
+func gate(t *testing.T) (url string, open func()) {
+	var opened atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !opened.Load() {
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/gate", func() { opened.Store(true) }
 }
 
 // InvokeWithResponseStream through aws-sdk-go-v2: the first PayloadChunk arrives
@@ -29,7 +37,7 @@ func TestInvokeWithResponseStreamSDK(t *testing.T) {
 	s := startSluice(t, startOpts{})
 	s.createFunction("streamer", "nodejs22.x", "index.handler", dirZip(t, "node-stream"), "--timeout", "60")
 	client := lambda.NewFromConfig(s.sdkConfig())
-	g := gate(t)
+	g, openGate := gate(t)
 	payload, _ := json.Marshal(map[string]string{"gate": g})
 	out, err := client.InvokeWithResponseStream(context.Background(), &lambda.InvokeWithResponseStreamInput{
 		FunctionName: aws.String("streamer"), Payload: payload, LogType: types.LogTypeTail})
@@ -52,9 +60,7 @@ func TestInvokeWithResponseStreamSDK(t *testing.T) {
 					t.Fatalf("first chunk = %q", got[0])
 				}
 				// Only now may the function go on.
-				if err := os.WriteFile(g, nil, 0o644); err != nil {
-					t.Fatal(err)
-				}
+				openGate()
 			}
 		case *types.InvokeWithResponseStreamResponseEventMemberInvokeComplete:
 			complete = &v.Value
@@ -84,8 +90,8 @@ func TestFunctionURLResponseStream(t *testing.T) {
 	s.aws("lambda", "add-permission", "--function-name", "url-streamer", "--statement-id", "invoke", "--action",
 		"lambda:InvokeFunction", "--principal", "*", "--invoked-via-function-url")
 	host := strings.TrimSuffix(strings.TrimPrefix(cfg["FunctionUrl"].(string), "http://"), "/")
-	g := gate(t)
-	req, _ := http.NewRequest("GET", s.URL+"/?gate="+g, nil)
+	g, openGate := gate(t)
+	req, _ := http.NewRequest("GET", s.URL+"/?gate="+url.QueryEscape(g), nil)
 	req.Host = host
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -100,9 +106,7 @@ func TestFunctionURLResponseStream(t *testing.T) {
 	if err != nil || first != "first\n" {
 		t.Fatalf("first line %q %v", first, err)
 	}
-	if err := os.WriteFile(g, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	openGate()
 	second, err := br.ReadString('\n')
 	if err != nil || second != "second\n" {
 		t.Fatalf("second line %q %v", second, err)
