@@ -147,6 +147,9 @@ func (s *Service) Start(ctx context.Context) error {
 // policies. It is replaced whole on every change.
 type identities struct {
 	keys map[string]*Identity
+	// roles are the roles by ARN, as an identity without a key: what a Lambda
+	// function's session acts as.
+	roles map[string]*Identity
 }
 
 // Identity is who an access key belongs to, with the identity policies that apply.
@@ -220,7 +223,11 @@ func (s *Service) reload(ctx context.Context) error {
 		}
 		return out
 	}
-	next := &identities{keys: make(map[string]*Identity, len(keys)+len(sessions))}
+	next := &identities{keys: make(map[string]*Identity, len(keys)+len(sessions)), roles: make(map[string]*Identity, len(roles))}
+	for _, r := range roles {
+		next.roles[s.roleARN(r.Path, r.RoleName)] = &Identity{ARN: s.roleARN(r.Path, r.RoleName), UserID: r.RoleID,
+			Name: r.RoleName, Account: s.account, Policies: policiesOf(r.Inline, r.Attached)}
+	}
 	for _, k := range keys {
 		u := users[k.UserName]
 		if u == nil {
@@ -276,6 +283,21 @@ func (s *Service) lookup(accessKeyID string) *Identity {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.cache.keys[accessKeyID]
+}
+
+// RoleSession is the identity of a session of the role roleARN named sessionName
+// (a Lambda function's execution role, whose session is named after the function,
+// as Lambda names it): arn:aws:sts::{account}:assumed-role/{role}/{session} with the
+// role's policies. ok is false when no such role exists.
+func (s *Service) RoleSession(roleARN, sessionName string) (_ *Identity, ok bool) {
+	s.mu.RLock()
+	r := s.cache.roles[roleARN]
+	s.mu.RUnlock()
+	if r == nil {
+		return nil, false
+	}
+	return &Identity{ARN: "arn:aws:sts::" + s.account + ":assumed-role/" + r.Name + "/" + sessionName,
+		UserID: r.UserID + ":" + sessionName, Name: sessionName, Account: s.account, Policies: r.Policies}, true
 }
 
 // Allowed evaluates identity policies for action on resource (IAM's rule for a

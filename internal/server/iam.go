@@ -6,6 +6,7 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/apigw/access"
 	"github.com/sluice-dev/sluice/internal/awsproto"
+	"github.com/sluice-dev/sluice/internal/fncreds"
 	"github.com/sluice-dev/sluice/internal/iam"
 	"github.com/sluice-dev/sluice/internal/policy"
 	"github.com/sluice-dev/sluice/internal/sigv4"
@@ -30,6 +31,7 @@ func (c credentialChain) SecretFor(id string) (string, bool) {
 type invokeAuthenticator struct {
 	verifier *sigv4.Verifier
 	iam      *iam.Service
+	sessions *fncreds.Issuer
 	rootKey  string
 	account  string
 	region   string
@@ -54,6 +56,14 @@ func (a *invokeAuthenticator) AuthenticateInvoke(r *http.Request) (*access.Calle
 			UserID: a.account, Root: true}, nil
 	}
 	ident, ok := a.iam.Resolve(id.AccessKeyID, id.SessionToken)
+	// A function's session acts as its execution role: the role's policies, or
+	// none when IAM does not know the role (then only a resource policy grants).
+	if fn, _, isFn, err := functionCaller(a.sessions, a.iam, a.account, id); isFn {
+		if err != nil {
+			return nil, err
+		}
+		ident, ok = fn, true
+	}
 	if !ok {
 		return nil, awsproto.Errorf(http.StatusForbidden, sigv4.CodeUnrecognizedClient, "The security token included in the request is invalid.")
 	}
@@ -66,7 +76,11 @@ func (a *invokeAuthenticator) AuthenticateInvoke(r *http.Request) (*access.Calle
 // "apigateway:*", or "*"): Sluice does not map each control-plane operation to its
 // IAM action yet, so it grants all or nothing rather than anything to anyone. IAM and
 // STS authorize each action themselves.
-func guardControlPlane(next func(*http.Request) (*http.Request, error), ids *iam.Service) func(*http.Request) (*http.Request, error) {
+//
+// A function's session is held to its execution role's policies the same way when
+// IAM knows the role; a role IAM does not know leaves it unrestricted, because
+// Sluice does not (yet) require a function's role to exist as AWS does.
+func guardControlPlane(next func(*http.Request) (*http.Request, error), ids *iam.Service, sessions *fncreds.Issuer, account string) func(*http.Request) (*http.Request, error) {
 	return func(r *http.Request) (*http.Request, error) {
 		r, err := next(r)
 		if err != nil {
@@ -77,6 +91,12 @@ func guardControlPlane(next func(*http.Request) (*http.Request, error), ids *iam
 			return r, nil
 		}
 		ident, ok := ids.Resolve(id.AccessKeyID, id.SessionToken)
+		if fn, roleKnown, isFn, err := functionCaller(sessions, ids, account, id); isFn {
+			if err != nil {
+				return r, err
+			}
+			ident, ok = fn, roleKnown
+		}
 		if !ok {
 			return r, nil // the root key, or an unknown key accepted in open mode
 		}

@@ -178,7 +178,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		IAM: &invokeAuthenticator{
 			verifier: sigv4.NewVerifier(sigv4.Options{Mode: sigv4.ModeVerify, Credentials: creds,
 				MaxBodyBytes: 10 << 20, SpoolDir: spool, IncompleteSignatureStatus: http.StatusForbidden}),
-			iam: ids, rootKey: cfg.RootAccessKeyID, account: cfg.AccountID, region: cfg.Region,
+			iam: ids, sessions: sessions, rootKey: cfg.RootAccessKeyID, account: cfg.AccountID, region: cfg.Region,
 		},
 	})
 	gwCtx, stopGateway := context.WithCancel(ctx)
@@ -208,7 +208,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		}
 		return r.WithContext(sigv4.WithIdentity(r.Context(), id)), nil
 	}
-	authenticate = guardControlPlane(authenticate, ids)
+	authenticate = guardControlPlane(authenticate, ids, sessions, cfg.AccountID)
 	n.services = services{
 		functionURLs:  fns.ServeFunctionURL,
 		isFunctionURL: lambda.FunctionURLRequest,

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/sluice-dev/sluice/internal/fncreds"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 )
@@ -14,6 +15,7 @@ import (
 // account's root identity.
 type urlAuthenticator struct {
 	verifier *sigv4.Verifier
+	sessions *fncreds.Issuer
 	rootKey  string
 	account  string
 }
@@ -27,6 +29,12 @@ func (a urlAuthenticator) AuthenticateURL(r *http.Request) (*lambda.URLCaller, e
 		return nil, errors.New("function URL: signature not verified for service lambda")
 	}
 	c := &lambda.URLCaller{AccessKeyID: id.AccessKeyID, AccountID: a.account}
+	// A function's temporary key counts only with its session token.
+	if fncreds.IsSessionKey(id.AccessKeyID) {
+		if err := checkSession(a.sessions, id); err != nil {
+			return nil, err
+		}
+	}
 	if a.rootKey != "" && id.AccessKeyID == a.rootKey {
 		c.Root, c.ARN, c.UserID = true, "arn:aws:iam::"+a.account+":root", a.account
 	}
