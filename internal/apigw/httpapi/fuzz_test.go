@@ -113,3 +113,31 @@ func isMethodToken(m string) bool {
 	}
 	return true
 }
+
+// FuzzOpenAPIImport: any document given to ImportApi (YAML or JSON, any shape,
+// alias bombs included) is imported or refused with an AWS error, promptly and
+// never with a 500.
+func FuzzOpenAPIImport(f *testing.F) {
+	for _, doc := range []string{
+		"openapi: 3.0.1\ninfo: {title: t, version: '1'}\npaths:\n  /items/{id}:\n    get:\n      x-amazon-apigateway-integration: {type: aws_proxy, uri: 'arn:aws:lambda:us-east-1:123456789012:function:f', payloadFormatVersion: '2.0'}\n",
+		`{"openapi":"3.0.1","info":{"title":"t","version":"1"},"servers":[{"url":"https://x/base","variables":{"basePath":{"default":"v1"}}}],"paths":{"/{proxy+}":{"x-amazon-apigateway-any-method":{"x-amazon-apigateway-integration":{"type":"http_proxy","uri":"http://example.com/{proxy}","httpMethod":"ANY"}}}},"x-amazon-apigateway-cors":{"allowOrigins":["*"]}}`,
+		"swagger: '2.0'\ninfo: {title: t}\nbasePath: /b\npaths: {/a: {post: {security: [{jwt: [read]}]}}}\n",
+		"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\nopenapi: 3.0.1\npaths: *f\n",
+		"openapi: 3.0.1\npaths: {'': {get: {}}, '/a//b': {GET: {}}, '/{a}/{a}': {get: {}}, '/{x+}/y': {get: {}}}\n",
+		"\t- [",
+	} {
+		f.Add([]byte(doc), "prepend")
+	}
+	f.Fuzz(func(t *testing.T, doc []byte, basepath string) {
+		body, _ := json.Marshal(map[string]string{"body": string(doc)})
+		fs := newFuzzService(t)
+		q := url.Values{"basepath": {basepath}}.Encode()
+		for _, target := range []string{"/v2/apis?" + q, "/v2/apis/{api}?" + q} {
+			rec, desc := fs.call("PUT", target, body)
+			if rec == nil {
+				continue
+			}
+			awsprototest.CheckAnswer(t, desc, rec)
+		}
+	})
+}
