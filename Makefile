@@ -2,7 +2,7 @@
 GO ?= go
 export GOFLAGS := -buildvcs=false
 
-.PHONY: run build test unit e2e bench vet fuzz fuzz-short
+.PHONY: run build test unit e2e bench vet fuzz fuzz-short soak
 
 run:
 	$(GO) run ./cmd/sluice serve
@@ -31,3 +31,13 @@ fuzz-short:
 
 bench:
 	bash scripts/bench.sh
+
+# Load through an HTTP API and a REST API to Node, Python and Go functions with
+# control-plane churn, sampling the server every SOAK_SAMPLE into SOAK_CSV; fails on
+# any error or unbounded growth. Not part of `make test`.
+SOAK_DURATION ?= 1h
+SOAK_SAMPLE ?= 1m
+SOAK_CSV ?= $(CURDIR)/soak.csv
+soak:
+	SOAK_DURATION=$(SOAK_DURATION) SOAK_SAMPLE=$(SOAK_SAMPLE) SOAK_CSV=$(SOAK_CSV) \
+		$(GO) test -count=1 -timeout 0 -run '^TestSoak$$' -v ./test/e2e/
