@@ -13,13 +13,16 @@ func glob(pattern, s string, fold bool) bool {
 	p, i := 0, 0
 	star, mark := -1, 0
 	for i < len(s) {
+		// The star case comes first: a '*' in s (a request path may hold one) must
+		// not be taken as a literal match for the pattern's wildcard, or "abc/*"
+		// would fail to match "abc/*x" and an explicit Deny would be lost.
 		switch {
-		case p < len(pattern) && (pattern[p] == '?' || sameByte(pattern[p], s[i], fold)):
-			p++
-			i++
 		case p < len(pattern) && pattern[p] == '*':
 			star, mark = p, i
 			p++
+		case p < len(pattern) && (pattern[p] == '?' || sameByte(pattern[p], s[i], fold)):
+			p++
+			i++
 		case star >= 0:
 			p = star + 1
 			mark++

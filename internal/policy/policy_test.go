@@ -195,6 +195,8 @@ func TestGlob(t *testing.T) {
 		{"*", "", true}, {"a*c", "abc", true}, {"a*c", "ab", false}, {"a?c", "abc", true},
 		{"a?c", "ac", false}, {"*b*", "abc", true}, {"**", "x", true}, {"a*b*c", "axxbyyc", true},
 		{"a*b*c", "axxbyy", false}, {"", "", true}, {"", "a", false},
+		// A literal * in the string is still matched by the pattern's wildcard.
+		{"*", "*0", true}, {"abc/*", "abc/*x", true}, {"a*", "a*", true},
 	}
 	for _, c := range cases {
 		if got := globMatch(c.p, c.s); got != c.want {
