@@ -27,7 +27,7 @@ fuzz:
 	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 fuzz-short:
-	FUZZTIME=2s FUZZMINIMIZETIME=5s bash scripts/fuzz.sh
+	FUZZTIME=1s FUZZMINIMIZETIME=5s bash scripts/fuzz.sh
 
 bench:
 	bash scripts/bench.sh
