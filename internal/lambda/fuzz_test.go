@@ -43,7 +43,7 @@ func (fl *fuzzLambda) ensureFunction(tb testing.TB) {
 		return
 	}
 	for _, c := range []struct{ method, path, body string }{
-		{"POST", "/2015-03-31/functions", `{"FunctionName":"f","Runtime":"nodejs20.x","Handler":"index.handler","Role":"arn:aws:iam::123456789012:role/r","Code":{"ZipFile":"{zip}"}}`},
+		{"POST", "/2015-03-31/functions", `{"FunctionName":"f","Runtime":"nodejs22.x","Handler":"index.handler","Role":"arn:aws:iam::123456789012:role/r","Code":{"ZipFile":"{zip}"}}`},
 		{"POST", "/2015-03-31/functions/f/versions", `{}`},
 		{"POST", "/2015-03-31/functions/f/aliases", `{"Name":"live","FunctionVersion":"1"}`},
 	} {

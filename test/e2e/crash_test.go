@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,20 +34,34 @@ import (
 // A write that was in flight at the kill may or may not have landed (the client
 // never heard back): the checks accept either outcome, never a third.
 
-// killDuring runs load until a random moment in its stride, kills sluice with
-// SIGKILL, stops the load and restarts sluice on the same data dir (on a new
-// port: clients made before must be made again).
-func killDuring(t *testing.T, s *instance, load func(ctx context.Context)) {
+// killDuring runs load, waits until it has made progress (progressed reports at
+// least one acknowledged write, so a slow, loaded machine cannot turn the test into
+// "nothing was acknowledged"), lets it run a random while longer so the kill lands
+// at a different point of a write each time, kills sluice with SIGKILL, stops the
+// load and restarts sluice on the same data dir (on a new port: clients made before
+// must be made again).
+func killDuring(t *testing.T, s *instance, progressed func() bool, load func(ctx context.Context)) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); load(ctx) }()
-	time.Sleep(time.Duration(400+rand.Intn(800)) * time.Millisecond)
+	if !eventually(t, 2*time.Minute, progressed) {
+		cancel()
+		<-done
+		t.Fatalf("no write was acknowledged within 2 minutes\n%s", tail(s.logs.String(), 4000))
+	}
+	time.Sleep(time.Duration(rand.Intn(600)) * time.Millisecond)
 	s.kill9()
 	cancel()
 	<-done
 	s.start()
 }
+
+// counter is a progress count shared by load goroutines.
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) add()                        { c.n.Add(1) }
+func (c *counter) atLeast(k int64) func() bool { return func() bool { return c.n.Load() >= k } }
 
 // noRetry is an SDK option: a failed call must surface, not be retried into
 // an acknowledgement the test cannot attribute.
@@ -80,7 +95,8 @@ func testKill9Functions(t *testing.T) {
 	s := startSluice(t, startOpts{})
 	var mu sync.Mutex
 	fns := map[string]*fnState{}
-	killDuring(t, s, func(ctx context.Context) {
+	var writes counter
+	killDuring(t, s, writes.atLeast(3), func(ctx context.Context) {
 		c := lambda.NewFromConfig(s.sdkConfig(), noRetryLambda)
 		var wg sync.WaitGroup
 		for w := 0; w < 3; w++ {
@@ -95,7 +111,7 @@ func testKill9Functions(t *testing.T) {
 					fns[name] = st
 					mu.Unlock()
 					_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
-						FunctionName: aws.String(name), Runtime: types.RuntimeNodejs20x, Handler: aws.String("index.handler"),
+						FunctionName: aws.String(name), Runtime: types.RuntimeNodejs22x, Handler: aws.String("index.handler"),
 						Role: aws.String(testRole), Code: &types.FunctionCode{ZipFile: code},
 						Environment: &types.Environment{Variables: map[string]string{"V": "0"}},
 					})
@@ -105,6 +121,7 @@ func testKill9Functions(t *testing.T) {
 					mu.Lock()
 					st.ackedEnv, st.ackedSHA = st.pendingEnv, st.pendingSHA
 					mu.Unlock()
+					writes.add()
 					for u := 1; u <= 3 && ctx.Err() == nil; u++ {
 						v := fmt.Sprint(u)
 						mu.Lock()
@@ -117,6 +134,7 @@ func testKill9Functions(t *testing.T) {
 						mu.Lock()
 						st.ackedEnv = v
 						mu.Unlock()
+						writes.add()
 						newCode := nodeZip(t, fmt.Sprintf("exports.handler = async () => %q;\n", name+"-"+v))
 						mu.Lock()
 						st.pendingSHA = zipSHA(newCode)
@@ -127,6 +145,7 @@ func testKill9Functions(t *testing.T) {
 						mu.Lock()
 						st.ackedSHA = st.pendingSHA
 						mu.Unlock()
+						writes.add()
 					}
 				}
 			}(w)
@@ -209,7 +228,8 @@ func testKill9Deployments(t *testing.T) {
 	var mu sync.Mutex
 	acked := map[string]bool{}        // deployment id → acknowledged
 	stageAcked := map[string]string{} // stage → last acknowledged deployment
-	killDuring(t, s, func(ctx context.Context) {
+	var writes counter
+	killDuring(t, s, writes.atLeast(3), func(ctx context.Context) {
 		c := apigateway.NewFromConfig(s.sdkConfig(), noRetryAPIGateway)
 		var wg sync.WaitGroup
 		for w := 0; w < 3; w++ {
@@ -227,6 +247,7 @@ func testKill9Deployments(t *testing.T) {
 					acked[aws.ToString(d.Id)] = true
 					stageAcked[stage] = aws.ToString(d.Id)
 					mu.Unlock()
+					writes.add()
 				}
 			}(w)
 		}
@@ -284,13 +305,14 @@ func testKill9Async(t *testing.T) {
 	c := lambda.NewFromConfig(s.sdkConfig())
 	// The function reports each event it runs to the test's mark server.
 	src := "exports.handler = async (ev) => { const r = await fetch(process.env.MARK_URL + '/' + ev.id); return r.status; };\n"
-	sdkCall(c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("marker"), Runtime: types.RuntimeNodejs20x,
+	sdkCall(c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("marker"), Runtime: types.RuntimeNodejs22x,
 		Handler: aws.String("index.handler"), Role: aws.String(testRole), Code: &types.FunctionCode{ZipFile: nodeZip(t, src)},
 		Environment: &types.Environment{Variables: map[string]string{"MARK_URL": marks.URL}}})).must(t)
 
 	var ackMu sync.Mutex
 	var acked []string
-	killDuring(t, s, func(ctx context.Context) {
+	var writes counter
+	killDuring(t, s, writes.atLeast(4), func(ctx context.Context) {
 		c := lambda.NewFromConfig(s.sdkConfig(), noRetryLambda)
 		var wg sync.WaitGroup
 		for w := 0; w < 4; w++ {
@@ -307,6 +329,7 @@ func testKill9Async(t *testing.T) {
 					ackMu.Lock()
 					acked = append(acked, id)
 					ackMu.Unlock()
+					writes.add()
 				}
 			}(w)
 		}
@@ -348,7 +371,8 @@ func testKill9Logs(t *testing.T) {
 	// Each invocation prints ~40k lines, so segments (8 MiB by default) rotate
 	// while sluice is killed.
 	for round := 0; round < 2; round++ {
-		killDuring(t, s, func(ctx context.Context) {
+		var invokes counter
+		killDuring(t, s, invokes.atLeast(2), func(ctx context.Context) {
 			c := lambda.NewFromConfig(s.sdkConfig(), noRetryLambda)
 			var wg sync.WaitGroup
 			for w := 0; w < 3; w++ {
@@ -359,6 +383,7 @@ func testKill9Logs(t *testing.T) {
 						if _, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("chatty"), Payload: []byte(`{"mode":"log","lines":40000}`)}); err != nil {
 							return
 						}
+						invokes.add()
 					}
 				}()
 			}

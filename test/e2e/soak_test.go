@@ -313,7 +313,7 @@ func newSoakFixture(t *testing.T, s *instance) *soakFixture {
 		want                   string
 	}
 	fns := []fn{
-		{"soak-node", "nodejs20.x", "index.handler", nodeZip(t, `exports.handler = async () => ({statusCode: 200, body: "node ok"});`), "node ok"},
+		{"soak-node", "nodejs22.x", "index.handler", nodeZip(t, `exports.handler = async () => ({statusCode: 200, body: "node ok"});`), "node ok"},
 		{"soak-py", "python3.12", "app.handler", zipBytes(t, map[string]zipEntry{"app.py": {[]byte("def handler(event, context):\n    return {'statusCode': 200, 'body': 'python ok'}\n"), 0o644}}), "python ok"},
 		{"soak-go", "provided.al2023", "bootstrap", goZip, "hello from sluice"},
 	}
