@@ -2,7 +2,7 @@ package awsproto
 
 import (
 	"encoding/xml"
-	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 )
@@ -71,13 +71,23 @@ type queryErrorResponse struct {
 	RequestID string `xml:"RequestId"`
 }
 
+// queryServiceFailure is IAM's (and STS's) 500: ServiceFailure with the text of
+// the IAM API reference ("The request processing has failed because of an unknown
+// error, exception or failure."). The internal detail goes to the log, never the
+// body.
+func queryServiceFailure() *Error {
+	return &Error{Status: http.StatusInternalServerError, Code: "ServiceFailure",
+		Message: "The request processing has failed because of an unknown error, exception or failure."}
+}
+
 // WriteQueryXMLError writes err in the Query protocol's XML error shape. An *Error
-// keeps its status and code (Type is Sender below 500, Receiver above); anything else
-// is 500 ServiceFailure.
+// anywhere in err's chain keeps its status and code (Type is Sender below 500,
+// Receiver above); anything else is logged and answered as 500 ServiceFailure.
 func WriteQueryXMLError(w http.ResponseWriter, r *http.Request, namespace string, err error) {
-	var ae *Error
-	if !errors.As(err, &ae) {
-		ae = &Error{Status: http.StatusInternalServerError, Code: "ServiceFailure", Message: err.Error()}
+	ae, ok := Public(err)
+	if !ok {
+		slog.Error("internal error answered as 500", "err", err, "requestId", requestIDOf(r))
+		ae = queryServiceFailure()
 	}
 	var resp queryErrorResponse
 	resp.Xmlns = namespace

@@ -2,6 +2,8 @@ package awsproto
 
 import (
 	"encoding/xml"
+	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 )
@@ -28,14 +30,18 @@ func WithFields(err *Error, fields ...XMLField) *XMLError {
 }
 
 // AsXMLError reduces any error to the REST-XML shape: an *XMLError as is, an *Error
-// without extra fields, anything else S3's 500 InternalError.
+// without extra fields (either one anywhere in err's chain, so fmt.Errorf("...: %w")
+// keeps the AWS code), anything else S3's 500 InternalError with S3's own text; the
+// internal detail is logged, never written to the body.
 func AsXMLError(err error) *XMLError {
-	switch e := err.(type) {
-	case *XMLError:
-		return e
-	case *Error:
-		return &XMLError{Err: e}
+	var xe *XMLError
+	if errors.As(err, &xe) {
+		return xe
 	}
+	if ae, ok := Public(err); ok {
+		return &XMLError{Err: ae}
+	}
+	slog.Error("internal error answered as 500", "err", err)
 	return &XMLError{Err: &Error{Status: http.StatusInternalServerError, Code: "InternalError",
 		Message: "We encountered an internal error. Please try again."}}
 }
