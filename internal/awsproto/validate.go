@@ -2,6 +2,7 @@ package awsproto
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,9 +36,18 @@ type DecodeError struct {
 	// Field is the dotted path of a value of the wrong type ("Environment.Variables"),
 	// Got its JSON kind ("number") and Want the kind the field takes ("string").
 	Field, Got, Want string
+	// Base64 is set when a binary member's string is not base64; Char is the
+	// first character that is not (0 when the string is cut short).
+	Base64 bool
 }
 
 func (e *DecodeError) Error() string {
+	if e.Base64 {
+		if e.Char == 0 {
+			return "Failed to decode VALUE_STRING as base64 (MIME-NO-LINEFEEDS): Unexpected end of base64-encoded String: base64 variant 'MIME-NO-LINEFEEDS' expects padding (one or more '=' characters) at the end"
+		}
+		return fmt.Sprintf("Failed to decode VALUE_STRING as base64 (MIME-NO-LINEFEEDS): Illegal character %s in base64 content", quoteCharHex(e.Char))
+	}
 	if e.Syntax {
 		if e.Char == 0 {
 			return fmt.Sprintf("Unexpected end-of-input at [line: %d, column: %d]", e.Line, e.Column)
@@ -54,6 +64,108 @@ func quoteChar(c rune) string {
 		return fmt.Sprintf("(CTRL-CHAR, code %d)", c)
 	}
 	return fmt.Sprintf("'%c' (code %d)", c, c)
+}
+
+// quoteCharHex is Jackson's Base64Variant spelling: '!' (code 0x21).
+func quoteCharHex(c rune) string {
+	if c < 0x20 {
+		return fmt.Sprintf("(code 0x%x)", c)
+	}
+	return fmt.Sprintf("'%c' (code 0x%x)", c, c)
+}
+
+// badBase64Char finds the character Go's base64 decoder stopped at. Go gives
+// only an offset into the string, so it looks for a value of one of v's binary
+// members (binaryMembers) that fails to decode with the same error, and returns
+// its first character outside the base64 alphabet at or after that offset. It is
+// 0 when there is none (a string cut short, which Jackson reports as missing
+// padding).
+func badBase64Char(body []byte, v any, be base64.CorruptInputError) rune {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+	names := map[string]bool{}
+	binaryMembers(reflect.TypeOf(v), names, 0)
+	type frame struct{ object, expectKey bool }
+	var stack []frame
+	var key string
+	valueDone := func() { // a value ended; an enclosing object expects a key next
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].expectKey = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return 0
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				valueDone()
+				stack = append(stack, frame{object: t == '{', expectKey: t == '{'})
+			default:
+				stack = stack[:len(stack)-1]
+			}
+		case string:
+			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].expectKey {
+				key = strings.ToLower(t)
+				stack[n-1].expectKey = false
+				continue
+			}
+			valueDone()
+			var got base64.CorruptInputError
+			if !names[key] {
+				continue
+			}
+			if _, err := base64.StdEncoding.DecodeString(t); !errors.As(err, &got) || got != be {
+				continue
+			}
+			for _, r := range t[min(int(be), len(t)):] {
+				if !strings.ContainsRune(alphabet, r) {
+					return r
+				}
+			}
+		default:
+			valueDone()
+		}
+	}
+}
+
+// binaryMembers adds the JSON names (lower case, as Go matches them) of t's
+// []byte members, through nested structs, pointers, slices and maps.
+func binaryMembers(t reflect.Type, names map[string]bool, depth int) {
+	if t == nil || depth > 8 {
+		return
+	}
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8 || t.Kind() == reflect.Map || t.Kind() == reflect.Array {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Uint8 {
+			names[strings.ToLower(name)] = true
+			continue
+		}
+		binaryMembers(ft, names, depth+1)
+	}
 }
 
 // DecodeJSON decodes body into v. An empty body (only white space) leaves v as it
@@ -80,6 +192,14 @@ func DecodeJSON(body []byte, v any) error {
 			field = "(root)"
 		}
 		return &DecodeError{Field: field, Got: jsonKind(te.Value), Want: kindOf(te.Type)}
+	}
+	// A []byte member (Lambda's ZipFile, say) holding a string that is not
+	// base64. Go reports the offset in the decoded string only; Jackson, which
+	// AWS parses with, says "Failed to decode VALUE_STRING as base64
+	// (MIME-NO-LINEFEEDS): Illegal character '!' (code 0x21) in base64 content".
+	var be base64.CorruptInputError
+	if errors.As(err, &be) {
+		return &DecodeError{Base64: true, Char: badBase64Char(body, v, be)}
 	}
 	// An input type's own UnmarshalJSON failed (a value out of its enum, say):
 	// the wording is the type's, which is ours, not Go's.

@@ -15,6 +15,9 @@ func TestDecodeJSONSpeaksJSON(t *testing.T) {
 		Timeout      *int   `json:"Timeout"`
 		Environment  *env   `json:"Environment"`
 		Layers       []string
+		Role         string
+		Code         *struct{ ZipFile []byte }
+		ZipFile      []byte
 	}
 	tests := []struct{ body, want string }{
 		{`{"FunctionName":5}`, "Cannot deserialize value of type `string` from number value (through reference chain: FunctionName)"},
@@ -26,6 +29,12 @@ func TestDecodeJSONSpeaksJSON(t *testing.T) {
 		{"{\n \"a\":\n\x01}", "Unexpected character ((CTRL-CHAR, code 1)) at [line: 3, column: 1]"},
 		{`{"FunctionName":`, "Unexpected end-of-input at [line: 1, column: 17]"},
 		{`{} {}`, "Unexpected character ('{' (code 123)) at [line: 1, column: 4]"},
+		// A binary member that is not base64 (before, this was reported as an
+		// unexpected '{' at line 1, column 1).
+		{`{"FunctionName":"f","ZipFile":"not base64!"}`, "Failed to decode VALUE_STRING as base64 (MIME-NO-LINEFEEDS): Illegal character ' ' (code 0x20) in base64 content"},
+		{`{"Role":"arn:aws:iam::1:role/r","Code":{"ZipFile":"not base64!"}}`, "Failed to decode VALUE_STRING as base64 (MIME-NO-LINEFEEDS): Illegal character ' ' (code 0x20) in base64 content"},
+		{`{"ZipFile":"UEsDBA=!"}`, "Failed to decode VALUE_STRING as base64 (MIME-NO-LINEFEEDS): Illegal character '!' (code 0x21) in base64 content"},
+		{`{"ZipFile":"UEsDB"}`, "Failed to decode VALUE_STRING as base64 (MIME-NO-LINEFEEDS): Unexpected end of base64-encoded String: base64 variant 'MIME-NO-LINEFEEDS' expects padding (one or more '=' characters) at the end"},
 	}
 	for _, tt := range tests {
 		var in input
