@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sluice-dev/sluice/internal/awsproto"
 	"github.com/sluice-dev/sluice/internal/codezip"
 )
 
@@ -53,9 +54,15 @@ func validateRole(role string) error {
 	return nil
 }
 
+// validateHandler applies the model's Handler constraints (length at most 128,
+// pattern [^\s]+), each in the request validator's own words and all that fail
+// in one message, as AWS reports them ("2 validation errors detected: ...").
 func validateHandler(h string) error {
-	if len(h) > 128 || !handlerRE.MatchString(h) {
-		return validation("Value '%s' at 'handler' failed to satisfy constraint: Member must satisfy regular expression pattern: [^\\s]+", h)
+	if err := awsproto.ValidationError(
+		awsproto.CheckLength("handler", h, 0, 128),
+		awsproto.CheckPattern("handler", h, handlerRE, `[^\s]+`),
+	); err != nil {
+		return err
 	}
 	return nil
 }
