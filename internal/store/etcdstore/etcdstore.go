@@ -63,8 +63,9 @@ const DefaultPrefix = "/sluice"
 // maxAttempts bounds how often Update re-runs fn after conflicts.
 const maxAttempts = 100
 
-// watchBuffer is the per-watch channel capacity.
-const watchBuffer = 256
+// watchBuffer is the per-watch channel capacity: the in-process backends'
+// figure, so a watcher may fall as far behind on every backend.
+const watchBuffer = store.WatchBuffer
 
 // ErrConflict is returned (wrapped) when Update lost the race maxAttempts times.
 var ErrConflict = errors.New("etcdstore: transaction kept conflicting with concurrent writers")
@@ -217,9 +218,16 @@ func (s *Store) Watch(ctx context.Context, prefix string) (<-chan store.Event, e
 				return
 			}
 			for _, ev := range wr.Events {
+				if ctx.Err() != nil {
+					return
+				}
 				select {
 				case out <- s.event(ev):
-				case <-ctx.Done():
+				default:
+					// watchBuffer events behind: the receiver is stuck or gone
+					// without cancelling. Drop it, as the Watch contract allows
+					// (it re-lists and re-watches), rather than block here for
+					// good holding this goroutine and an etcd watch stream.
 					return
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -41,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"WatchMultiKeyUpdate", testWatchMultiKeyUpdate},
 		{"WatchCancel", testWatchCancel},
 		{"WatchFailedUpdateIsSilent", testWatchFailedUpdateIsSilent},
+		{"WatchAbandonedIsFreed", testWatchAbandonedIsFreed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -724,4 +726,103 @@ func testWatchFailedUpdateIsSilent(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	expectQuiet(t, ch)
+}
+
+// testWatchAbandonedIsFreed: a watcher whose receiver stops reading while its
+// context stays live (a consumer that went away without cancelling, or one stuck
+// behind) is dropped once it is store.WatchBuffer events behind: its channel is
+// closed and the backend keeps no goroutine or buffer for it. Other watchers, and
+// writers, are not held up by it. Before, etcdstore's per-watch goroutine blocked
+// on the full channel forever, holding its etcd watch stream, and every re-watch
+// added another.
+func testWatchAbandonedIsFreed(t *testing.T, s store.Store) {
+	const abandoned = 8
+	// Warm up: a backend may start shared goroutines on its first watch (etcd's
+	// client starts a gRPC watch stream) that outlive it by design.
+	warm, cancelWarm := watch(t, s, "/ab/")
+	put(t, s, "/ab/warm", "x")
+	_ = nextEvent(t, warm)
+	cancelWarm()
+	for range warm {
+	}
+	before := runtime.NumGoroutine()
+	var chans []<-chan store.Event
+	for range abandoned {
+		ch, err := s.Watch(context.Background(), "/ab/") // never cancelled
+		if err != nil {
+			t.Fatal(err)
+		}
+		chans = append(chans, ch)
+	}
+	// Enough updates of LargeUpdateKeys keys to put every reader-less watcher
+	// more than store.WatchBuffer events behind.
+	const updates = store.WatchBuffer/LargeUpdateKeys + 2
+	const written = updates * LargeUpdateKeys
+	live, cancelLive := watch(t, s, "/ab/")
+	var liveSeen int
+	liveDone := make(chan struct{})
+	go func() { // a watcher that keeps up keeps its watch
+		defer close(liveDone)
+		for range live {
+			if liveSeen++; liveSeen == written {
+				return
+			}
+		}
+	}()
+	for u := range updates {
+		err := s.Update(ctxT(t), func(tx store.Tx) error {
+			for i := range LargeUpdateKeys {
+				if err := tx.Put(fmt.Sprintf("/ab/%03d", i), []byte(strconv.Itoa(u))); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("update %d: %v", u, err)
+		}
+	}
+	select {
+	case <-liveDone:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the reading watcher got %d events, want %d", liveSeen, written)
+	}
+	for i, ch := range chans {
+		n := 0
+		deadline := time.After(30 * time.Second)
+	drain:
+		for {
+			select {
+			case _, ok := <-ch:
+				if !ok {
+					break drain
+				}
+				if n++; n > written {
+					t.Fatalf("abandoned watcher %d: more events than were written", i)
+				}
+			case <-deadline:
+				t.Fatalf("abandoned watcher %d: channel still open after %d buffered events", i, n)
+			}
+		}
+		if n > store.WatchBuffer {
+			t.Fatalf("abandoned watcher %d held %d events, more than store.WatchBuffer (%d)", i, n, store.WatchBuffer)
+		}
+	}
+	cancelLive()
+	for range live {
+	}
+	// The dropped watchers' goroutines are gone (a little slack for the backend's
+	// own, such as a client stream winding down).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		extra := runtime.NumGoroutine() - before
+		if extra <= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines more than before %d abandoned watchers were dropped:\n%s", extra, abandoned, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
