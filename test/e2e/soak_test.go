@@ -388,7 +388,7 @@ func (fx *soakFixture) change(ctx context.Context, i int) error {
 		return nil
 	default:
 		name := fmt.Sprintf("soak-churn-%d", i)
-		if _, err := fx.lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: types.RuntimeNodejs20x,
+		if _, err := fx.lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: types.RuntimeNodejs22x,
 			Handler: aws.String("index.handler"), Role: aws.String(testRole),
 			Code: &types.FunctionCode{ZipFile: nodeZip(fx.t, fmt.Sprintf("exports.handler = async () => %d;", i))}}); err != nil {
 			return err
