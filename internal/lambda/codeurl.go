@@ -28,6 +28,17 @@ type codeURLs struct {
 	verifier      *sigv4.Verifier
 }
 
+// codeURLService is the credential scope's service. AWS signs for s3 because its
+// URL is an S3 object's; Sluice serves the code from the Lambda service's own path
+// on the shared listener, where a scope of s3 would make the dispatcher hand the
+// download to the S3 service (which claims every request signed for s3) and answer
+// NoSuchBucket. The scope only has to match between sign and check.
+const codeURLService = "lambda"
+
+// emptyPayloadSHA256 is the payload hash of a presigned request outside S3 (only
+// S3 takes UNSIGNED-PAYLOAD): the SHA-256 of the empty body.
+const emptyPayloadSHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
 // codeURLExpiry is AWS's: "The presigned URL ... is valid for 10 minutes."
 const codeURLExpiry = 10 * time.Minute
 
@@ -63,7 +74,7 @@ func (u *codeURLs) sign(ctx context.Context, rawURL string) (string, error) {
 		return "", err
 	}
 	signed, _, err := u.signer.PresignHTTP(ctx, aws.Credentials{AccessKeyID: u.keyID, SecretAccessKey: u.secret},
-		req, "UNSIGNED-PAYLOAD", "s3", u.region, time.Now().UTC())
+		req, emptyPayloadSHA256, codeURLService, u.region, time.Now().UTC())
 	return signed, err
 }
 
@@ -74,7 +85,7 @@ func (u *codeURLs) check(r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !id.Presigned || id.Service != "s3" {
+	if !id.Presigned || id.Service != codeURLService {
 		return errCodeURLDenied
 	}
 	return nil
