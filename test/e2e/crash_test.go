@@ -185,7 +185,7 @@ func testKill9Functions(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != 200 || zipSHA(b) != sha {
-			t.Errorf("%s: code download %d, %d bytes hashing to %s, want %s", name, resp.StatusCode, len(b), zipSHA(b), sha)
+			t.Errorf("%s: code download %d, %d bytes hashing to %s, want %s: %.300s", name, resp.StatusCode, len(b), zipSHA(b), sha, b)
 		}
 	}
 	if acked == 0 {
