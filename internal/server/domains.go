@@ -35,7 +35,10 @@ func (n *node) buildDomains(ctx context.Context, cfg Config, addr string, st sto
 		Certificates:       certs,
 		DefaultCertificate: func() *tls.Certificate { return n.tlsDefault.current.Load() },
 		HTTPSRedirect:      cfg.Net.HTTPSRedirect,
-		Logger:             logger.With("component", "domains"),
+		// PRIVATE APIs are served on private listeners: the gateway evaluates
+		// their resource policies with aws:SourceVpce set to the listener's id.
+		PrivateEndpoints: true,
+		Logger:           logger.With("component", "domains"),
 	})
 	certs.SetInUse(router.InUseBy)
 	bg, stop := context.WithCancel(ctx)

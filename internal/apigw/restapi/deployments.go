@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sort"
 	"time"
 
@@ -116,6 +117,12 @@ func (s *Service) buildSnapshot(rd reader, api string) (*model.RestSnapshot, err
 	a, err := s.loadAPI(rd, api)
 	if err != nil {
 		return nil, err
+	}
+	// A PRIVATE API is reachable only as its resource policy allows, so API
+	// Gateway refuses to deploy one without a policy (the words users see in
+	// Terraform's and SAM's issue trackers).
+	if a.EndpointConfiguration != nil && slices.Contains(a.EndpointConfiguration.Types, "PRIVATE") && a.Policy == "" {
+		return nil, badRequest("Private REST API doesn't have a resource policy attached to it")
 	}
 	resources, err := store.ListRecords[model.Resource](rd, resourcesPrefix(api))
 	if err != nil {
