@@ -68,6 +68,51 @@ func (b *builder) restAuthorizers(api *API, s *Stage, in map[string]*model.Autho
 	return out
 }
 
+// httpAuthorizers compiles an HTTP API deployment's Lambda REQUEST authorizers.
+// JWT authorizers are compiled with a ConfigErr until they are built, so their routes
+// answer 500 instead of being served unchecked. HTTP APIs cache nothing unless
+// authorizerResultTtlInSeconds is set (the API's default is 0).
+func (b *builder) httpAuthorizers(api *API, s *Stage, in map[string]*model.Authorizer2) map[string]*access.LambdaAuthorizer {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make(map[string]*access.LambdaAuthorizer, len(in))
+	for id, m := range in {
+		if m == nil {
+			continue
+		}
+		a := access.LambdaAuthorizer{ID: id, Name: m.Name, Type: m.AuthorizerType, Credentials: m.AuthorizerCredentialsArn,
+			SourceARN: b.authorizerSourceARN(api.ID, id), HTTP: true,
+			PayloadVersion: m.AuthorizerPayloadFormatVersion, SimpleResponses: m.EnableSimpleResponses}
+		if m.AuthorizerResultTTLInSeconds != nil {
+			a.TTL = time.Duration(*m.AuthorizerResultTTLInSeconds) * time.Second
+		}
+		switch m.AuthorizerType {
+		case "REQUEST":
+			if fn, ok := functionARNFromURI(substituteStageVariables(m.AuthorizerURI, s.Variables)); ok {
+				a.FunctionARN = fn
+			} else {
+				a.ConfigErr = "invalid authorizer URI " + m.AuthorizerURI
+			}
+			if a.PayloadVersion != "1.0" && a.PayloadVersion != "2.0" && a.ConfigErr == "" {
+				a.ConfigErr = "invalid authorizer payload format version " + a.PayloadVersion
+			}
+		default:
+			a.ConfigErr = "authorizer type " + m.AuthorizerType + " is not supported by Sluice yet"
+		}
+		srcs, ok := access.ParseIdentitySources(m.IdentitySource)
+		if !ok && a.ConfigErr == "" {
+			a.ConfigErr = "invalid identity source " + strings.Join(m.IdentitySource, ",")
+		}
+		a.Sources = srcs
+		if a.ConfigErr != "" {
+			b.log.Warn("apigw compile: authorizer cannot run; its routes answer 500", "api", api.ID, "authorizer", id, "err", a.ConfigErr)
+		}
+		out[id] = access.NewLambdaAuthorizer(a)
+	}
+	return out
+}
+
 // keyRecords collects the account-wide API key, usage plan and plan key records.
 type keyRecords struct {
 	keys    []*model.APIKey

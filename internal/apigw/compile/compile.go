@@ -408,6 +408,7 @@ func (b *builder) httpStage(api *API, st *model.Stage2) *Stage {
 		Cors:         compileCors(snap.API.CorsConfiguration),
 		HTTPSnapshot: &snap,
 	}
+	s.Authorizers = b.httpAuthorizers(api, s, snap.Authorizers)
 	s.Router = b.httpRouter(s, &snap)
 	return s
 }

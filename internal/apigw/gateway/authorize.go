@@ -201,6 +201,9 @@ func authorizerEvent(x *exchange, a *access.LambdaAuthorizer, token, methodARN, 
 	if a.Type == "TOKEN" {
 		return json.Marshal(events.APIGatewayCustomAuthorizerRequest{Type: "TOKEN", AuthorizationToken: token, MethodArn: methodARN})
 	}
+	if a.HTTP {
+		return httpAuthorizerEvent(x, a, methodARN, account)
+	}
 	p := proxyEventV1(x, account)
 	rc := &p.RequestContext
 	return json.Marshal(events.APIGatewayCustomAuthorizerRequestTypeRequest{
@@ -251,4 +254,74 @@ func contextString(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(bytes.TrimSpace(b))
+}
+
+// authorizerEventV2 is events.APIGatewayV2CustomAuthorizerV2Request as AWS sends it:
+// cookies, query string, path parameters and stage variables are left out when
+// empty, as in payload 2.0 integration events, and there is no authentication block
+// without a client certificate.
+type authorizerEventV2 struct {
+	events.APIGatewayV2CustomAuthorizerV2Request
+	Cookies               []string          `json:"cookies,omitempty"`
+	QueryStringParameters map[string]string `json:"queryStringParameters,omitempty"`
+	PathParameters        map[string]string `json:"pathParameters,omitempty"`
+	StageVariables        map[string]string `json:"stageVariables,omitempty"`
+	RequestContext        requestContextV2  `json:"requestContext"`
+}
+
+type requestContextV2 struct {
+	events.APIGatewayV2HTTPRequestContext
+	Authentication *struct{} `json:"authentication,omitempty"`
+}
+
+// httpAuthorizerEvent is an HTTP API Lambda authorizer's input (see "Control access to
+// HTTP APIs with AWS Lambda authorizers", payload format): version 1.0 is the REST
+// REQUEST event plus version, identitySource and authorizationToken (the identity
+// values comma-joined; events.APIGatewayV2CustomAuthorizerV1Request); version 2.0 has
+// routeArn, identitySource as a list and the 2.0 request fields
+// (events.APIGatewayV2CustomAuthorizerV2Request). Neither carries the body.
+func httpAuthorizerEvent(x *exchange, a *access.LambdaAuthorizer, routeARN, account string) ([]byte, error) {
+	values := make([]string, 0, len(a.Sources))
+	for _, src := range a.Sources {
+		v, _ := identityValue(x, src)
+		values = append(values, v)
+	}
+	if a.PayloadVersion == "1.0" {
+		p := proxyEventV1(x, account)
+		rc := &p.RequestContext
+		joined := strings.Join(values, ",")
+		return json.Marshal(events.APIGatewayV2CustomAuthorizerV1Request{
+			Version: "1.0", Type: "REQUEST", MethodArn: routeARN, IdentitySource: joined, AuthorizationToken: joined,
+			Resource: p.Resource, Path: p.Path, HTTPMethod: p.HTTPMethod, Headers: p.Headers,
+			QueryStringParameters: p.QueryStringParameters, PathParameters: p.PathParameters, StageVariables: p.StageVariables,
+			RequestContext: events.APIGatewayV2CustomAuthorizerV1RequestTypeRequestContext{
+				Path: rc.Path, AccountID: rc.AccountID, ResourceID: rc.ResourceID, Stage: rc.Stage, RequestID: rc.RequestID,
+				Identity:     events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: rc.Identity.SourceIP},
+				ResourcePath: rc.ResourcePath, HTTPMethod: rc.HTTPMethod, APIID: rc.APIID,
+			},
+		})
+	}
+	p := proxyEventV2(x, account)
+	return json.Marshal(authorizerEventV2{
+		APIGatewayV2CustomAuthorizerV2Request: events.APIGatewayV2CustomAuthorizerV2Request{
+			Version: "2.0", Type: "REQUEST", RouteArn: routeARN, IdentitySource: values, RouteKey: p.RouteKey,
+			RawPath: p.RawPath, RawQueryString: p.RawQueryString, Headers: p.Headers,
+		},
+		Cookies: p.Cookies, QueryStringParameters: p.QueryStringParameters, PathParameters: p.PathParameters,
+		StageVariables: p.StageVariables,
+		RequestContext: requestContextV2{APIGatewayV2HTTPRequestContext: p.RequestContext},
+	})
+}
+
+// httpAuthorizerDescription is requestContext.authorizer of a payload 2.0 event after
+// a Lambda authorizer allowed the request: its context under "lambda".
+func httpAuthorizerDescription(x *exchange) *events.APIGatewayV2HTTPRequestContextAuthorizerDescription {
+	if x.authorizer == nil {
+		return nil
+	}
+	ctx := x.authorizer.Context
+	if ctx == nil {
+		ctx = map[string]any{}
+	}
+	return &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: ctx}
 }

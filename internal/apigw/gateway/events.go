@@ -221,10 +221,11 @@ func restIdentity(x *exchange) events.APIGatewayRequestIdentity {
 	return id
 }
 
-// restAuthorizerContext is requestContext.authorizer of a REST proxy event: nil
-// unless a Lambda authorizer allowed the request.
+// restAuthorizerContext is requestContext.authorizer of a payload 1.0 event (REST,
+// or an HTTP API integration with payload 1.0): nil unless a Lambda authorizer
+// allowed the request, else its context flat with principalId.
 func restAuthorizerContext(x *exchange) map[string]any {
-	if x.authorizer == nil || x.kind != compile.REST {
+	if x.authorizer == nil {
 		return nil
 	}
 	return authorizerContext(x.authorizer)
@@ -388,6 +389,7 @@ func proxyEventV2(x *exchange, accountID string) events.APIGatewayV2HTTPRequest 
 			DomainPrefix: x.domainPrefix,
 			Time:         x.now.UTC().Format(requestTimeLayout),
 			TimeEpoch:    x.now.UnixMilli(),
+			Authorizer:   httpAuthorizerDescription(x),
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
 				Method:    r.Method,
 				Path:      decodedPath(x.fullPath),

@@ -159,12 +159,12 @@ func (s *Service) operations() []operation {
 		op("PATCH", "apis/{apiId}/deployments/{deploymentId}", "UpdateDeployment", s.updateDeployment),
 		op("DELETE", "apis/{apiId}/deployments/{deploymentId}", "DeleteDeployment", s.deleteDeployment),
 
-		// Authorizers and models (built elsewhere or not yet).
-		op("POST", "apis/{apiId}/authorizers", "CreateAuthorizer", nil),
-		op("GET", "apis/{apiId}/authorizers", "GetAuthorizers", nil),
-		op("GET", "apis/{apiId}/authorizers/{id}", "GetAuthorizer", nil),
-		op("PATCH", "apis/{apiId}/authorizers/{id}", "UpdateAuthorizer", nil),
-		op("DELETE", "apis/{apiId}/authorizers/{id}", "DeleteAuthorizer", nil),
+		// Authorizers; models are not built yet.
+		op("POST", "apis/{apiId}/authorizers", "CreateAuthorizer", s.createAuthorizer),
+		op("GET", "apis/{apiId}/authorizers", "GetAuthorizers", s.getAuthorizers),
+		op("GET", "apis/{apiId}/authorizers/{id}", "GetAuthorizer", s.getAuthorizer),
+		op("PATCH", "apis/{apiId}/authorizers/{id}", "UpdateAuthorizer", s.updateAuthorizer),
+		op("DELETE", "apis/{apiId}/authorizers/{id}", "DeleteAuthorizer", s.deleteAuthorizer),
 		op("POST", "apis/{apiId}/models", "CreateModel", nil),
 		op("GET", "apis/{apiId}/models", "GetModels", nil),
 		op("GET", "apis/{apiId}/models/{id}", "GetModel", nil),

@@ -109,6 +109,7 @@ type Authorizer2 struct {
 	AuthorizerID                   string            `json:"authorizerId"`
 	Name                           string            `json:"name"`
 	AuthorizerType                 string            `json:"authorizerType"` // JWT | REQUEST
+	AuthorizerCredentialsArn       string            `json:"authorizerCredentialsArn,omitempty"`
 	AuthorizerURI                  string            `json:"authorizerUri,omitempty"`
 	AuthorizerPayloadFormatVersion string            `json:"authorizerPayloadFormatVersion,omitempty"`
 	AuthorizerResultTTLInSeconds   *int              `json:"authorizerResultTtlInSeconds,omitempty"`
