@@ -68,9 +68,8 @@ func (b *builder) restAuthorizers(api *API, s *Stage, in map[string]*model.Autho
 	return out
 }
 
-// httpAuthorizers compiles an HTTP API deployment's Lambda REQUEST authorizers.
-// JWT authorizers are compiled with a ConfigErr until they are built, so their routes
-// answer 500 instead of being served unchecked. HTTP APIs cache nothing unless
+// httpAuthorizers compiles an HTTP API deployment's Lambda REQUEST authorizers, and
+// puts its JWT authorizers in s.JWTAuthorizers. HTTP APIs cache nothing unless
 // authorizerResultTtlInSeconds is set (the API's default is 0).
 func (b *builder) httpAuthorizers(api *API, s *Stage, in map[string]*model.Authorizer2) map[string]*access.LambdaAuthorizer {
 	if len(in) == 0 {
@@ -79,6 +78,13 @@ func (b *builder) httpAuthorizers(api *API, s *Stage, in map[string]*model.Autho
 	out := make(map[string]*access.LambdaAuthorizer, len(in))
 	for id, m := range in {
 		if m == nil {
+			continue
+		}
+		if m.AuthorizerType == "JWT" {
+			if s.JWTAuthorizers == nil {
+				s.JWTAuthorizers = map[string]*access.JWTAuthorizer{}
+			}
+			s.JWTAuthorizers[id] = b.jwtAuthorizer(api, id, m)
 			continue
 		}
 		a := access.LambdaAuthorizer{ID: id, Name: m.Name, Type: m.AuthorizerType, Credentials: m.AuthorizerCredentialsArn,
@@ -111,6 +117,28 @@ func (b *builder) httpAuthorizers(api *API, s *Stage, in map[string]*model.Autho
 		out[id] = access.NewLambdaAuthorizer(a)
 	}
 	return out
+}
+
+// jwtAuthorizer compiles a JWT authorizer: one identity source, the issuer and the
+// audiences. One that cannot run keeps its ConfigErr, so its routes answer 500.
+func (b *builder) jwtAuthorizer(api *API, id string, m *model.Authorizer2) *access.JWTAuthorizer {
+	a := &access.JWTAuthorizer{ID: id, Name: m.Name}
+	if j := m.JwtConfiguration; j != nil {
+		a.Issuer, a.Audience = j.Issuer, j.Audience
+	}
+	srcs, ok := access.ParseIdentitySources(m.IdentitySource)
+	switch {
+	case a.Issuer == "" || len(a.Audience) == 0:
+		a.ConfigErr = "a JWT authorizer needs an issuer and an audience"
+	case !ok || len(srcs) != 1 || (srcs[0].Kind != access.SourceHeader && srcs[0].Kind != access.SourceQuery):
+		a.ConfigErr = "a JWT authorizer needs one header or query string identity source"
+	default:
+		a.Source = srcs[0]
+	}
+	if a.ConfigErr != "" {
+		b.log.Warn("apigw compile: authorizer cannot run; its routes answer 500", "api", api.ID, "authorizer", id, "err", a.ConfigErr)
+	}
+	return a
 }
 
 // keyRecords collects the account-wide API key, usage plan and plan key records.

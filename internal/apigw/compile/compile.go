@@ -143,6 +143,8 @@ type Stage struct {
 	// Authorizers are the deployment's Lambda authorizers by id, each with its own
 	// decision cache.
 	Authorizers map[string]*access.LambdaAuthorizer
+	// JWTAuthorizers (HTTP) are the deployment's JWT authorizers by id.
+	JWTAuthorizers map[string]*access.JWTAuthorizer
 	// Throttle are the stage's throttles by "{resourcePath}/{METHOD}" (REST method
 	// settings, "*/*" for the whole stage) or route key (HTTP route settings, "*" for
 	// the default route settings).

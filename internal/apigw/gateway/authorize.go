@@ -314,8 +314,12 @@ func httpAuthorizerEvent(x *exchange, a *access.LambdaAuthorizer, routeARN, acco
 }
 
 // httpAuthorizerDescription is requestContext.authorizer of a payload 2.0 event after
-// a Lambda authorizer allowed the request: its context under "lambda".
+// an authorizer allowed the request: a Lambda authorizer's context under "lambda", a
+// JWT authorizer's claims and matched scopes under "jwt".
 func httpAuthorizerDescription(x *exchange) *events.APIGatewayV2HTTPRequestContextAuthorizerDescription {
+	if x.jwt != nil {
+		return &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: x.jwt}
+	}
 	if x.authorizer == nil {
 		return nil
 	}

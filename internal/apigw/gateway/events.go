@@ -225,6 +225,11 @@ func restIdentity(x *exchange) events.APIGatewayRequestIdentity {
 // or an HTTP API integration with payload 1.0): nil unless a Lambda authorizer
 // allowed the request, else its context flat with principalId.
 func restAuthorizerContext(x *exchange) map[string]any {
+	if x.jwt != nil {
+		// Payload 1.0 carries a JWT authorizer's claims and scopes flat, without the
+		// "jwt" level of 2.0.
+		return map[string]any{"claims": x.jwt.Claims, "scopes": x.jwt.Scopes}
+	}
 	if x.authorizer == nil {
 		return nil
 	}

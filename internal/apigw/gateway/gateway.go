@@ -78,6 +78,7 @@ type Gateway struct {
 	vpcLinks map[string]string
 
 	iam          IAMAuthenticator
+	jwks         *access.KeySets // JWT authorizers' issuer keys, kept across snapshots
 	counters     access.Counters
 	limiters     *access.Limiters // token buckets, kept across snapshots
 	accountRate  float64
@@ -106,6 +107,7 @@ func New(opts Options) *Gateway {
 		g.log = slog.New(slog.DiscardHandler)
 	}
 	g.iam = opts.IAM
+	g.jwks = access.NewKeySets(nil)
 	g.counters, g.limiters = opts.Counters, access.NewLimiters()
 	if g.counters == nil {
 		if g.store != nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/sluice-dev/sluice/internal/apigw/access"
 	"github.com/sluice-dev/sluice/internal/apigw/compile"
 	"github.com/sluice-dev/sluice/internal/policy"
@@ -54,6 +56,8 @@ type exchange struct {
 	access access.Request
 	// authorizer is the Lambda authorizer's decision once it allowed the request.
 	authorizer *access.Result
+	// jwt is what a JWT authorizer found in the token once it allowed the request.
+	jwt *events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription
 	// apiKey is the API key that admitted the request (REST, apiKeyRequired).
 	apiKey *access.APIKey
 	// caller is the IAM identity that signed an AWS_IAM request.
@@ -284,6 +288,10 @@ func (g *Gateway) admit(x *exchange) bool {
 		}
 	case "AWS_IAM":
 		if !g.authorizeIAM(x) {
+			return false
+		}
+	case "JWT":
+		if !g.authorizeJWT(x) {
 			return false
 		}
 	default:
