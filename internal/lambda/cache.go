@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/policy"
 	"github.com/sluice-dev/sluice/internal/runtime"
 	"github.com/sluice-dev/sluice/internal/store"
 )
@@ -49,12 +50,12 @@ type urlTarget struct{ name, qualifier string }
 type cachedVersion struct {
 	config *Configuration
 	spec   *runtime.FunctionSpec
-	policy *policyDocument
+	policy *policy.Document
 }
 
 type cachedAlias struct {
 	config *AliasConfiguration
-	policy *policyDocument
+	policy *policy.Document
 }
 
 // drainer is the optional part of a Runner that stops a deleted function's instances.
@@ -203,7 +204,7 @@ func (c *functionCache) build(name string, raw []byte, versions, aliases []store
 		eventInvoke: rec.EventInvoke,
 	}
 	cfg := rec.Config
-	f.latest = &cachedVersion{config: &cfg, policy: rec.Policy,
+	f.latest = &cachedVersion{config: &cfg, policy: compilePolicy(rec.Policy),
 		spec: c.spec(&cfg, rec.CodeHex, name+":$LATEST:"+rec.SpecRevision, rec.ReservedConcurrency)}
 	for _, kv := range versions {
 		var v versionRecord
@@ -211,7 +212,7 @@ func (c *functionCache) build(name string, raw []byte, versions, aliases []store
 			return nil, internalError("decode %s: %w", kv.Key, err)
 		}
 		vc := v.Config
-		f.versions[vc.Version] = &cachedVersion{config: &vc, policy: v.Policy,
+		f.versions[vc.Version] = &cachedVersion{config: &vc, policy: compilePolicy(v.Policy),
 			spec: c.spec(&vc, v.CodeHex, name+":"+vc.Version+":"+v.ContentHash, rec.ReservedConcurrency)}
 	}
 	for _, kv := range aliases {
@@ -220,7 +221,7 @@ func (c *functionCache) build(name string, raw []byte, versions, aliases []store
 			return nil, internalError("decode %s: %w", kv.Key, err)
 		}
 		ac := a.Alias
-		f.aliases[ac.Name] = &cachedAlias{config: &ac, policy: a.Policy}
+		f.aliases[ac.Name] = &cachedAlias{config: &ac, policy: compilePolicy(a.Policy)}
 	}
 	return f, nil
 }
@@ -259,8 +260,11 @@ type resolved struct {
 	version *cachedVersion // the version that runs
 	// policies are the resource policies that govern the reference: the function's
 	// own, plus the alias's or version's when qualified.
-	policies  []*policyDocument
-	policyBuf [2]*policyDocument // backs policies: no allocation per invoke
+	policies  []*policy.Document
+	policyBuf [2]*policy.Document // backs policies: no allocation per invoke
+	// auth is the policy request of the invocation, held here so that evaluating it
+	// does not allocate.
+	auth invokeRequest
 	// invokedARN is the ARN as the caller named it (qualified if it was).
 	invokedARN string
 }
@@ -298,7 +302,7 @@ func (c *functionCache) lookup(ref functionRef) *resolved {
 			return nil
 		}
 		r.version = v
-		r.policyBuf = [2]*policyDocument{f.latest.policy, v.policy}
+		r.policyBuf = [2]*policy.Document{f.latest.policy, v.policy}
 		r.policies = r.policyBuf[:]
 	default:
 		a := f.aliases[ref.Qualifier]
@@ -310,7 +314,7 @@ func (c *functionCache) lookup(ref functionRef) *resolved {
 			return nil
 		}
 		r.version = v
-		r.policyBuf = [2]*policyDocument{f.latest.policy, a.policy}
+		r.policyBuf = [2]*policy.Document{f.latest.policy, a.policy}
 		r.policies = r.policyBuf[:]
 	}
 	return r

@@ -140,8 +140,9 @@ func (s *Service) invoke(ctx context.Context, inv invocation) (outcome, error) {
 		if latestVersion(inv.ref.Qualifier) {
 			policyARN = s.functionARN(inv.ref.Name)
 		}
-		if !allowsInvoke(r.policies, invokeRequest{Principal: inv.principal, SourceARN: inv.sourceARN,
-			SourceAccount: inv.sourceAccount, Resource: policyARN}) {
+		r.auth = invokeRequest{Principal: inv.principal, SourceARN: inv.sourceARN,
+			SourceAccount: inv.sourceAccount, Resource: policyARN}
+		if !allowsInvoke(r.policies, &r.auth) {
 			return outcome{}, &awsproto.Error{Status: http.StatusForbidden, Code: "AccessDeniedException",
 				Message: "User: " + inv.principal + " is not authorized to perform: lambda:InvokeFunction on resource: " +
 					r.invokedARN + " because no resource-based policy allows the lambda:InvokeFunction action"}

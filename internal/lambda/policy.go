@@ -3,6 +3,8 @@ package lambda
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/sluice-dev/sluice/internal/policy"
 )
 
 // policyDocument is a function's (or a version's, or an alias's) resource-based
@@ -106,174 +108,73 @@ func principalFor(account, p string) principal {
 	}
 }
 
-// invokeRequest is what a policy is evaluated against.
+// invokeRequest is what a policy is evaluated against. It answers the condition
+// keys AddPermission writes (aws:SourceArn, aws:SourceAccount) as a policy.Context.
 type invokeRequest struct {
 	Principal     string // service principal, e.g. apigateway.amazonaws.com
 	SourceARN     string
 	SourceAccount string
 	Resource      string // the function ARN as invoked (qualified if it was)
+	vals          [2]string
+}
+
+// Values implements policy.Context.
+func (r *invokeRequest) Values(key string) []string {
+	i := -1
+	switch key {
+	case "aws:sourcearn":
+		i, r.vals[0] = 0, r.SourceARN
+	case "aws:sourceaccount":
+		i, r.vals[1] = 1, r.SourceAccount
+	}
+	if i < 0 || r.vals[i] == "" {
+		return nil
+	}
+	return r.vals[i : i+1]
+}
+
+// compilePolicy compiles a stored resource policy for evaluation; a policy that does
+// not compile (which AddPermission never writes) allows nothing.
+func compilePolicy(d *policyDocument) *policy.Document {
+	if d == nil {
+		return nil
+	}
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return nil
+	}
+	doc, err := policy.Parse(raw, policy.Options{Kind: policy.Resource})
+	if err != nil {
+		return nil
+	}
+	return doc
 }
 
 // allowsInvoke evaluates the resource policies for lambda:InvokeFunction by a
 // service principal, as IAM does for a request with no identity policy: an explicit
-// Deny wins, otherwise some Allow must match.
-func allowsInvoke(docs []*policyDocument, req invokeRequest) bool {
-	allowed := false
+// Deny in any of them wins, otherwise some Allow must match.
+func allowsInvoke(docs []*policy.Document, req *invokeRequest) bool {
+	preq := policy.Request{Principal: invokePrincipal(req.Principal), Action: "lambda:InvokeFunction",
+		Resource: req.Resource, Context: req}
+	out := policy.NotApplicable
 	for _, d := range docs {
-		if d == nil {
-			continue
-		}
-		for i := range d.Statement {
-			st := &d.Statement[i]
-			if !st.matches(req) {
-				continue
-			}
-			if strings.EqualFold(st.Effect, "Deny") {
-				return false
-			}
-			if strings.EqualFold(st.Effect, "Allow") {
-				allowed = true
-			}
-		}
+		out = policy.Combine(out, d.Evaluate(&preq))
 	}
-	return allowed
+	return out == policy.Allow
 }
 
-func (st *statement) matches(req invokeRequest) bool {
-	return st.matchesPrincipal(req.Principal) && st.matchesAction("lambda:InvokeFunction") &&
-		st.matchesResource(req.Resource) && st.matchesConditions(req)
-}
-
-func (st *statement) matchesPrincipal(p string) bool {
-	if st.Principal.Any {
-		return true
-	}
-	for _, s := range st.Principal.Service {
-		if s == "*" || strings.EqualFold(s, p) {
-			return true
+// invokePrincipal reads the invoking principal: an IAM ARN, an account id, or a
+// service principal such as apigateway.amazonaws.com.
+func invokePrincipal(p string) policy.Principal {
+	switch {
+	case strings.HasPrefix(p, "arn:"):
+		account := ""
+		if parts := strings.SplitN(p, ":", 6); len(parts) == 6 {
+			account = parts[4]
 		}
+		return policy.Principal{ARN: p, Account: account}
+	case accountRE.MatchString(p):
+		return policy.Principal{Account: p}
 	}
-	for _, a := range st.Principal.AWS {
-		if a == "*" || a == p {
-			return true
-		}
-	}
-	return false
-}
-
-// matchesAction: IAM action names are case-insensitive and may use wildcards.
-func (st *statement) matchesAction(action string) bool {
-	for _, a := range st.Action {
-		if globMatch(strings.ToLower(a), strings.ToLower(action)) {
-			return true
-		}
-	}
-	return false
-}
-
-func (st *statement) matchesResource(arn string) bool {
-	for _, r := range st.Resource {
-		if arnLike(r, arn) {
-			return true
-		}
-	}
-	return false
-}
-
-// matchesConditions supports the operators AddPermission writes (ArnLike,
-// StringEquals) and their close relatives. An operator it does not know, or a
-// condition on a key the request does not carry, does not match: a statement is
-// never broader than it says.
-func (st *statement) matchesConditions(req invokeRequest) bool {
-	for op, conds := range st.Condition {
-		for key, values := range conds {
-			var v string
-			switch strings.ToLower(key) {
-			case "aws:sourcearn":
-				v = req.SourceARN
-			case "aws:sourceaccount":
-				v = req.SourceAccount
-			default:
-				return false
-			}
-			if v == "" {
-				return false
-			}
-			if !conditionHolds(op, values, v) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func conditionHolds(op string, values stringList, v string) bool {
-	for _, want := range values {
-		var ok bool
-		switch op {
-		case "ArnLike", "ArnEquals":
-			ok = arnLike(want, v)
-		case "StringEquals":
-			ok = want == v
-		case "StringEqualsIgnoreCase":
-			ok = strings.EqualFold(want, v)
-		case "StringLike":
-			ok = globMatch(want, v)
-		default:
-			return false
-		}
-		if ok {
-			return true
-		}
-	}
-	return false
-}
-
-// arnLike is IAM's ArnLike: both ARNs are split into their six colon-separated
-// parts and each part is matched on its own, with * and ? wildcards (the resource
-// part, the sixth, keeps its own colons).
-func arnLike(pattern, arn string) bool {
-	if pattern == "*" {
-		return true
-	}
-	pp := strings.SplitN(pattern, ":", 6)
-	ap := strings.SplitN(arn, ":", 6)
-	if len(pp) != 6 || len(ap) != 6 {
-		return false
-	}
-	for i := range pp {
-		if !globMatch(pp[i], ap[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// globMatch matches s against a pattern where * is any run of characters and ? any
-// one character.
-func globMatch(pattern, s string) bool {
-	// Iterative matching with backtracking to the last star: linear in practice,
-	// never exponential.
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
-			p++
-			i++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
+	return policy.Principal{Service: p}
 }

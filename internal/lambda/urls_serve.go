@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sluice-dev/sluice/internal/awsproto"
+	"github.com/sluice-dev/sluice/internal/policy"
 )
 
 // URLCaller is the verified signer of a request to an AWS_IAM function URL.
@@ -186,7 +187,7 @@ func (s *Service) writeURLInvokeError(w http.ResponseWriter, err error) {
 // function URLs"). A refusal is 403 {"Message":"Forbidden"}.
 func (s *Service) authorizeURL(w http.ResponseWriter, r *http.Request, f *cachedFunction, qualifier string, cfg *FunctionURLConfig) (*URLCaller, bool) {
 	resource := s.qualifiedARN(f.name, qualifier)
-	docs := []*policyDocument{f.latest.policy}
+	docs := []*policy.Document{f.latest.policy}
 	if qualifier != "" {
 		if a := f.aliases[qualifier]; a != nil {
 			docs = append(docs, a.policy)
@@ -206,8 +207,8 @@ func (s *Service) authorizeURL(w http.ResponseWriter, r *http.Request, f *cached
 		caller = c
 		allowed = s.callerMayInvokeURL(c, docs, resource)
 	case "NONE":
-		allowed = urlPolicyAllows(docs, "*", "", "NONE", "lambda:InvokeFunctionUrl", resource) &&
-			urlPolicyAllows(docs, "*", "", "NONE", "lambda:InvokeFunction", resource)
+		allowed = urlPolicyAllows(docs, policy.Principal{}, "NONE", "lambda:InvokeFunctionUrl", resource) &&
+			urlPolicyAllows(docs, policy.Principal{}, "NONE", "lambda:InvokeFunction", resource)
 	}
 	if !allowed {
 		urlError(w, http.StatusForbidden, "Forbidden")
@@ -216,11 +217,11 @@ func (s *Service) authorizeURL(w http.ResponseWriter, r *http.Request, f *cached
 	return caller, true
 }
 
-func (s *Service) callerMayInvokeURL(c *URLCaller, docs []*policyDocument, resource string) bool {
+func (s *Service) callerMayInvokeURL(c *URLCaller, docs []*policy.Document, resource string) bool {
 	for _, action := range []string{"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"} {
 		ok := c.AccountID == s.account && (c.Root || (c.IdentityAllows != nil && c.IdentityAllows(action, resource)))
 		if !ok {
-			ok = urlPolicyAllows(docs, c.ARN, c.AccountID, "AWS_IAM", action, resource)
+			ok = urlPolicyAllows(docs, policy.Principal{ARN: c.ARN, Account: c.AccountID}, "AWS_IAM", action, resource)
 		}
 		if !ok {
 			return false
@@ -229,68 +230,38 @@ func (s *Service) callerMayInvokeURL(c *URLCaller, docs []*policyDocument, resou
 	return true
 }
 
-// urlPolicyAllows evaluates resource policies for a function URL request by caller
-// (an IAM ARN, or "*" for an anonymous caller) with the URL's auth type, which
-// statements may test with the lambda:FunctionUrlAuthType condition key (and
-// lambda:InvokedViaFunctionUrl, which is true here). An explicit Deny wins.
-func urlPolicyAllows(docs []*policyDocument, caller, account, authType, action, resource string) bool {
-	allowed := false
+// urlPolicyAllows evaluates resource policies with internal/policy for a function
+// URL request by caller (an IAM identity, or the zero Principal for an anonymous
+// caller) with the URL's auth type, which statements may test with the
+// lambda:FunctionUrlAuthType condition key (and lambda:InvokedViaFunctionUrl, which
+// is true here). An explicit Deny wins.
+func urlPolicyAllows(docs []*policy.Document, caller policy.Principal, authType, action, resource string) bool {
+	ctx := urlRequest{authType: authType}
+	req := policy.Request{Principal: caller, Action: action, Resource: resource, Context: &ctx}
+	out := policy.NotApplicable
 	for _, d := range docs {
-		if d == nil {
-			continue
-		}
-		for i := range d.Statement {
-			st := &d.Statement[i]
-			if !urlPrincipalMatches(st, caller, account) || !st.matchesAction(action) || !st.matchesResource(resource) ||
-				!urlConditionsHold(st, authType) {
-				continue
-			}
-			if strings.EqualFold(st.Effect, "Deny") {
-				return false
-			}
-			if strings.EqualFold(st.Effect, "Allow") {
-				allowed = true
-			}
-		}
+		out = policy.Combine(out, d.Evaluate(&req))
 	}
-	return allowed
+	return out == policy.Allow
 }
 
-func urlPrincipalMatches(st *statement, caller, account string) bool {
-	if st.Principal.Any {
-		return true
-	}
-	for _, a := range st.Principal.AWS {
-		if a == "*" || (caller != "*" && (a == caller || (account != "" && (a == account || a == "arn:aws:iam::"+account+":root")))) {
-			return true
-		}
-	}
-	return false
+// urlRequest answers the condition keys a function URL request carries.
+type urlRequest struct {
+	authType string
+	vals     [1]string
 }
 
-// urlConditionsHold knows the keys a function URL request carries; a condition on
-// any other key does not hold, so a statement is never broader than it says.
-func urlConditionsHold(st *statement, authType string) bool {
-	for op, conds := range st.Condition {
-		for key, values := range conds {
-			var v string
-			switch strings.ToLower(key) {
-			case "lambda:functionurlauthtype":
-				v = authType
-			case "lambda:invokedviafunctionurl":
-				v = "true"
-			default:
-				return false
-			}
-			if op == "Bool" {
-				op = "StringEqualsIgnoreCase"
-			}
-			if !conditionHolds(op, values, v) {
-				return false
-			}
-		}
+// Values implements policy.Context.
+func (u *urlRequest) Values(key string) []string {
+	switch key {
+	case "lambda:functionurlauthtype":
+		u.vals[0] = u.authType
+	case "lambda:invokedviafunctionurl":
+		u.vals[0] = "true"
+	default:
+		return nil
 	}
-	return true
+	return u.vals[:]
 }
 
 // urlEvent builds the event Function URLs send: payload format 2.0 as
