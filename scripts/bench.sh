@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# Benchmarks a running Sluice end to end, side by side with the floor (a plain Go
-# httputil.ReverseProxy returning the same body), and prints a Markdown report.
+# Benchmarks a running Sluice end to end, side by side with its floors, and prints a
+# Markdown report.
 #
-#   bash scripts/bench.sh            # DURATION=10s by default
+#   bash scripts/bench.sh            # DURATION=8s REPS=3 by default
+#   SECTIONS="floors" bash scripts/bench.sh   # only the Runtime API floors table
 #
-# Measures, with wrk at concurrency 1 and 32:
-#   - the Lambda Invoke API (warm Go bootstrap function),
-#   - a REST API AWS_PROXY route (payload 1.0) to the same function,
-#   - an HTTP API route (payload 2.0) to the same function,
-#   - the floor,
-# and with hyperfine: a warm invoke vs a cold start (new instance) through curl.
+# Sections (SECTIONS, space separated; default all):
+#   floors  — the same Go bootstrap function behind (a) a bare Go server driving it over
+#             the Runtime API with 1 worker, with N=32 workers (one invoke each at a
+#             time: Sluice's instance model), and with 1 worker and
+#             AWS_LAMBDA_MAX_CONCURRENCY=32 (Lambda Managed Instances mode), and (b)
+#             Sluice's HTTP API $default route; wrk at c=1 and c=32, REPS interleaved
+#             reps, medians, RSS of each target's whole process tree at c=32, and
+#             Sluice's ratio to each floor.
+#   routes  — the REST API, HTTP API and Invoke API rows against the reverse-proxy floor.
+#   cold    — hyperfine: a warm invoke vs a cold start (new instance) through curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${DURATION:-10s}
+DURATION=${DURATION:-8s}
+REPS=${REPS:-3}
+SECTIONS=${SECTIONS:-floors routes cold}
+SLUICE_FLAGS=${SLUICE_FLAGS:-}
 PORT=${PORT:-4577}
 FLOOR_PORT=${FLOOR_PORT:-4599}
 work=$(mktemp -d)
@@ -25,7 +33,8 @@ go build -o "$work/benchfloor" ./scripts/benchfloor
 (cd test/e2e/testdata/gofn && CGO_ENABLED=0 go build -o "$work/bootstrap" .)
 (cd "$work" && zip -q fn.zip bootstrap)
 
-"$work/sluice" serve --listen "127.0.0.1:$PORT" --data-dir "$work/data" --log-level warn &
+"$work/sluice" serve --listen "127.0.0.1:$PORT" --data-dir "$work/data" --log-level warn $SLUICE_FLAGS &
+sluice_pid=$!
 "$work/benchfloor" --listen "127.0.0.1:$FLOOR_PORT" &
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/_sluice/health" >/dev/null && break; sleep 0.1; done
 
@@ -68,8 +77,82 @@ run_wrk() { # name conns url [wrk args...]
   printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$c" "$rps" "$p50" "$p99" "${non2xx:-0}"
 }
 
-echo "## Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, wrk ${DURATION} per row"
+
+has() { [[ " $SECTIONS " == *" $1 "* ]]; }
+
+# tree_rss_mb PID: resident memory of PID and all its descendants, in MB.
+tree_rss_mb() {
+  ps -e -o pid=,ppid=,rss= | awk -v root="$1" '{p[$1]=$2; r[$1]=$3}
+    END {for (x in p) {y=x; while (y!="" && y!=0 && y!=root) y=p[y]; if (y==root) s+=r[x]} printf "%d", s/1024}'
+}
+# to_ms: wrk's "349.00us" / "1.20ms" / "2.01s" → milliseconds.
+to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.3f", v}' <<<"$1"; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+
+# measure KEY C URL PID [wrk args...]: one rep, appended to $work/res/KEY-C.
+measure() {
+  local key=$1 c=$2 url=$3 pid=$4; shift 4
+  wrk -t1 -c"$c" -d1s "$@" "$url" >/dev/null 2>&1 || true # warm up instances
+  local out; out=$(wrk -t1 -c"$c" -d"$DURATION" --latency "$@" "$url")
+  local rps p50 p99 non2xx rss
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")")
+  p99=$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")
+  non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")
+  rss=$(tree_rss_mb "$pid")
+  echo "$rps $p50 $p99 ${non2xx:-0} $rss" >>"$work/res/$key-$c"
+}
+col() { awk -v n="$1" '{print $n}' "$2" | median; }
+
+echo "## Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, wrk -t1, ${DURATION} per rep, median of ${REPS} interleaved reps"
 echo
+
+if has floors; then
+  mkdir -p "$work/res"
+  declare -A fpid furl
+  start_floor() { # key port args...
+    local key=$1 port=$2; shift 2
+    "$work/benchfloor" --mode runtimeapi --bootstrap "$work/bootstrap" --listen "127.0.0.1:$port" "$@" 2>/dev/null &
+    fpid[$key]=$!; furl[$key]="http://127.0.0.1:$port/fixed"
+  }
+  start_floor w1 4601 --workers 1
+  start_floor w32 4602 --workers 32
+  start_floor mc32 4603 --workers 1 --max-concurrency 32
+  for p in 4601 4602 4603; do
+    for _ in $(seq 50); do curl -sf "http://127.0.0.1:$p/fixed" >/dev/null && break; sleep 0.1; done
+  done
+  keys="w1 w32 mc32 sluice"
+  for rep in $(seq "$REPS"); do
+    for c in 1 32; do
+      for k in $keys; do
+        if [ "$k" = sluice ]; then
+          measure sluice "$c" "$base/fixed" "$sluice_pid" -H "Host: $http_id.execute-api.localhost:$PORT"
+        else
+          measure "$k" "$c" "${furl[$k]}" "${fpid[$k]}"
+        fi
+      done
+    done
+  done
+  declare -A label=([w1]="floor: bare Runtime API server, 1 worker" [w32]="floor: bare Runtime API server, 32 workers"
+    [mc32]="floor: bare Runtime API server, 1 worker, AWS_LAMBDA_MAX_CONCURRENCY=32" [sluice]="**sluice** HTTP API \$default → Go fn")
+  echo "| target | c=1 req/s | c=1 p50 ms | c=1 p99 ms | c=32 req/s | c=32 p50 ms | c=32 p99 ms | RSS at c=32 MB | non-2xx |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for k in $keys; do
+    a="$work/res/$k-1" b="$work/res/$k-32"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${label[$k]}" "$(col 1 "$a")" "$(col 2 "$a")" "$(col 3 "$a")" \
+      "$(col 1 "$b")" "$(col 2 "$b")" "$(col 3 "$b")" "$(col 5 "$b")" "$(cat "$a" "$b" | awk '{s+=$4} END {print s+0}')"
+  done
+  echo
+  s1=$(col 1 "$work/res/sluice-1") s32=$(col 1 "$work/res/sluice-32")
+  for k in w1 w32 mc32; do
+    awk -v l="${label[$k]}" -v a="$s1" -v b="$(col 1 "$work/res/$k-1")" -v c="$s32" -v d="$(col 1 "$work/res/$k-32")" \
+      'BEGIN {printf "- Sluice / %s: %.2fx at c=1, %.2fx at c=32\n", l, a/b, c/d}'
+  done
+  echo
+  for k in w1 w32 mc32; do kill "${fpid[$k]}" 2>/dev/null || true; done
+fi
+
+if has routes; then
 echo "| target | conns | req/s | p50 | p99 | non-2xx |"
 echo "|---|---|---|---|---|---|"
 for c in 1 32; do
@@ -79,6 +162,9 @@ for c in 1 32; do
   run_wrk "Lambda Invoke API → Go fn" "$c" "$base/2015-03-31/functions/bench/invocations" -s "$work/invoke.lua"
 done
 echo
+fi
+
+if has cold; then
 
 # Cold vs warm: a configuration change retires the warm instance, so the next
 # invoke starts a new process (process start to first response).
@@ -88,3 +174,4 @@ hyperfine --runs 15 --prepare "aws --endpoint-url $base lambda update-function-c
   --export-markdown "$work/cold.md" "$invoke_curl" >/dev/null 2>&1 || true
 echo "Warm invoke through curl (hyperfine):"; echo; cat "$work/warm.md" 2>/dev/null; echo
 echo "Cold start (new instance) through curl (hyperfine):"; echo; cat "$work/cold.md" 2>/dev/null
+fi
