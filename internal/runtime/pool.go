@@ -76,6 +76,11 @@ type Options struct {
 	// retired after their invocation (so credentials never expire under a live
 	// instance). Zero means no limit.
 	MaxInstanceAge time.Duration
+	// Scheduler is the instance scheduling policy: SchedulerQueue (the default)
+	// waits for a warm instance when one will be free sooner than a new one could
+	// start and the function has at least as many instances as the host has cores;
+	// SchedulerSpawn starts a new instance whenever none is idle (sched.go).
+	Scheduler string
 	Logs           LogSink    // optional
 	Shims          ShimSource // optional; without it only provided.* runtimes run
 	Logger         *slog.Logger
@@ -113,6 +118,8 @@ type Pool struct {
 	total     int           // instances alive or starting on this node
 	freed     chan struct{} // closed (and replaced) whenever capacity may have freed up
 	closed    bool
+	// schedStats counts the scheduler's decisions.
+	schedStats SchedStats
 
 	done    chan struct{} // closed by Close; stops the reaper
 	reaped  sync.WaitGroup
@@ -125,6 +132,7 @@ type functionState struct {
 	idle      map[string][]*instance // by spec Key; a stack (LIFO keeps few instances warm)
 	latest    map[string]string      // version → newest Key seen for it
 	all       map[*instance]struct{} // every live instance, busy or idle
+	sched     map[string]*keySched   // by spec Key: waiters and measured durations
 }
 
 // Stats is a snapshot of the pool's occupancy.
@@ -235,6 +243,9 @@ func (p *Pool) invokeOnce(ctx context.Context, spec *FunctionSpec, codeDir strin
 	}
 	st := inst.begin(newInvocation(inv, spec))
 	res, healthy, err, detached := inst.await(ctx, st)
+	if healthy && err == nil && !detached {
+		p.observe(inst, time.Since(st.submitted), st.cold)
+	}
 	if detached {
 		// As on AWS, a caller that goes away does not stop the function: the
 		// invocation runs to completion (or timeout), then the instance is released.
@@ -270,8 +281,9 @@ func (p *Pool) acquire(ctx context.Context, spec *FunctionSpec, codeDir string) 
 		return nil, ErrThrottled
 	}
 	var timer *time.Timer
+	mayQueue := true
 	for {
-		inst, fresh, evict, wait, err := p.tryAcquire(spec)
+		inst, fresh, evict, wait, w, err := p.tryAcquire(spec, mayQueue)
 		for _, e := range evict {
 			e.kill(killRetired)
 		}
@@ -283,6 +295,13 @@ func (p *Pool) acquire(ctx context.Context, spec *FunctionSpec, codeDir string) 
 				p.start(inst, codeDir)
 			}
 			return inst, nil
+		}
+		if w != nil {
+			if inst, err := p.awaitHandOff(ctx, w); inst != nil || err != nil {
+				return inst, err
+			}
+			mayQueue = false // waited as long as a cold start takes: start one
+			continue
 		}
 		if timer == nil {
 			timer = time.NewTimer(p.opts.QueueTimeout)
@@ -302,20 +321,37 @@ func (p *Pool) acquire(ctx context.Context, spec *FunctionSpec, codeDir string) 
 // not yet started), or a channel to wait on. Instances in evict must be killed by the
 // caller (outside the lock): idle instances of retired keys, or another function's
 // idle instance making room at the node limit.
-func (p *Pool) tryAcquire(spec *FunctionSpec) (inst *instance, fresh bool, evict []*instance, wait <-chan struct{}, err error) {
+func (p *Pool) tryAcquire(spec *FunctionSpec, mayQueue bool) (inst *instance, fresh bool, evict []*instance, wait <-chan struct{}, w *waiter, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return nil, false, nil, nil, ErrClosed
+		return nil, false, nil, nil, nil, ErrClosed
 	}
 	fs := p.function(spec.FunctionName)
 	evict = p.noteKey(fs, spec)
+	ks := fs.sched[spec.Key]
+	if ks == nil {
+		ks = &keySched{}
+		fs.sched[spec.Key] = ks
+	}
 
 	if stack := fs.idle[spec.Key]; len(stack) > 0 {
 		inst = stack[len(stack)-1]
+		stack[len(stack)-1] = nil
 		fs.idle[spec.Key] = stack[:len(stack)-1]
 		inst.busy = true
-		return inst, false, evict, nil, nil
+		ks.busy++
+		p.schedStats.Warm++
+		return inst, false, evict, nil, nil, nil
+	}
+	if mayQueue {
+		if d := p.queueFor(ks); d > 0 {
+			w = &waiter{ch: make(chan *instance, 1), ks: ks, max: d}
+			ks.waiters = append(ks.waiters, w)
+			p.schedStats.Queued++
+			p.schedStats.Waiting++
+			return nil, false, evict, nil, w, nil
+		}
 	}
 
 	limit := p.opts.MaxInstances
@@ -327,14 +363,14 @@ func (p *Pool) tryAcquire(spec *FunctionSpec) (inst *instance, fresh bool, evict
 		// same function (another version) can make room.
 		victim := p.anyIdle(fs, spec.Key)
 		if victim == nil {
-			return nil, false, evict, p.freed, nil
+			return nil, false, evict, p.freed, nil, nil
 		}
 		evict = append(evict, victim)
 	}
 	if p.total >= p.opts.MaxInstances {
 		victim := p.lruIdleNodeWide()
 		if victim == nil {
-			return nil, false, evict, p.freed, nil
+			return nil, false, evict, p.freed, nil, nil
 		}
 		evict = append(evict, victim)
 	}
@@ -342,7 +378,35 @@ func (p *Pool) tryAcquire(spec *FunctionSpec) (inst *instance, fresh bool, evict
 	fs.instances++
 	fs.all[inst] = struct{}{}
 	p.total++
-	return inst, true, evict, nil, nil
+	ks.live++
+	ks.busy++
+	p.schedStats.Spawned++
+	return inst, true, evict, nil, nil, nil
+}
+
+// awaitHandOff waits for w to be handed an instance, at most w.max. It returns
+// (nil, nil) when the wait ran out and the caller should start an instance.
+func (p *Pool) awaitHandOff(ctx context.Context, w *waiter) (*instance, error) {
+	t := time.NewTimer(w.max)
+	defer t.Stop()
+	select {
+	case inst := <-w.ch:
+		return inst, nil
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	p.mu.Lock()
+	dropped := p.dropWaiterLocked(w.ks, w)
+	p.mu.Unlock()
+	if !dropped { // handed over while the timer fired
+		inst := <-w.ch
+		if ctx.Err() != nil {
+			p.release(inst, true) // unused: on to the next waiter
+			return nil, ctx.Err()
+		}
+		return inst, nil
+	}
+	return nil, ctx.Err()
 }
 
 func (p *Pool) function(name string) *functionState {
@@ -352,6 +416,7 @@ func (p *Pool) function(name string) *functionState {
 			idle:   make(map[string][]*instance),
 			latest: make(map[string]string),
 			all:    make(map[*instance]struct{}),
+			sched:  make(map[string]*keySched),
 		}
 		p.functions[name] = fs
 	}
@@ -428,6 +493,12 @@ func (p *Pool) detachLocked(inst *instance) *instance {
 	delete(fs.all, inst)
 	fs.instances--
 	p.total--
+	if ks := fs.sched[inst.spec.Key]; ks != nil {
+		ks.live--
+		if ks.live <= 0 && len(ks.waiters) == 0 && fs.latest[inst.spec.Version] != inst.spec.Key {
+			delete(fs.sched, inst.spec.Key)
+		}
+	}
 	p.broadcastLocked()
 	return inst
 }
@@ -441,14 +512,25 @@ func (p *Pool) broadcastLocked() {
 // goes back on its idle stack; anything else is killed.
 func (p *Pool) release(inst *instance, healthy bool) {
 	p.mu.Lock()
-	inst.busy = false
 	fs := p.functions[inst.spec.FunctionName]
+	var ks *keySched
+	if fs != nil {
+		ks = fs.sched[inst.spec.Key]
+	}
+	if inst.busy && ks != nil {
+		ks.busy--
+	}
+	inst.busy = false
 	keep := healthy && !p.closed && !inst.retired && fs != nil && fs.latest[inst.spec.Version] == inst.spec.Key &&
 		(p.opts.MaxInstanceAge <= 0 || time.Since(inst.spawned) < p.opts.MaxInstanceAge)
 	if keep {
 		if _, ok := fs.all[inst]; !ok {
 			keep = false
 		}
+	}
+	if keep && p.handOffLocked(ks, inst) {
+		p.mu.Unlock()
+		return
 	}
 	if keep {
 		inst.lastUsed = time.Now()

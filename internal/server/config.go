@@ -34,12 +34,15 @@ type Config struct {
 	RootAccessKeyID     string `mapstructure:"root-access-key-id"`
 	RootSecretAccessKey string `mapstructure:"root-secret-access-key"`
 
-	MaxInstances     int           `mapstructure:"max-instances"`
-	IdleTimeout      time.Duration `mapstructure:"idle-timeout"`
-	QueueTimeout     time.Duration `mapstructure:"queue-timeout"`
-	AsyncRetryDelay  time.Duration `mapstructure:"async-retry-delay"`
-	PublicEndpoint   string        `mapstructure:"public-endpoint"`
-	ExecuteAPIDomain string        `mapstructure:"execute-api-domain"`
+	MaxInstances int           `mapstructure:"max-instances"`
+	IdleTimeout  time.Duration `mapstructure:"idle-timeout"`
+	QueueTimeout time.Duration `mapstructure:"queue-timeout"`
+	// InstanceScheduler is the pool's policy when no instance is idle:
+	// "queue" (default) or "spawn" (runtime.SchedulerQueue / SchedulerSpawn).
+	InstanceScheduler string        `mapstructure:"instance-scheduler"`
+	AsyncRetryDelay   time.Duration `mapstructure:"async-retry-delay"`
+	PublicEndpoint    string        `mapstructure:"public-endpoint"`
+	ExecuteAPIDomain  string        `mapstructure:"execute-api-domain"`
 	// DebugListen, when set, serves Go's /debug/pprof profiles on a separate
 	// listener (keep it on loopback).
 	DebugListen string `mapstructure:"debug-listen"`
@@ -51,19 +54,20 @@ type Config struct {
 // Defaults returns the configuration `sluice serve` runs with when told nothing.
 func Defaults() Config {
 	return Config{
-		Listen:           "127.0.0.1:4566",
-		DataDir:          "./.sluice",
-		Region:           "us-east-1",
-		AccountID:        "123456789012",
-		LogLevel:         "info",
-		AuthMode:         "auto",
-		Store:            "bolt",
-		EtcdPrefix:       "/sluice",
-		MaxInstances:     64,
-		IdleTimeout:      10 * time.Minute,
-		QueueTimeout:     3 * time.Second,
-		AsyncRetryDelay:  time.Minute,
-		ExecuteAPIDomain: "execute-api.localhost",
+		Listen:            "127.0.0.1:4566",
+		DataDir:           "./.sluice",
+		Region:            "us-east-1",
+		AccountID:         "123456789012",
+		LogLevel:          "info",
+		AuthMode:          "auto",
+		Store:             "bolt",
+		EtcdPrefix:        "/sluice",
+		MaxInstances:      64,
+		IdleTimeout:       10 * time.Minute,
+		QueueTimeout:      3 * time.Second,
+		InstanceScheduler: "queue",
+		AsyncRetryDelay:   time.Minute,
+		ExecuteAPIDomain:  "execute-api.localhost",
 	}
 }
 
@@ -97,6 +101,9 @@ func (c Config) Validate() error {
 	}
 	if c.ControlPlaneAuth() == sigv4.ModeVerify && (c.RootAccessKeyID == "" || c.RootSecretAccessKey == "") {
 		return fmt.Errorf("auth mode verify (the default off loopback) needs SLUICE_ROOT_ACCESS_KEY_ID and SLUICE_ROOT_SECRET_ACCESS_KEY")
+	}
+	if s := c.InstanceScheduler; s != "" && s != "queue" && s != "spawn" {
+		return fmt.Errorf("--instance-scheduler must be queue or spawn, not %q", s)
 	}
 	if c.MaxInstances < 0 {
 		return fmt.Errorf("--max-instances must be at least 1")

@@ -94,6 +94,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		MaxInstances: cfg.MaxInstances,
 		IdleTimeout:  cfg.IdleTimeout,
 		QueueTimeout: cfg.QueueTimeout,
+		Scheduler:    cfg.InstanceScheduler,
 		Region:       cfg.Region,
 		AccountID:    cfg.AccountID,
 		EndpointURL:  endpoint,
