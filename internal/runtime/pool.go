@@ -81,9 +81,9 @@ type Options struct {
 	// start and the function has at least as many instances as the host has cores;
 	// SchedulerSpawn starts a new instance whenever none is idle (sched.go).
 	Scheduler string
-	Logs           LogSink    // optional
-	Shims          ShimSource // optional; without it only provided.* runtimes run
-	Logger         *slog.Logger
+	Logs      LogSink    // optional
+	Shims     ShimSource // optional; without it only provided.* runtimes run
+	Logger    *slog.Logger
 }
 
 const (
