@@ -218,6 +218,9 @@ func (s *Service) handlers() map[string]handlerFunc {
 		"GetRestApis":   s.getRestAPIs,
 		"UpdateRestApi": s.updateRestAPI,
 		"DeleteRestApi": s.deleteRestAPI,
+		"ImportRestApi": s.importRestAPI,
+		"PutRestApi":    s.putRestAPI,
+		"GetExport":     s.getExport,
 
 		"CreateResource": s.createResource,
 		"GetResource":    s.getResource,

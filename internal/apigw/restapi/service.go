@@ -132,6 +132,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		return
 	}
+	if raw, ok := out.(rawBody); ok {
+		// GetExport answers with the document itself, not a JSON structure.
+		raw.write(w, status)
+		return
+	}
 	awsproto.WriteJSON(w, status, out)
 }
 
