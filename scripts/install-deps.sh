@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Sluice's tests and benchmarks need on a Debian machine:
 # etcd (the cluster store backend's tests run a real etcd), wrk and hyperfine (the
-# bench script), pebble (the ACME CA of the certificate tests), the AWS CLI (end-to-end tests drive Sluice with it), and Go modules.
+# bench script), pebble (the ACME CA of the certificate tests), the AWS CLI (end-to-end tests drive Sluice with it),
+# the node, python3 and ruby interpreters the managed runtimes run on, and Go modules.
 set -euo pipefail
 need=()
 command -v etcd >/dev/null || need+=(etcd-server)
@@ -10,6 +11,7 @@ command -v hyperfine >/dev/null || need+=(hyperfine)
 command -v aws >/dev/null || need+=(awscli)
 command -v node >/dev/null || need+=(nodejs)
 command -v python3 >/dev/null || need+=(python3)
+command -v ruby >/dev/null || need+=(ruby) # the ruby3.x runtimes' interpreter
 command -v zip >/dev/null || need+=(zip)
 command -v pebble >/dev/null || need+=(pebble) # ACME test CA for the certificate e2e tests
 if [ ${#need[@]} -gt 0 ]; then

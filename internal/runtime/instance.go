@@ -264,7 +264,7 @@ func (p *Pool) command(spec *FunctionSpec, codeDir string) (argv []string, runti
 }
 
 func isManagedRuntime(r string) bool {
-	return strings.HasPrefix(r, "nodejs") || strings.HasPrefix(r, "python3")
+	return strings.HasPrefix(r, "nodejs") || strings.HasPrefix(r, "python3") || strings.HasPrefix(r, "ruby")
 }
 
 // entrypointError turns an exec failure into AWS's Runtime.InvalidEntrypoint error,

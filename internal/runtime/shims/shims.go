@@ -1,8 +1,9 @@
-// Package shims owns the runtime clients Sluice ships for the managed Node.js and
-// Python runtimes. Lambda runs a nodejs*.x or python3.x function by starting its
+// Package shims owns the runtime clients Sluice ships for the managed Node.js,
+// Python and Ruby runtimes. Lambda runs a nodejs*.x, python3.x or ruby3.x function by starting its
 // runtime interface client, which loads the user's handler and talks to the Lambda
-// Runtime API; Sluice does the same with the machine's node and python3 and the small,
-// dependency-free clients embedded here (node/index.mjs, python/bootstrap.py).
+// Runtime API; Sluice does the same with the machine's node, python3 and ruby and the small,
+// dependency-free clients embedded here (node/index.mjs, python/bootstrap.py,
+// ruby/bootstrap.rb).
 //
 // The pool calls Install once at start-up and Command per function to get the argv
 // of an instance process; the process itself reads AWS_LAMBDA_RUNTIME_API, _HANDLER
@@ -20,13 +21,14 @@ import (
 	"strings"
 )
 
-//go:embed node/index.mjs python/bootstrap.py
+//go:embed node/index.mjs python/bootstrap.py ruby/bootstrap.rb
 var embedded embed.FS
 
 // Paths of the clients inside an install directory.
 const (
 	NodeClient   = "node/index.mjs"
 	PythonClient = "python/bootstrap.py"
+	RubyClient   = "ruby/bootstrap.rb"
 )
 
 // interpreter is how one family of runtimes is started.
@@ -38,6 +40,7 @@ type interpreter struct {
 var (
 	nodeInterpreter   = interpreter{program: "node", client: NodeClient}
 	pythonInterpreter = interpreter{program: "python3", client: PythonClient}
+	rubyInterpreter   = interpreter{program: "ruby", client: RubyClient}
 )
 
 // runtimes lists the Lambda runtime identifiers served by an embedded client. Every
@@ -55,6 +58,9 @@ var runtimes = map[string]interpreter{
 	"python3.12": pythonInterpreter,
 	"python3.13": pythonInterpreter,
 	"python3.14": pythonInterpreter,
+	"ruby3.2":    rubyInterpreter,
+	"ruby3.3":    rubyInterpreter,
+	"ruby3.4":    rubyInterpreter,
 }
 
 // Supported reports whether runtime is served by an embedded client. provided.*
@@ -88,8 +94,6 @@ func missingHint(runtime string) string {
 		return " (Java functions need a JVM and the AWS Lambda Java runtime interface client; package them as provided.al2023 with a bootstrap that starts java)"
 	case strings.HasPrefix(runtime, "dotnet"):
 		return " (.NET functions need the .NET runtime and Amazon.Lambda.RuntimeSupport; publish them as provided.al2023 with a native AOT or self-contained bootstrap)"
-	case strings.HasPrefix(runtime, "ruby"):
-		return " (the ruby interpreter is needed)"
 	}
 	return ""
 }
@@ -213,8 +217,13 @@ func Env(runtime, taskRoot string) []string {
 		return nil
 	}
 	env := []string{"AWS_EXECUTION_ENV=AWS_Lambda_" + runtime}
-	if in == nodeInterpreter {
+	switch in {
+	case nodeInterpreter:
 		env = append(env, "NODE_PATH="+taskRoot)
+	case rubyInterpreter:
+		// AWS's Ruby runtimes set RUBYLIB=/var/task:/var/runtime/lib:/opt/ruby/lib, so a
+		// handler requires its own files by bare name.
+		env = append(env, "RUBYLIB="+taskRoot)
 	}
 	return env
 }

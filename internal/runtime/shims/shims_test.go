@@ -15,7 +15,7 @@ func TestSupported(t *testing.T) {
 		want    bool
 	}{
 		{"nodejs18.x", true}, {"nodejs20.x", true}, {"nodejs22.x", true},
-		{"nodejs24.x", true}, {"python3.9", true}, {"python3.13", true}, {"python3.14", true},
+		{"nodejs24.x", true}, {"python3.9", true}, {"python3.13", true}, {"python3.14", true}, {"ruby3.4", true},
 		{"provided.al2023", false}, {"java21", false}, {"", false}, {"nodejs", false},
 	} {
 		if got := Supported(tt.runtime); got != tt.want {
