@@ -243,6 +243,7 @@ func (c *functionCache) spec(cfg *Configuration, codeHex, key string, reserved *
 		Role:                cfg.Role,
 		Version:             cfg.Version,
 		Runtime:             cfg.Runtime,
+		RuntimeVersionARN:   runtimeVersionARN(c.s.region, cfg.Runtime),
 		Handler:             cfg.Handler,
 		CodeZip:             c.s.blobs.Path(codeHex),
 		CodeSHA256:          codeHex,

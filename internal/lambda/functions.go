@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -202,24 +203,66 @@ func (s *Service) createFunction(c *call) error {
 	return nil
 }
 
+// Lambda's LoggingConfig enums (botocore lambda model: ApplicationLogLevel,
+// SystemLogLevel) in the model's order, which is how AWS's validator lists them.
+var (
+	applicationLogLevels = []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
+	systemLogLevels      = []string{"DEBUG", "INFO", "WARN"}
+	logGroupPattern      = regexp.MustCompile(`^[\.\-_/#A-Za-z0-9]+$`)
+)
+
+// applyLogging merges a request's LoggingConfig into cfg as AWS does: the model's
+// constraints first (enums, the log group's length and pattern), then the service's
+// rule that log levels need the JSON format ("LogLevel is not supported when
+// LogFormat is set to "Text"..."). Switching to JSON without levels gets AWS's
+// defaults (INFO, INFO); switching to Text drops the stored levels.
 func applyLogging(cfg *Configuration, lc *LoggingConfig) error {
 	if lc == nil {
 		return nil
 	}
-	if lc.LogFormat != "" {
-		if lc.LogFormat != "Text" && lc.LogFormat != "JSON" {
-			return validation("Value '%s' at 'loggingConfig.logFormat' failed to satisfy constraint: Member must satisfy enum value set: [JSON, Text]", lc.LogFormat)
-		}
-		cfg.LoggingConfig.LogFormat = lc.LogFormat
+	if lc.LogFormat != "" && lc.LogFormat != "Text" && lc.LogFormat != "JSON" {
+		return validation("Value '%s' at 'loggingConfig.logFormat' failed to satisfy constraint: Member must satisfy enum value set: [JSON, Text]", lc.LogFormat)
 	}
+	if lc.ApplicationLogLevel != "" && !slices.Contains(applicationLogLevels, lc.ApplicationLogLevel) {
+		return validation("Value '%s' at 'loggingConfig.applicationLogLevel' failed to satisfy constraint: Member must satisfy enum value set: [%s]",
+			lc.ApplicationLogLevel, strings.Join(applicationLogLevels, ", "))
+	}
+	if lc.SystemLogLevel != "" && !slices.Contains(systemLogLevels, lc.SystemLogLevel) {
+		return validation("Value '%s' at 'loggingConfig.systemLogLevel' failed to satisfy constraint: Member must satisfy enum value set: [%s]",
+			lc.SystemLogLevel, strings.Join(systemLogLevels, ", "))
+	}
+	if lc.LogGroup != "" {
+		if len(lc.LogGroup) > 512 {
+			return validation("Value '%s' at 'loggingConfig.logGroup' failed to satisfy constraint: Member must have length less than or equal to 512", lc.LogGroup)
+		}
+		if !logGroupPattern.MatchString(lc.LogGroup) {
+			return validation("Value '%s' at 'loggingConfig.logGroup' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+", lc.LogGroup)
+		}
+	}
+	format := cfg.LoggingConfig.LogFormat
+	if lc.LogFormat != "" {
+		format = lc.LogFormat
+	}
+	if format != "JSON" && (lc.ApplicationLogLevel != "" || lc.SystemLogLevel != "") {
+		return invalidParam(`LogLevel is not supported when LogFormat is set to "Text". Remove LogLevel from your request or change the LogFormat to "Json" and try again.`)
+	}
+	cfg.LoggingConfig.LogFormat = format
 	if lc.LogGroup != "" {
 		cfg.LoggingConfig.LogGroup = lc.LogGroup
 	}
+	if format != "JSON" {
+		cfg.LoggingConfig.ApplicationLogLevel, cfg.LoggingConfig.SystemLogLevel = "", ""
+		return nil
+	}
 	if lc.ApplicationLogLevel != "" {
 		cfg.LoggingConfig.ApplicationLogLevel = lc.ApplicationLogLevel
+	} else if cfg.LoggingConfig.ApplicationLogLevel == "" {
+		cfg.LoggingConfig.ApplicationLogLevel = "INFO"
 	}
 	if lc.SystemLogLevel != "" {
 		cfg.LoggingConfig.SystemLogLevel = lc.SystemLogLevel
+	} else if cfg.LoggingConfig.SystemLogLevel == "" {
+		cfg.LoggingConfig.SystemLogLevel = "INFO"
 	}
 	return nil
 }

@@ -204,6 +204,10 @@ func (p *Pool) start(inst *instance, codeDir string) {
 	}
 	inst.peak = openPeakMeter(p.memory.peakFile(inst.cgroup), cmd.Process.Pid)
 	inst.logs = newLogPipe(r, inst.logLine)
+	// Lambda's first line of an execution environment, before any init output.
+	inst.logMu.Lock()
+	inst.emitLocked(nil, initStartLine(inst.spec))
+	inst.logMu.Unlock()
 	inst.mu.Lock()
 	inst.cmd = cmd
 	killedEarly := inst.killed != killNone

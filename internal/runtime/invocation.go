@@ -349,6 +349,32 @@ func errorTypeOf(payload []byte, def string) string {
 	return def
 }
 
+// initStartLine is AWS's INIT_START line, logged once per execution environment:
+// "INIT_START Runtime Version: python:3.12.v38\tRuntime Version ARN: arn:aws:lambda:...".
+// The version is family:release.vN as AWS spells it (nodejs:24, python:3.14,
+// ruby:3.4, provided:al2023); Sluice has one build of each runtime, v1.
+func initStartLine(spec *FunctionSpec) string {
+	line := "INIT_START Runtime Version: " + runtimeVersion(spec.Runtime)
+	if spec.RuntimeVersionARN != "" {
+		line += "\tRuntime Version ARN: " + spec.RuntimeVersionARN
+	}
+	return line
+}
+
+func runtimeVersion(rt string) string {
+	switch {
+	case strings.HasPrefix(rt, "nodejs"):
+		return "nodejs:" + strings.TrimSuffix(strings.TrimPrefix(rt, "nodejs"), ".x") + ".v1"
+	case strings.HasPrefix(rt, "python"):
+		return "python:" + strings.TrimPrefix(rt, "python") + ".v1"
+	case strings.HasPrefix(rt, "ruby"):
+		return "ruby:" + strings.TrimPrefix(rt, "ruby") + ".v1"
+	case strings.HasPrefix(rt, "provided."):
+		return "provided:" + strings.TrimPrefix(rt, "provided.") + ".v1"
+	}
+	return rt + ".v1"
+}
+
 func startLine(id, version string) string {
 	return "START RequestId: " + id + " Version: " + version
 }

@@ -16,11 +16,13 @@ type FunctionSpec struct {
 	Role         string // execution role ARN: whose session the instance's credentials are
 	Version      string // "$LATEST" or "1", "2", ...
 	Runtime      string // provided.*, nodejs18.x..nodejs24.x, python3.9..python3.14 (lambda checks AWS's list)
-	Handler      string // "index.handler", "app.lambda_handler"; ignored by provided.*
-	CodeZip      string // path of the function's zip on disk (content-addressed)
-	CodeSHA256   string // hex SHA-256 of the zip; extraction cache key
-	Environment  map[string]string
-	MemoryMB     int
+	// RuntimeVersionARN is RuntimeVersionConfig.RuntimeVersionArn, named in INIT_START.
+	RuntimeVersionARN string
+	Handler           string // "index.handler", "app.lambda_handler"; ignored by provided.*
+	CodeZip           string // path of the function's zip on disk (content-addressed)
+	CodeSHA256        string // hex SHA-256 of the zip; extraction cache key
+	Environment       map[string]string
+	MemoryMB          int
 	// EphemeralStorageMB is the size of the instance's private /tmp (512 when
 	// zero), enforced when instances are sandboxed.
 	EphemeralStorageMB int

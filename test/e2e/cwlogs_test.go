@@ -39,7 +39,12 @@ func TestCloudWatchLogsCLI(t *testing.T) {
 	for _, e := range events["events"].([]any) {
 		msgs = append(msgs, e.(map[string]any)["message"].(string))
 	}
-	if len(msgs) != 6 || msgs[0] != "START RequestId: "+id+" Version: $LATEST" || msgs[3] != "plain WARN line" ||
+	// A new execution environment's stream starts with AWS's INIT_START line.
+	if len(msgs) != 7 || !strings.HasPrefix(msgs[0], "INIT_START Runtime Version: provided:al2023.v1\tRuntime Version ARN: arn:aws:lambda:us-east-1::runtime:") {
+		t.Fatalf("get-log-events messages = %q", msgs)
+	}
+	msgs = msgs[1:]
+	if msgs[0] != "START RequestId: "+id+" Version: $LATEST" || msgs[3] != "plain WARN line" ||
 		msgs[4] != "END RequestId: "+id || !strings.HasPrefix(msgs[5], "REPORT RequestId: "+id) {
 		t.Fatalf("get-log-events messages = %q", msgs)
 	}

@@ -97,6 +97,7 @@ func TestLogsCommand(t *testing.T) {
 		msgs = append(msgs, l.Message)
 	}
 	want := []string{
+		"INIT_START Runtime Version: provided:al2023.v1 (arn)",
 		"START RequestId: " + id1 + " Version: $LATEST",
 		"log line 0", "log line 1", "log line 2",
 		"END RequestId: " + id1,
@@ -115,6 +116,10 @@ func TestLogsCommand(t *testing.T) {
 		case strings.HasSuffix(w, " (cold)"):
 			if m := reportFirstRE.FindStringSubmatch(got); m == nil || m[1] != id1 {
 				t.Fatalf("line %d = %q, want a cold-start REPORT for %s", i, got, id1)
+			}
+		case strings.HasSuffix(w, " (arn)"):
+			if !strings.HasPrefix(got, strings.TrimSuffix(w, " (arn)")+"\tRuntime Version ARN: arn:aws:lambda:us-east-1::runtime:") {
+				t.Fatalf("line %d = %q, want AWS's INIT_START line", i, got)
 			}
 		case strings.HasSuffix(w, " (warm)"):
 			if m := reportWarmRE.FindStringSubmatch(got); m == nil || m[1] != id2 {
