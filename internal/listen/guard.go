@@ -129,6 +129,8 @@ func unwrapGuarded(c net.Conn) *guardedConn {
 			return v
 		case *tls.Conn:
 			c = v.NetConn()
+		case *namesConn:
+			c = v.Conn
 		case *proxyproto.Conn:
 			c = v.Raw()
 		default:

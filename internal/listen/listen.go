@@ -392,6 +392,8 @@ func (s *Set) open(sp Spec) (*listener, error) {
 	}
 	if sp.TLS {
 		ln = tls.NewListener(ln, s.opts.TLSConfig(sp))
+	} else {
+		ln = namesListener{ln}
 	}
 	write, body := s.limits.WriteTimeout, s.limits.MaxBodyBytes
 	if sp.Control {
@@ -406,7 +408,7 @@ func (s *Set) open(sp Spec) (*listener, error) {
 		IdleTimeout:       s.limits.IdleTimeout,
 		MaxHeaderBytes:    s.limits.MaxHeaderBytes,
 		ConnState:         g.track,
-		ConnContext:       func(ctx context.Context, _ net.Conn) context.Context { return WithInfo(ctx, info) },
+		ConnContext:       func(ctx context.Context, c net.Conn) context.Context { return withNames(WithInfo(ctx, info), c) },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	return &listener{info: info, srv: srv, guard: g, serveOn: ln, done: make(chan struct{})}, nil

@@ -16,6 +16,9 @@ type requestLimits struct {
 }
 
 func (h *requestLimits) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if nc, _ := r.Context().Value(namesKey{}).(*namesConn); nc != nil {
+		nc.next()
+	}
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
 	}

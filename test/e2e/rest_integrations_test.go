@@ -48,6 +48,23 @@ func TestRESTProxyEventAndResponse(t *testing.T) {
 	api.deploy("v1")
 	s.awaitStatus(t, 200, "GET", api.id, "/v1/p/warm", "")
 
+	// API Gateway hands REST proxy events the header names as the client spelled
+	// them (a handler reading event.headers['x-api-key'] finds it), while the
+	// headers it adds keep its own spelling.
+	t.Run("header names as sent", func(t *testing.T) {
+		for i := 0; i < 2; i++ { // twice on one keep-alive connection
+			req := mustRequest(t, s, "POST", api.id, "/v1/p/names", `{"k":"v"}`)
+			req.Header["x-api-key"] = []string{"k1"}
+			req.Header["content-type"] = []string{"application/json"}
+			req.Header["X-MiXeD-Case"] = []string{"m"}
+			h := obj(decodeEvent(t, s.do(t, req))["headers"])
+			if h["x-api-key"] != "k1" || h["content-type"] != "application/json" || h["X-MiXeD-Case"] != "m" ||
+				h["X-Api-Key"] != nil || h["X-Forwarded-For"] != "127.0.0.1" || h["Host"] == nil {
+				t.Fatalf("headers = %v", h)
+			}
+		}
+	})
+
 	t.Run("event", func(t *testing.T) {
 		before := time.Now().UnixMilli()
 		r := s.call(t, "POST", api.id, "/v1/p/a/b?x=1&x=2&y=3", `{"k":"v"}`,

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sluice-dev/sluice/internal/apigw/compile"
+	"github.com/sluice-dev/sluice/internal/listen"
 )
 
 // requestTimeLayout is the form of requestContext.requestTime / time:
@@ -19,10 +20,21 @@ const requestTimeLayout = "02/Jan/2006:15:04:05 -0700"
 // eventHeaders returns the request headers as API Gateway forwards them to an
 // integration: the client's headers (Go has canonicalized their names) plus Host and
 // the X-Forwarded-For/-Port/-Proto and X-Amzn-Trace-Id headers API Gateway adds.
-func eventHeaders(x *exchange) map[string][]string {
+//
+// asSent keys the client's headers by their names as the client spelled them on
+// the wire (REST APIs' payload 1.0 events do, "x-api-key" stays "x-api-key"); the
+// headers API Gateway adds keep its own spelling.
+func eventHeaders(x *exchange, asSent bool) map[string][]string {
 	r := x.r
 	h := make(map[string][]string, len(r.Header)+5)
 	for k, vs := range r.Header {
+		if asSent {
+			switch k {
+			case "Host", "X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto", "X-Amzn-Trace-Id":
+			default:
+				k = listen.HeaderSpelling(r, k)
+			}
+		}
 		h[k] = vs
 	}
 	h["Host"] = []string{r.Host}
@@ -153,7 +165,7 @@ func decodedPath(p string) string {
 // with AWS Lambda proxy integrations for HTTP APIs".
 func proxyEventV1(x *exchange, accountID string) events.APIGatewayProxyRequest {
 	r, rt := x.r, x.route
-	hdrs := eventHeaders(x)
+	hdrs := eventHeaders(x, x.kind == compile.REST)
 	single := make(map[string]string, len(hdrs))
 	for k, vs := range hdrs {
 		if len(vs) > 0 {
@@ -342,7 +354,7 @@ func encodeProxyEventV1(b []byte, ev *events.APIGatewayProxyRequest, httpAPI boo
 // integrations for HTTP APIs".
 func proxyEventV2(x *exchange, accountID string) events.APIGatewayV2HTTPRequest {
 	r, rt := x.r, x.route
-	hdrs := eventHeaders(x)
+	hdrs := eventHeaders(x, false)
 	headers := make(map[string]string, len(hdrs))
 	var cookies []string
 	for k, vs := range hdrs {

@@ -166,7 +166,7 @@ func (g *Gateway) buildUpstream(x *exchange, in *compile.Integration, proxy bool
 	}
 	header := http.Header{}
 	if proxy {
-		for k, vs := range eventHeaders(x) {
+		for k, vs := range eventHeaders(x, false) {
 			if k == "Host" {
 				continue
 			}
