@@ -205,7 +205,7 @@ func (c *functionCache) build(name string, raw []byte, versions, aliases []store
 	}
 	cfg := rec.Config
 	f.latest = &cachedVersion{config: &cfg, policy: compilePolicy(rec.Policy),
-		spec: c.spec(&cfg, rec.CodeHex, name+":$LATEST:"+rec.SpecRevision, rec.ReservedConcurrency)}
+		spec: c.spec(&cfg, rec.CodeHex, rec.Layers, name+":$LATEST:"+rec.SpecRevision, rec.ReservedConcurrency)}
 	for _, kv := range versions {
 		var v versionRecord
 		if err := json.Unmarshal(kv.Value, &v); err != nil {
@@ -213,7 +213,7 @@ func (c *functionCache) build(name string, raw []byte, versions, aliases []store
 		}
 		vc := v.Config
 		f.versions[vc.Version] = &cachedVersion{config: &vc, policy: compilePolicy(v.Policy),
-			spec: c.spec(&vc, v.CodeHex, name+":"+vc.Version+":"+v.ContentHash, rec.ReservedConcurrency)}
+			spec: c.spec(&vc, v.CodeHex, v.Layers, name+":"+vc.Version+":"+v.ContentHash, rec.ReservedConcurrency)}
 	}
 	for _, kv := range aliases {
 		var a aliasRecord
@@ -228,7 +228,7 @@ func (c *functionCache) build(name string, raw []byte, versions, aliases []store
 
 // spec builds the pool's FunctionSpec. Its Key changes whenever code, configuration
 // or reserved concurrency change, so the pool never serves an old configuration.
-func (c *functionCache) spec(cfg *Configuration, codeHex, key string, reserved *int) *runtime.FunctionSpec {
+func (c *functionCache) spec(cfg *Configuration, codeHex string, layers []functionLayer, key string, reserved *int) *runtime.FunctionSpec {
 	var env map[string]string
 	if cfg.Environment != nil {
 		env = cfg.Environment.Variables
@@ -236,7 +236,12 @@ func (c *functionCache) spec(cfg *Configuration, codeHex, key string, reserved *
 	if reserved != nil {
 		key += ":rc" + strconv.Itoa(*reserved)
 	}
+	var ls []runtime.LayerSpec
+	for _, l := range layers {
+		ls = append(ls, runtime.LayerSpec{ZipPath: c.s.blobs.Path(l.CodeHex), SHA256Hex: l.CodeHex})
+	}
 	return &runtime.FunctionSpec{
+		Layers:              ls,
 		Key:                 key,
 		FunctionName:        cfg.FunctionName,
 		FunctionARN:         c.s.functionARN(cfg.FunctionName),

@@ -48,25 +48,28 @@ type createFunctionInput struct {
 	TracingConfig    *TracingConfig    `json:"TracingConfig"`
 	EphemeralStorage *EphemeralStorage `json:"EphemeralStorage"`
 	LoggingConfig    *LoggingConfig    `json:"LoggingConfig"`
+	Layers           []string          `json:"Layers"`
 }
 
 // storedCode is a validated zip in the blob store.
 type storedCode struct {
-	hex  string
-	size int64
+	hex      string
+	size     int64
+	unzipped int64
 }
 
 // putCode validates a zip and stores it. It runs before the store transaction, so a
 // record never names a blob that is not durably on disk.
 func (s *Service) putCode(zipFile []byte) (storedCode, error) {
-	if err := validateZip(zipFile); err != nil {
+	unzipped, err := unzippedSize(zipFile)
+	if err != nil {
 		return storedCode{}, err
 	}
 	sha, size, err := s.blobs.Put(bytes.NewReader(zipFile))
 	if err != nil {
 		return storedCode{}, internalError("store code: %w", err)
 	}
-	return storedCode{hex: sha, size: size}, nil
+	return storedCode{hex: sha, size: size, unzipped: unzipped}, nil
 }
 
 func (s *Service) codeFromInput(ctx context.Context, code *functionCode) ([]byte, error) {
@@ -176,7 +179,7 @@ func (s *Service) createFunction(c *call) error {
 	now := time.Now()
 	cfg.LastModified = lastModified(now)
 	cfg.RevisionId = uuid.NewString()
-	rec := functionRecord{Config: cfg, CodeHex: code.hex, SpecRevision: uuid.NewString(), Tags: in.Tags}
+	rec := functionRecord{Config: cfg, CodeHex: code.hex, SpecRevision: uuid.NewString(), Tags: in.Tags, Unzipped: code.unzipped}
 
 	out := cfg
 	err = s.updateFunction(c.r.Context(), ref.Name, func(tx store.Tx) error {
@@ -186,6 +189,18 @@ func (s *Service) createFunction(c *call) error {
 			return err
 		}
 		rec := rec // the transaction may run again
+		if len(in.Layers) > 0 {
+			layers, err := s.resolveLayers(tx, in.Layers)
+			if err != nil {
+				return err
+			}
+			if err := checkTotalSize(rec.Unzipped, layers); err != nil {
+				return err
+			}
+			rec.Layers = layers
+			rec.Config.Layers = layerRefs(layers)
+			out = rec.Config
+		}
 		if in.Publish {
 			v, err := s.publishLocked(tx, &rec, "")
 			if err != nil {
@@ -655,7 +670,11 @@ func (s *Service) updateFunctionCode(c *call) error {
 			out = rec.Config
 			return errDryRun
 		}
+		if err := checkTotalSize(code.unzipped, rec.Layers); err != nil {
+			return err
+		}
 		rec.CodeHex = code.hex
+		rec.Unzipped = code.unzipped
 		rec.Config.CodeSize = code.size
 		rec.Config.CodeSha256 = codeSHA256Base64(code.hex)
 		if len(in.Architectures) > 0 {
@@ -702,6 +721,7 @@ type updateFunctionConfigurationInput struct {
 	TracingConfig    *TracingConfig    `json:"TracingConfig"`
 	EphemeralStorage *EphemeralStorage `json:"EphemeralStorage"`
 	LoggingConfig    *LoggingConfig    `json:"LoggingConfig"`
+	Layers           *[]string         `json:"Layers"`
 }
 
 func (s *Service) updateFunctionConfiguration(c *call) error {
@@ -755,6 +775,18 @@ func (s *Service) updateFunctionConfiguration(c *call) error {
 		}
 		if err := applyLogging(cfg, in.LoggingConfig); err != nil {
 			return err
+		}
+		if in.Layers != nil {
+			// Layers replaces the list; an empty list removes every layer.
+			layers, err := s.resolveLayers(tx, *in.Layers)
+			if err != nil {
+				return err
+			}
+			if err := checkTotalSize(rec.Unzipped, layers); err != nil {
+				return err
+			}
+			rec.Layers = layers
+			cfg.Layers = layerRefs(layers)
 		}
 		// Moving a function to another runtime is creating it anew on that runtime
 		// (AWS refuses runtimes past their create block); changing a function that

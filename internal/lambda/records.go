@@ -76,6 +76,7 @@ type Configuration struct {
 	SnapStart            SnapStart             `json:"SnapStart"`
 	RuntimeVersionConfig *RuntimeVersionConfig `json:"RuntimeVersionConfig,omitempty"`
 	LoggingConfig        LoggingConfig         `json:"LoggingConfig"`
+	Layers               []LayerRef            `json:"Layers,omitempty"`
 }
 
 // Environment is a function's environment variables.
@@ -132,6 +133,11 @@ type functionRecord struct {
 	// EventInvoke are the event invoke configs, by qualifier ("$LATEST", a version
 	// or an alias).
 	EventInvoke map[string]*EventInvokeConfig `json:"eventInvoke,omitempty"`
+	// Layers are the function's layer versions, resolved when configured (layer
+	// versions are immutable, and a function keeps the ones it named).
+	Layers []functionLayer `json:"layers,omitempty"`
+	// Unzipped is the code's unzipped size (0 for records written before it was kept).
+	Unzipped int64 `json:"unzipped,omitempty"`
 }
 
 // versionRecord is stored at /lambda/versions/<name>/<n>.
@@ -139,6 +145,7 @@ type versionRecord struct {
 	Config  Configuration   `json:"config"` // Version "n", FunctionArn qualified
 	CodeHex string          `json:"codeHex"`
 	Policy  *policyDocument `json:"policy,omitempty"`
+	Layers  []functionLayer `json:"layers,omitempty"`
 	// ContentHash identifies the code and configuration the version was published
 	// from, so PublishVersion can tell whether $LATEST changed since.
 	ContentHash string `json:"contentHash"`
@@ -172,6 +179,6 @@ type aliasRecord struct {
 func contentHash(c *Configuration) string {
 	h := sha256.New()
 	_ = json.NewEncoder(h).Encode([]any{c.CodeSha256, c.Runtime, c.Handler, c.Role, c.Environment, c.Timeout,
-		c.MemorySize, c.Architectures, c.EphemeralStorage, c.TracingConfig, c.LoggingConfig})
+		c.MemorySize, c.Architectures, c.EphemeralStorage, c.TracingConfig, c.LoggingConfig, c.Layers})
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -19,8 +19,12 @@ type call struct {
 	w        http.ResponseWriter
 	r        *http.Request
 	function string // {FunctionName} path parameter, unescaped
-	sub      string // {Name} / {StatementId} / {Resource} path parameter
+	sub      string // {Name} / {StatementId} / {Resource} path parameter (the last one bound)
+	params   map[string]string
 }
+
+// param is the path parameter bound to {name}.
+func (c *call) param(name string) string { return c.params[name] }
 
 func (c *call) query(name string) string { return c.r.URL.Query().Get(name) }
 
@@ -146,6 +150,15 @@ var routes = []route{
 	newRoute(http.MethodDelete, "/2019-09-25/functions/{FunctionName}/event-invoke-config", (*Service).deleteFunctionEventInvokeConfig),
 	newRoute(http.MethodGet, "/2019-09-25/functions/{FunctionName}/event-invoke-config/list", (*Service).listFunctionEventInvokeConfigs),
 
+	newRoute(http.MethodGet, "/2018-10-31/layers", (*Service).layersRoot),
+	newRoute(http.MethodGet, "/2018-10-31/layers/{LayerName}/versions", (*Service).listLayerVersions),
+	newRoute(http.MethodPost, "/2018-10-31/layers/{LayerName}/versions", (*Service).publishLayerVersion),
+	newRoute(http.MethodGet, "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}", (*Service).getLayerVersion),
+	newRoute(http.MethodDelete, "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}", (*Service).deleteLayerVersion),
+	newRoute(http.MethodGet, "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy", (*Service).getLayerVersionPolicy),
+	newRoute(http.MethodPost, "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy", (*Service).addLayerVersionPermission),
+	newRoute(http.MethodDelete, "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy/{StatementId}", (*Service).removeLayerVersionPermission),
+
 	newRoute(http.MethodPost, "/2021-11-15/functions/{FunctionName}/response-streaming-invocations", (*Service).invokeWithResponseStream),
 
 	newRoute(http.MethodPost, "/2021-10-31/functions/{FunctionName}/url", (*Service).createFunctionURLConfig),
@@ -170,6 +183,10 @@ func matchRoute(method string, segs []string, c *call) func(*Service, *call) err
 				c.function = segs[i]
 			case strings.HasPrefix(p, "{"):
 				c.sub = segs[i]
+				if c.params == nil {
+					c.params = map[string]string{}
+				}
+				c.params[strings.Trim(p, "{}")] = segs[i]
 			}
 		}
 		return rt.handle

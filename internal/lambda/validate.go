@@ -145,6 +145,19 @@ func validateEnvironment(env *Environment) error {
 	return nil
 }
 
+// unzippedSize validates a zip archive as validateZip does and returns its
+// unzipped size (checked by codezip, never trusted from a header alone).
+func unzippedSize(code []byte) (int64, error) {
+	if len(code) > maxZippedCode {
+		return 0, invalidParam("Unzipped size must be smaller than %d bytes", maxUnzippedCode)
+	}
+	sum, err := codezip.Check(bytes.NewReader(code), int64(len(code)), codezip.Limits{MaxUnzippedBytes: maxUnzippedCode})
+	if err != nil {
+		return 0, invalidParam("%s", err.Error())
+	}
+	return sum.UnzippedBytes, nil
+}
+
 // validateZip checks that code is a zip archive Lambda would accept: at create and
 // update time, so a bad package never reaches an invoke (AWS validates on upload).
 func validateZip(code []byte) error {

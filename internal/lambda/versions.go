@@ -36,7 +36,7 @@ func (s *Service) publishLocked(tx store.Tx, rec *functionRecord, description st
 	if description != "" {
 		cfg.Description = description
 	}
-	v := &versionRecord{Config: cfg, CodeHex: rec.CodeHex, ContentHash: hash}
+	v := &versionRecord{Config: cfg, CodeHex: rec.CodeHex, ContentHash: hash, Layers: rec.Layers}
 	if err := store.PutRecord(tx, versionKey(name, rec.LastVersion), v); err != nil {
 		return nil, err
 	}

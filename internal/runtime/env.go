@@ -75,6 +75,24 @@ func (p *Pool) environment(inst *instance, runtimeAPI, codeDir, runtimeDir strin
 			}
 		}
 	}
+	// Layers: Lambda's layer paths (bin on PATH, lib on LD_LIBRARY_PATH, the
+	// runtime's library folders), under /opt in a sandbox, else each layer's own
+	// directory, later layers first as they override earlier ones.
+	// https://docs.aws.amazon.com/lambda/latest/dg/packaging-layers.html#packaging-layers-paths
+	if opts := inst.optDirs(p.sandboxed); len(opts) > 0 {
+		vars["PATH"] += joinEach(opts, "/bin", ":")
+		vars["LD_LIBRARY_PATH"] += joinEach(opts, "/lib", ":")
+		switch {
+		case strings.HasPrefix(spec.Runtime, "nodejs"):
+			major := strings.TrimSuffix(strings.TrimPrefix(spec.Runtime, "nodejs"), ".x")
+			vars["NODE_PATH"] = strings.TrimPrefix(joinEach(opts, "/nodejs/node"+major+"/node_modules", ":")+joinEach(opts, "/nodejs/node_modules", ":"), ":") +
+				":" + vars["NODE_PATH"]
+		case strings.HasPrefix(spec.Runtime, "python"):
+			vars["PYTHONPATH"] = strings.TrimPrefix(joinEach(opts, "/python", ":")+joinEach(opts, "/python/lib/"+spec.Runtime+"/site-packages", ":"), ":")
+		case strings.HasPrefix(spec.Runtime, "ruby"):
+			vars["RUBYLIB"] = strings.TrimPrefix(joinEach(opts, "/ruby/lib", ":"), ":")
+		}
+	}
 	if c := inst.creds; c.AccessKeyID != "" {
 		vars["AWS_ACCESS_KEY_ID"] = c.AccessKeyID
 		vars["AWS_SECRET_ACCESS_KEY"] = c.SecretAccessKey
@@ -96,4 +114,29 @@ func (p *Pool) environment(inst *instance, runtimeAPI, codeDir, runtimeDir strin
 	}
 	sort.Strings(env)
 	return env
+}
+
+// optDirs are where the instance's layers are: /opt in a sandbox (merged), else
+// each extracted layer, the last configured first.
+func (inst *instance) optDirs(sandboxed bool) []string {
+	if len(inst.layerDirs) == 0 {
+		return nil
+	}
+	if sandboxed {
+		return []string{"/opt"}
+	}
+	out := make([]string, 0, len(inst.layerDirs))
+	for i := len(inst.layerDirs) - 1; i >= 0; i-- {
+		out = append(out, inst.layerDirs[i])
+	}
+	return out
+}
+
+// joinEach returns sep+dir+suffix for every dir.
+func joinEach(dirs []string, suffix, sep string) string {
+	var b strings.Builder
+	for _, d := range dirs {
+		b.WriteString(sep + d + suffix)
+	}
+	return b.String()
 }

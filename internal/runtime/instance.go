@@ -50,6 +50,9 @@ type instance struct {
 	id      string // 32 hex digits, the tail of the log stream name
 	stream  string // log stream name
 	codeDir string
+	// layerDirs are the function's extracted layers, in configured order; a
+	// sandboxed instance sees them merged at /opt.
+	layerDirs []string
 
 	// Guarded by pool.mu.
 	busy     bool
@@ -117,7 +120,15 @@ func (p *Pool) newInstance(spec *FunctionSpec) *instance {
 // in startErr rather than returned.
 func (p *Pool) start(inst *instance, codeDir string) {
 	inst.codeDir = codeDir
-	argv, runtimeDir, errObj := p.command(inst.spec, codeDir)
+	for _, l := range inst.spec.Layers {
+		dir, err := p.code.extracted(l.SHA256Hex, l.ZipPath)
+		if err != nil {
+			inst.startErr = &errorObject{Type: "Runtime.Unknown", Message: "Error: layer: " + err.Error()}
+			return
+		}
+		inst.layerDirs = append(inst.layerDirs, dir)
+	}
+	argv, runtimeDir, errObj := p.command(inst, codeDir)
 	if errObj != nil {
 		inst.startErr = errObj
 		return
@@ -222,11 +233,22 @@ func (p *Pool) start(inst *instance, codeDir string) {
 }
 
 // command returns the argv that starts spec's runtime and LAMBDA_RUNTIME_DIR.
-func (p *Pool) command(spec *FunctionSpec, codeDir string) (argv []string, runtimeDir string, errObj *errorObject) {
+func (p *Pool) command(inst *instance, codeDir string) (argv []string, runtimeDir string, errObj *errorObject) {
+	spec := inst.spec
 	switch {
 	case strings.HasPrefix(spec.Runtime, "provided"):
+		// /var/task/bootstrap, else /opt/bootstrap: the last layer that has one,
+		// as later layers override earlier ones in /opt.
 		bootstrap := filepath.Join(codeDir, "bootstrap")
 		fi, err := os.Stat(bootstrap)
+		for i := len(inst.layerDirs) - 1; i >= 0 && (err != nil || fi.IsDir()); i-- {
+			if lfi, lerr := os.Stat(filepath.Join(inst.layerDirs[i], "bootstrap")); lerr == nil && !lfi.IsDir() {
+				bootstrap, fi, err = filepath.Join(inst.layerDirs[i], "bootstrap"), lfi, nil
+				if p.sandboxed {
+					bootstrap = "/opt/bootstrap"
+				}
+			}
+		}
 		if err != nil || fi.IsDir() {
 			// AWS: {"errorType":"Runtime.InvalidEntrypoint","errorMessage":"RequestId: ... Error:
 			// Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]"}

@@ -47,6 +47,7 @@ type sandboxSpec struct {
 	TmpMB    int      // size of the private /tmp
 	Masks    []string // directories covered with an empty tmpfs, outermost first
 	Keep     []string // directories bound back, read-only, at the same path
+	Layers   []string // extracted layers, configured order, merged read-only at /opt
 	Dir      string   // working directory
 	Argv     []string // what to exec; Argv[0] is absolute
 }
@@ -88,6 +89,14 @@ func runSandbox(specJSON string) {
 		}
 		keepFDs[i] = fd
 	}
+	layerFDs := make([]int, len(s.Layers))
+	for i, p := range s.Layers {
+		fd, err := syscall.Open(p, unix.O_PATH|unix.O_CLOEXEC|unix.O_DIRECTORY, 0)
+		if err != nil {
+			fail("open layer "+p, err)
+		}
+		layerFDs[i] = fd
+	}
 	for _, m := range s.Masks {
 		opts := "size=1m,mode=0755"
 		if m == "/tmp" {
@@ -112,7 +121,12 @@ func runSandbox(specJSON string) {
 			fail("read-only "+p, err)
 		}
 	}
-	for _, fd := range keepFDs {
+	if len(layerFDs) > 0 {
+		if err := mountOpt(layerFDs); err != nil {
+			fail("mount layers on /opt", err)
+		}
+	}
+	for _, fd := range append(keepFDs, layerFDs...) {
 		_ = syscall.Close(fd)
 	}
 	if err := syscall.Setgroups([]int{}); err != nil {
@@ -135,6 +149,25 @@ func runSandbox(specJSON string) {
 	err := syscall.Exec(s.Argv[0], s.Argv, os.Environ())
 	// Exec failed: report it as the pool reports a failed start.
 	fail("exec "+s.Argv[0], err)
+}
+
+// mountOpt presents the layers at /opt as Lambda does: one layer bound read-only,
+// several merged by a read-only overlay in which later layers win.
+func mountOpt(fds []int) error {
+	if err := os.MkdirAll("/opt", 0o755); err != nil {
+		return err
+	}
+	if len(fds) == 1 {
+		if err := syscall.Mount("/proc/self/fd/"+strconv.Itoa(fds[0]), "/opt", "", syscall.MS_BIND, ""); err != nil {
+			return err
+		}
+		return syscall.Mount("", "/opt", "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY, "")
+	}
+	lower := make([]string, 0, len(fds))
+	for i := len(fds) - 1; i >= 0; i-- { // overlayfs: the leftmost lower layer is on top
+		lower = append(lower, "/proc/self/fd/"+strconv.Itoa(fds[i]))
+	}
+	return syscall.Mount("overlay", "/opt", "overlay", syscall.MS_RDONLY, "lowerdir="+strings.Join(lower, ":"))
 }
 
 func underAny(p string, dirs []string) bool {
@@ -256,9 +289,14 @@ func (p *Pool) sandboxCommand(inst *instance, argv []string, codeDir, runtimeDir
 	if tmpMB <= 0 {
 		tmpMB = defaultEphemeralMB
 	}
+	for _, k := range keep {
+		if len(inst.layerDirs) > 0 && (k == "/opt" || strings.HasPrefix(k, "/opt/")) {
+			return nil, fmt.Errorf("%s is under /opt, where the function's layers go: move Sluice's data dir (and the interpreter) out of /opt", k)
+		}
+	}
 	spec, err := json.Marshal(sandboxSpec{
 		UID: inst.uid, GID: inst.uid, Cgroups: cgroups, TmpMB: tmpMB,
-		Masks: sandboxPlan(keep), Keep: keep, Dir: codeDir, Argv: argv,
+		Masks: sandboxPlan(keep), Keep: keep, Layers: inst.layerDirs, Dir: codeDir, Argv: argv,
 	})
 	if err != nil {
 		return nil, err

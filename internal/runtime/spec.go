@@ -27,9 +27,18 @@ type FunctionSpec struct {
 	// zero), enforced when instances are sandboxed.
 	EphemeralStorageMB int
 	Timeout            time.Duration
+	// Layers are the function's layers in the order configured; their contents are
+	// presented to the process the way Lambda presents them under /opt.
+	Layers []LayerSpec
 	// ReservedConcurrency caps concurrent instances of the whole function (all
 	// versions share it); nil means unreserved (bounded by the node's max instances).
 	ReservedConcurrency *int
+}
+
+// LayerSpec is one layer version's zip.
+type LayerSpec struct {
+	ZipPath   string // content-addressed zip on disk
+	SHA256Hex string // extraction cache key
 }
 
 // Invocation is one request for a function.
