@@ -90,7 +90,8 @@ func (p *Pool) environment(inst *instance, runtimeAPI, codeDir, runtimeDir strin
 		case strings.HasPrefix(spec.Runtime, "python"):
 			vars["PYTHONPATH"] = strings.TrimPrefix(joinEach(opts, "/python", ":")+joinEach(opts, "/python/lib/"+spec.Runtime+"/site-packages", ":"), ":")
 		case strings.HasPrefix(spec.Runtime, "ruby"):
-			vars["RUBYLIB"] = strings.TrimPrefix(joinEach(opts, "/ruby/lib", ":"), ":")
+			// AWS: RUBYLIB=/var/task:/var/runtime/lib:/opt/ruby/lib, gems in /opt/ruby/gems/<version>.
+			vars["RUBYLIB"] = strings.TrimPrefix(vars["RUBYLIB"]+joinEach(opts, "/ruby/lib", ":"), ":")
 		}
 	}
 	if c := inst.creds; c.AccessKeyID != "" {
