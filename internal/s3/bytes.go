@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -153,6 +154,9 @@ func (g *collector) start(ctx context.Context, wg *sync.WaitGroup) error {
 		defer wg.Done()
 		t := time.NewTicker(30 * time.Second)
 		defer t.Stop()
+		orphans := time.NewTicker(orphanInterval)
+		defer orphans.Stop()
+		g.sweepOrphans(ctx, time.Now().Add(-orphanGrace))
 		for {
 			g.sweep(ctx)
 			select {
@@ -160,10 +164,63 @@ func (g *collector) start(ctx context.Context, wg *sync.WaitGroup) error {
 				return
 			case <-g.poke:
 			case <-t.C:
+			case <-orphans.C:
+				g.sweepOrphans(ctx, time.Now().Add(-orphanGrace))
 			}
 		}
 	}()
 	return nil
+}
+
+// A blob written by a request that crashed (or lost its node) before its record
+// committed has no reference and no gcItem, so process never sees it. sweepOrphans
+// deletes such blobs once they are older than orphanGrace (a dedup Put renews a
+// blob's time, so a writer about to reference it keeps it young), at start and then
+// every orphanInterval.
+const (
+	orphanGrace    = time.Hour
+	orphanInterval = time.Hour
+)
+
+type blobSweeper interface {
+	Sweep(keep func(sha string) bool, before time.Time) (int, error)
+}
+
+// Sweep deletes the blobs last written before before that keep does not want.
+func (b BlobBytes) Sweep(keep func(sha string) bool, before time.Time) (int, error) {
+	return b.Blobs.Sweep(keep, before)
+}
+
+func (g *collector) sweepOrphans(ctx context.Context, before time.Time) int {
+	sw, ok := g.bytes.(blobSweeper)
+	if !ok {
+		return 0
+	}
+	kvs, err := g.store.List(ctx, prefixRefs)
+	if err != nil {
+		if ctx.Err() == nil {
+			g.log.Warn("s3 gc: list references", "err", err)
+		}
+		return 0
+	}
+	refs := make(map[string]bool, len(kvs))
+	for _, kv := range kvs {
+		sha, _, _ := strings.Cut(strings.TrimPrefix(kv.Key, prefixRefs), "/")
+		refs[sha] = true
+	}
+	n, err := sw.Sweep(func(sha string) bool {
+		g.mu.Lock()
+		busy := g.inflight[sha] > 0
+		g.mu.Unlock()
+		return busy || refs[sha]
+	}, before)
+	if err != nil && ctx.Err() == nil {
+		g.log.Warn("s3 gc: sweep orphans", "err", err)
+	}
+	if n > 0 {
+		g.log.Info("s3 gc: removed blobs no object references", "blobs", n)
+	}
+	return n
 }
 
 // sweep processes every queued gcItem.
