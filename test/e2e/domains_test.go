@@ -20,6 +20,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -210,7 +212,41 @@ func TestScenario1CustomDomainImportedCertificate(t *testing.T) {
 		t.Fatalf("InUseBy = %v", d["InUseBy"])
 	}
 
-	// Rotation: re-importing under the same ARN is served without a restart.
+	// Rotation: re-importing under the same ARN is served without a restart, and
+	// clients hammering the domain across the rotation (new handshakes and
+	// keep-alive connections alike) see no failed request.
+	stop := make(chan struct{})
+	var failures, served atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(keepAlive bool) {
+			defer wg.Done()
+			client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: !keepAlive,
+				TLSClientConfig: &tls.Config{ServerName: "api.example.test", RootCAs: ca.pool},
+				DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+					return (&net.Dialer{}).DialContext(ctx, network, tlsAddr)
+				}}}
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := client.Get("https://api.example.test/email/ping")
+				if err != nil {
+					failures.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					failures.Add(1)
+				}
+				served.Add(1)
+			}
+		}(i%2 == 0)
+	}
 	newCert, newKey, _ := ca.issue(t, dir, 200, "api.example.test")
 	s.aws("acm", "import-certificate", "--certificate-arn", certArn, "--certificate", "fileb://"+newCert, "--private-key", "fileb://"+newKey,
 		"--certificate-chain", "fileb://"+chainFile)
@@ -220,6 +256,12 @@ func TestScenario1CustomDomainImportedCertificate(t *testing.T) {
 	}) {
 		t.Fatal("the re-imported certificate is not served")
 	}
+	close(stop)
+	wg.Wait()
+	if failures.Load() != 0 || served.Load() == 0 {
+		t.Fatalf("across the rotation: %d requests failed, %d served", failures.Load(), served.Load())
+	}
+	t.Logf("across the rotation: %d requests served, none failed", served.Load())
 
 	// An HTTP API mapped under a key of the same domain (apigatewayv2).
 	whoArn := s.nodeGW(t, "who")
