@@ -1,5 +1,7 @@
-// Package blobstore keeps immutable blobs on local disk, named by the SHA-256 of
-// their content: function code zips today, S3 object bodies later. It owns the
+// Package blobstore keeps immutable blobs named by the SHA-256 of their content:
+// function code zips and S3 object bodies. Store keeps them on local disk (one
+// node); Cached keeps them in a shared Backend (an S3-compatible bucket) behind a
+// bounded local cache (a cluster). It owns the
 // directory layout (dir/sha256/ab/abcdef…) and the write protocol that makes a
 // blob appear atomically and durably or not at all.
 //
@@ -11,6 +13,7 @@
 package blobstore
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -73,6 +76,15 @@ func (s *Store) tmpDir() string { return filepath.Join(s.dir, "tmp") }
 // Put stores everything read from r and returns its lowercase hex SHA-256 and
 // size. If the blob already exists, the existing file is kept.
 func (s *Store) Put(r io.Reader) (sha256Hex string, size int64, err error) {
+	return s.put(r, "")
+}
+
+// ErrDigestMismatch is returned when bytes fetched for a digest hash to another.
+var ErrDigestMismatch = errors.New("blobstore: content does not match its sha256")
+
+// put stores r; when want is set, bytes that do not hash to want are refused
+// (ErrDigestMismatch) and never appear under any name.
+func (s *Store) put(r io.Reader, want string) (sha256Hex string, size int64, err error) {
 	tmp, err := os.CreateTemp(s.tmpDir(), "put-*")
 	if err != nil {
 		return "", 0, fmt.Errorf("blobstore put: %w", err)
@@ -99,6 +111,9 @@ func (s *Store) Put(r io.Reader) (sha256Hex string, size int64, err error) {
 	}
 	tmp = nil
 	sum := hex.EncodeToString(h.Sum(nil))
+	if want != "" && sum != want {
+		return "", 0, fmt.Errorf("blobstore: want %s, got %s: %w", want, sum, ErrDigestMismatch)
+	}
 
 	final := s.Path(sum)
 	if s.Exists(sum) {
@@ -140,6 +155,18 @@ func (s *Store) Open(sha string) (*os.File, error) {
 		return nil, fmt.Errorf("blobstore open: %w", err)
 	}
 	return f, nil
+}
+
+// Fetch implements Blobs: a local store has every blob it will ever have, so it
+// only reports whether this one is there.
+func (s *Store) Fetch(_ context.Context, sha string) error {
+	if !validDigest(sha) {
+		return fmt.Errorf("blobstore fetch %q: %w", sha, ErrInvalidDigest)
+	}
+	if _, err := os.Stat(s.Path(sha)); err != nil {
+		return fmt.Errorf("blobstore fetch: %w", err)
+	}
+	return nil
 }
 
 // Path returns where the blob with this digest lives (whether or not it exists).

@@ -484,6 +484,9 @@ func (s *Service) serveCode(c *call, sha string) error {
 	if !hexSHA256RE.MatchString(sha) || !s.blobs.Exists(sha) {
 		return notFound("The resource you requested does not exist.")
 	}
+	if err := s.fetchCode(c.r.Context(), sha); err != nil {
+		return notFound("The resource you requested does not exist.")
+	}
 	f, err := os.Open(s.blobs.Path(sha))
 	if err != nil {
 		return notFound("The resource you requested does not exist.")

@@ -181,6 +181,14 @@ func (s *Service) runVersion(ctx context.Context, r *resolved, inv invocation) (
 		// AWS: a reserved concurrency of zero throttles every invocation.
 		return nil, newThrottled(true)
 	}
+	// In a cluster the code may have been created through another node: bring it
+	// from the shared blob store (a no-op once cached).
+	if err := s.fetchCode(ctx, spec.CodeSHA256); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, internalError("fetch code of %s: %w", r.invokedARN, err)
+	}
 	payload := inv.payload
 	if len(payload) == 0 {
 		payload = []byte("{}")

@@ -39,6 +39,20 @@ type Blobs interface {
 	Exists(sha256Hex string) bool
 }
 
+// blobFetcher is a Blobs whose blobs may live elsewhere (a cluster's shared
+// store): Fetch brings one into the local file Path names.
+type blobFetcher interface {
+	Fetch(ctx context.Context, sha256Hex string) error
+}
+
+// fetchCode makes the code blob readable at its Path on this node.
+func (s *Service) fetchCode(ctx context.Context, sha string) error {
+	if f, ok := s.blobs.(blobFetcher); ok {
+		return f.Fetch(ctx, sha)
+	}
+	return nil
+}
+
 // RuntimeHost tells whether this node can run a runtime: nil when it can, else an
 // error naming what is missing (an interpreter not on PATH, a runtime family Sluice
 // has no runtime client for). The runtime shims implement it.

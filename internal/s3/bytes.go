@@ -33,8 +33,10 @@ type ObjectBytes interface {
 	Delete(sha256Hex string) error
 }
 
-// BlobBytes is ObjectBytes over a content-addressed blobstore directory.
-type BlobBytes struct{ Blobs *blobstore.Store }
+// BlobBytes is ObjectBytes over content-addressed blobs: a local directory
+// (*blobstore.Store) or a cluster's shared store behind a local cache
+// (*blobstore.Cached).
+type BlobBytes struct{ Blobs blobstore.Blobs }
 
 func (b BlobBytes) Put(r io.Reader) (string, int64, error) { return b.Blobs.Put(r) }
 func (b BlobBytes) Open(sha string) (io.ReadSeekCloser, error) {

@@ -23,6 +23,13 @@ type Config struct {
 	Store         string   `mapstructure:"store"` // bolt | etcd
 	EtcdEndpoints []string `mapstructure:"etcd-endpoints"`
 	EtcdPrefix    string   `mapstructure:"etcd-prefix"`
+	// BlobStore is where function code and object bodies live: "local" (the data
+	// dir, one node) or s3://bucket/prefix, shared by a cluster's nodes, each
+	// caching up to BlobCacheBytes locally. BlobStoreEndpoint is an S3-compatible
+	// service's URL (empty: AWS S3).
+	BlobStore         string `mapstructure:"blob-store"`
+	BlobStoreEndpoint string `mapstructure:"blob-store-endpoint"`
+	BlobCacheBytes    int64  `mapstructure:"blob-cache-bytes"`
 
 	// AuthMode is "verify", "open" or "auto" (open when Listen is a loopback
 	// address, verify elsewhere). Empty means verify: a Config built in code
@@ -62,6 +69,8 @@ func Defaults() Config {
 		AuthMode:          "auto",
 		Store:             "bolt",
 		EtcdPrefix:        "/sluice",
+		BlobStore:         "local",
+		BlobCacheBytes:    10 << 30,
 		MaxInstances:      64,
 		IdleTimeout:       10 * time.Minute,
 		QueueTimeout:      3 * time.Second,
@@ -107,6 +116,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxInstances < 0 {
 		return fmt.Errorf("--max-instances must be at least 1")
+	}
+	if err := c.validateBlobs(); err != nil {
+		return err
 	}
 	if err := c.validateListeners(); err != nil {
 		return err

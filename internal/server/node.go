@@ -14,7 +14,6 @@ import (
 	"github.com/sluice-dev/sluice/internal/apigw/gateway"
 	"github.com/sluice-dev/sluice/internal/apigw/httpapi"
 	"github.com/sluice-dev/sluice/internal/apigw/restapi"
-	"github.com/sluice-dev/sluice/internal/blobstore"
 	"github.com/sluice-dev/sluice/internal/cwlogs"
 	"github.com/sluice-dev/sluice/internal/domains"
 	"github.com/sluice-dev/sluice/internal/fncreds"
@@ -62,7 +61,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		return nil, err
 	}
 
-	blobs, err := blobstore.New(filepath.Join(cfg.DataDir, "blobs"))
+	blobs, err := openBlobs(ctx, cfg, "blobs", logger)
 	if err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
@@ -244,7 +243,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 // function code, so each owner collects its own), metadata in the store.
 func buildS3(ctx context.Context, n *node, cfg Config, st store.Store, verifier *sigv4.Verifier, creds sigv4.Credentials, open bool,
 	fns *lambda.Service, logger *slog.Logger) (*s3.Service, error) {
-	blobs, err := blobstore.New(filepath.Join(cfg.DataDir, "s3", "blobs"))
+	blobs, err := openBlobs(ctx, cfg, filepath.Join("s3", "blobs"), logger)
 	if err != nil {
 		return nil, fmt.Errorf("s3 blob store: %w", err)
 	}
