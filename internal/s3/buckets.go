@@ -278,23 +278,6 @@ func (s *Service) deleteBucketTagging(c *request) error {
 	return nil
 }
 
-// getBucketPolicy: no policy can be stored yet (PutBucketPolicy is 501), so every
-// bucket answers as a bucket without one.
-func (s *Service) getBucketPolicy(c *request) error {
-	if _, err := s.loadBucket(s.reader(c), c.bucket); err != nil {
-		return err
-	}
-	return s3err(http.StatusNotFound, "NoSuchBucketPolicy", "The bucket policy does not exist", field("BucketName", c.bucket))
-}
-
-func (s *Service) deleteBucketPolicy(c *request) error {
-	if _, err := s.loadBucket(s.reader(c), c.bucket); err != nil {
-		return err
-	}
-	c.w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
 type versioningConfiguration struct {
 	XMLName   xml.Name `xml:"VersioningConfiguration"`
 	Xmlns     string   `xml:"xmlns,attr,omitempty"`

@@ -51,6 +51,8 @@ type bucketRecord struct {
 	CORS         []corsRule          `json:"cors,omitempty"`
 	Notification *notificationConfig `json:"notification,omitempty"`
 	Versioning   string              `json:"versioning,omitempty"` // "" never enabled, or "Suspended"
+	// Policy is the bucket policy as put (validated), "" for none.
+	Policy string `json:"policy,omitempty"`
 }
 
 type tag struct {

@@ -76,6 +76,8 @@ type Service struct {
 	gc     *collector
 	outbox *outbox
 
+	policies compiledPolicies // bucket policies, compiled once per text
+
 	seqMu   sync.Mutex // guards lastSeq
 	lastSeq int64
 
@@ -190,17 +192,6 @@ func (s *Service) serve(c *request) error {
 	return s.dispatch(c)
 }
 
-// authorize decides access. A signed request is the account's own (its key verified,
-// or accepted in open mode) and may do everything; bucket policies, which would let
-// anonymous callers in, are not evaluated yet (PutBucketPolicy answers 501), so an
-// anonymous request is denied as S3 denies it without a policy that allows it.
-func (s *Service) authorize(c *request) error {
-	if c.id != nil {
-		return nil
-	}
-	return awsproto.Errorf(http.StatusForbidden, "AccessDenied", "Access Denied")
-}
-
 // dispatch picks the operation from the method, the address and the subresource.
 func (s *Service) dispatch(c *request) error {
 	q, m := c.query, c.r.Method
@@ -220,7 +211,7 @@ func (s *Service) dispatch(c *request) error {
 			case has("tagging"):
 				return s.putBucketTagging(c)
 			case has("policy"):
-				return errNotImplemented("Bucket policies are not evaluated by this Sluice build yet, so PutBucketPolicy is refused rather than stored and ignored.")
+				return s.putBucketPolicy(c)
 			case has("notification"):
 				return s.putBucketNotification(c)
 			case has("versioning"):
