@@ -232,3 +232,50 @@ func TestHTTPAPILambdaAuthorizer(t *testing.T) {
 		t.Fatalf("delete-authorizer in use: %v %s", err, stderr)
 	}
 }
+
+// HTTP API route throttling: a route's routeSettings, else the stage's
+// defaultRouteSettings, as token buckets; over the burst is 429 {"message":"Too Many
+// Requests"}. The rates are tiny so nothing refills during the test.
+func TestHTTPAPIRouteThrottling(t *testing.T) {
+	s := startSluice(t, startOpts{})
+	gw := s.nodeGW(t, "gw")
+	apiID := str(s.awsJSON("apigatewayv2", "create-api", "--name", "throttle", "--protocol-type", "HTTP")["ApiId"])
+	integ := str(s.awsJSON("apigatewayv2", "create-integration", "--api-id", apiID, "--integration-type", "AWS_PROXY",
+		"--integration-uri", gw, "--payload-format-version", "2.0")["IntegrationId"])
+	for _, key := range []string{"GET /tight", "GET /loose", "GET /loose2", "GET /free"} {
+		s.aws("apigatewayv2", "create-route", "--api-id", apiID, "--route-key", key, "--target", "integrations/"+integ)
+	}
+	s.aws("apigatewayv2", "create-stage", "--api-id", apiID, "--stage-name", "$default", "--auto-deploy",
+		"--default-route-settings", "ThrottlingBurstLimit=3,ThrottlingRateLimit=0.001",
+		"--route-settings", `{"GET /tight":{"ThrottlingBurstLimit":1,"ThrottlingRateLimit":0.001},"GET /free":{"ThrottlingBurstLimit":1000,"ThrottlingRateLimit":1000}}`)
+	s.allowInvoke("gw", apiID)
+	s.awaitStatus(t, 200, "GET", apiID, "/free", "")
+
+	count := func(path string, n int) (ok, throttled int) {
+		for range n {
+			r := s.call(t, "GET", apiID, path, "")
+			switch {
+			case r.Status == 200:
+				ok++
+			case r.Status == 429 && string(r.Body) == `{"message":"Too Many Requests"}`:
+				throttled++
+			default:
+				t.Fatalf("%s: %d %s", path, r.Status, r.Body)
+			}
+		}
+		return ok, throttled
+	}
+	if ok, th := count("/tight", 4); ok != 1 || th != 3 {
+		t.Fatalf("/tight (burst 1): %d ok, %d throttled", ok, th)
+	}
+	if ok, th := count("/loose", 5); ok != 3 || th != 2 {
+		t.Fatalf("/loose (default burst 3): %d ok, %d throttled", ok, th)
+	}
+	// The default limits each route on its own.
+	if ok, th := count("/loose2", 4); ok != 3 || th != 1 {
+		t.Fatalf("/loose2 (default burst 3): %d ok, %d throttled", ok, th)
+	}
+	if ok, th := count("/free", 10); ok != 10 || th != 0 {
+		t.Fatalf("/free: %d ok, %d throttled", ok, th)
+	}
+}

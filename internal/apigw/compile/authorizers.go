@@ -198,3 +198,24 @@ func restThrottles(settings map[string]model.MethodSetting) map[string]model.Thr
 	}
 	return out
 }
+
+// httpThrottles reads an HTTP API stage's route throttling: routeSettings by route key
+// ("GET /pets", "$default") and defaultRouteSettings under "*" (see "Throttle
+// requests to your HTTP APIs"). A route's own setting replaces the default.
+func httpThrottles(st *model.Stage2) map[string]model.ThrottleSettings {
+	var out map[string]model.ThrottleSettings
+	add := func(key string, rs *model.RouteSettings) {
+		if rs == nil || (rs.ThrottlingBurstLimit <= 0 && rs.ThrottlingRateLimit <= 0) {
+			return
+		}
+		if out == nil {
+			out = map[string]model.ThrottleSettings{}
+		}
+		out[key] = model.ThrottleSettings{BurstLimit: rs.ThrottlingBurstLimit, RateLimit: rs.ThrottlingRateLimit}
+	}
+	add("*", st.DefaultRouteSettings)
+	for k, rs := range st.RouteSettings {
+		add(k, &rs)
+	}
+	return out
+}

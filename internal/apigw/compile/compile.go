@@ -411,6 +411,7 @@ func (b *builder) httpStage(api *API, st *model.Stage2) *Stage {
 		HTTPSnapshot: &snap,
 	}
 	s.Authorizers = b.httpAuthorizers(api, s, snap.Authorizers)
+	s.Throttle = httpThrottles(st)
 	s.Router = b.httpRouter(s, &snap)
 	return s
 }

@@ -10,7 +10,8 @@ import (
 
 // throttle applies the token buckets in front of every request, in API Gateway's
 // order: the account's, then the stage's method throttle (REST methodSettings: the
-// method's own, else "*/*"). Over a limit is 429 {"message":"Too Many Requests"}
+// method's own, else "*/*"; HTTP APIs: the route's routeSettings, else the stage's
+// defaultRouteSettings). Over a limit is 429 {"message":"Too Many Requests"}
 // (THROTTLED). See "Throttle requests to your REST APIs for better throughput".
 func (g *Gateway) throttle(x *exchange) bool {
 	if !g.limiters.Allow("account", g.accountRate, g.accountBurst, x.now) {
@@ -21,15 +22,25 @@ func (g *Gateway) throttle(x *exchange) bool {
 	if len(st.Throttle) == 0 {
 		return true
 	}
-	key := x.route.Path + "/" + x.r.Method
+	key, fallback := x.route.Path+"/"+x.r.Method, "*/*"
+	bucket := ""
+	if x.kind == compile.HTTP {
+		// routeSettings by route key, then defaultRouteSettings; the defaults limit
+		// each route on its own.
+		key, fallback = x.route.Key, "*"
+		bucket = x.route.Key
+	}
 	t, ok := st.Throttle[key]
 	if !ok {
-		key = "*/*"
+		key = fallback
 		if t, ok = st.Throttle[key]; !ok {
 			return true
 		}
 	}
-	if !g.limiters.Allow("stage/"+st.API.ID+"/"+st.Name+"/"+key, t.RateLimit, t.BurstLimit, x.now) {
+	if bucket == "" {
+		bucket = key
+	}
+	if !g.limiters.Allow("stage/"+st.API.ID+"/"+st.Name+"/"+bucket, t.RateLimit, t.BurstLimit, x.now) {
 		g.fail(x, failThrottled, nil)
 		return false
 	}
