@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // mockGET puts GET on a new resource /{part} with a MOCK integration answering body.
@@ -109,5 +110,41 @@ func TestRESTResourcePolicy(t *testing.T) {
 	want = `{"denied":"User: anonymous is not authorized to perform: execute-api:Invoke on resource: ` + arn("open") + `"}`
 	if r.Status != 401 || string(r.Body) != want {
 		t.Fatalf("customized ACCESS_DENIED: %d %s\nwant %s", r.Status, r.Body, want)
+	}
+}
+
+// aws:SourceIp behind a load balancer: with --trusted-proxies, X-Forwarded-For from a
+// trusted peer names the client the resource policy sees; from an untrusted peer (or
+// without the flag) it is ignored, so a forged header cannot pass an IP allow-list.
+func TestRESTResourcePolicyTrustedProxy(t *testing.T) {
+	allowList := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke",` +
+		`"Resource":"execute-api:/*","Condition":{"IpAddress":{"aws:SourceIp":["203.0.113.0/24"]}}}]}`
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		xff    string
+		status int
+	}{
+		{"trusted proxy, allowed client", []string{"--trusted-proxies", "127.0.0.0/8"}, "203.0.113.7", 200},
+		{"trusted proxy, other client", []string{"--trusted-proxies", "127.0.0.0/8"}, "198.51.100.1", 403},
+		{"trusted proxy, forged left entry", []string{"--trusted-proxies", "127.0.0.0/8"}, "203.0.113.7, 198.51.100.1", 403},
+		{"no trusted proxies", nil, "203.0.113.7", 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startSluice(t, startOpts{args: tc.args})
+			api := newRESTAPI(t, s, "lb", "--policy", allowList)
+			api.mockGET("x", `{"ok":true}`)
+			api.deploy("prod")
+			var r apiResponse
+			// Until the deployment is served the answer is {"message":"Forbidden"};
+			// then it is 200 or the policy's refusal.
+			eventually(t, 10*time.Second, func() bool {
+				r = s.call(t, "GET", api.id, "/prod/x", "", "X-Forwarded-For", tc.xff)
+				return r.Status == 200 || strings.Contains(string(r.Body), "is not authorized to perform: execute-api:Invoke")
+			})
+			if r.Status != tc.status || (tc.status == 403 && !strings.Contains(string(r.Body), "User: anonymous is not authorized")) {
+				t.Fatalf("X-Forwarded-For %q: %d %s, want %d", tc.xff, r.Status, r.Body, tc.status)
+			}
+		})
 	}
 }
