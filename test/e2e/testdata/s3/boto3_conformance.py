@@ -128,9 +128,9 @@ assert s3.get_bucket_tagging(Bucket=b)["TagSet"] == [{"Key": "team", "Value": "a
 s3.delete_bucket_tagging(Bucket=b)
 expect_error("NoSuchTagSet", 404, s3.get_bucket_tagging, Bucket=b)
 
-# Versioning status, policy (fail closed), CORS.
+# Versioning status, policy (an empty Statement is malformed, as S3 says), CORS.
 assert "Status" not in s3.get_bucket_versioning(Bucket=b)
-expect_error("NotImplemented", 501, s3.put_bucket_policy, Bucket=b, Policy='{"Version":"2012-10-17","Statement":[]}')
+expect_error("MalformedPolicy", 400, s3.put_bucket_policy, Bucket=b, Policy='{"Version":"2012-10-17","Statement":[]}')
 expect_error("NoSuchBucketPolicy", 404, s3.get_bucket_policy, Bucket=b)
 expect_error("NoSuchCORSConfiguration", 404, s3.get_bucket_cors, Bucket=b)
 s3.put_bucket_cors(Bucket=b, CORSConfiguration={"CORSRules": [{"AllowedOrigins": ["https://app.example"],
