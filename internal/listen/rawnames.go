@@ -225,20 +225,35 @@ func withNames(ctx context.Context, c net.Conn) context.Context {
 	return ctx
 }
 
-// HeaderSpelling returns how the client spelled the header canonical (a key of
-// r.Header) on the wire: the name itself over HTTP/1 where the listener watched
-// the connection, its lower-case form over HTTP/2, and canonical when unknown.
-func HeaderSpelling(r *http.Request, canonical string) string {
+// SentNames are a request's header names as the client sent them, read once
+// for all of its headers.
+type SentNames struct {
+	names string
+	h2    bool
+}
+
+// SentNamesOf returns r's header names as the client spelled them on the wire:
+// as recorded over HTTP/1 where the listener watched the connection, lower case
+// over HTTP/2, and unknown (Spelling answers the canonical name) otherwise.
+func SentNamesOf(r *http.Request) SentNames {
 	if r.ProtoMajor == 2 {
-		return strings.ToLower(canonical)
+		return SentNames{h2: true}
 	}
 	nc, _ := r.Context().Value(namesKey{}).(*namesConn)
 	if nc == nil {
-		return canonical
+		return SentNames{}
 	}
 	nc.mu.Lock()
-	names := nc.current
-	nc.mu.Unlock()
+	defer nc.mu.Unlock()
+	return SentNames{names: nc.current}
+}
+
+// Spelling is how the client spelled canonical, a key of r.Header.
+func (s SentNames) Spelling(canonical string) string {
+	if s.h2 {
+		return strings.ToLower(canonical)
+	}
+	names := s.names
 	for names != "" {
 		name, rest, _ := strings.Cut(names, "\n")
 		if strings.EqualFold(name, canonical) {

@@ -21,6 +21,11 @@ func checkSession(sessions *fncreds.Issuer, id *sigv4.Identity) error {
 		return nil
 	}
 	_, err := sessions.Check(id.AccessKeyID, id.SessionToken)
+	return sessionError(err)
+}
+
+// sessionError is a failed session check in STS's words (nil for nil).
+func sessionError(err error) error {
 	switch {
 	case err == nil:
 		return nil
@@ -40,12 +45,9 @@ func functionCaller(sessions *fncreds.Issuer, ids *iam.Service, account string, 
 	if !fncreds.IsSessionKey(id.AccessKeyID) {
 		return nil, false, false, nil
 	}
-	if err := checkSession(sessions, id); err != nil {
-		return nil, false, true, err
-	}
 	sess, err := sessions.Check(id.AccessKeyID, id.SessionToken)
 	if err != nil {
-		return nil, false, true, err
+		return nil, false, true, sessionError(err)
 	}
 	if ident, known := ids.RoleSession(sess.Role, sess.Function); known {
 		ident.AccessKeyID = id.AccessKeyID

@@ -27,12 +27,16 @@ const requestTimeLayout = "02/Jan/2006:15:04:05 -0700"
 func eventHeaders(x *exchange, asSent bool) map[string][]string {
 	r := x.r
 	h := make(map[string][]string, len(r.Header)+5)
+	var sent listen.SentNames
+	if asSent {
+		sent = listen.SentNamesOf(r)
+	}
 	for k, vs := range r.Header {
 		if asSent {
 			switch k {
 			case "Host", "X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto", "X-Amzn-Trace-Id":
 			default:
-				k = listen.HeaderSpelling(r, k)
+				k = sent.Spelling(k)
 			}
 		}
 		h[k] = vs
