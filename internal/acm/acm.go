@@ -118,33 +118,12 @@ func (s *Service) Start(ctx context.Context) error {
 	s.bgMu.Lock()
 	s.bgCtx = ctx
 	s.bgMu.Unlock()
-	events, err := s.store.Watch(ctx, Prefix)
+	err := store.Follow(ctx, s.store, Prefix, s.reload, func(err error) {
+		s.log.Warn("acm: reload failed; keeping the previous certificates", "err", err)
+	})
 	if err != nil {
-		return fmt.Errorf("acm: watch: %w", err)
+		return fmt.Errorf("acm: %w", err)
 	}
-	if err := s.reload(ctx); err != nil {
-		return err
-	}
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case _, ok := <-events:
-				if !ok {
-					for ctx.Err() == nil {
-						if events, err = s.store.Watch(ctx, Prefix); err == nil {
-							break
-						}
-						time.Sleep(time.Second)
-					}
-				}
-				if err := s.reload(ctx); err != nil && ctx.Err() == nil {
-					s.log.Warn("acm: reload failed; keeping the previous certificates", "err", err)
-				}
-			}
-		}
-	}()
 	go s.renewLoop(ctx)
 	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/sluice-dev/sluice/internal/apigw/gateway"
 	"github.com/sluice-dev/sluice/internal/apigw/model"
@@ -89,33 +88,12 @@ func (rt *Router) Table() *Table { return rt.table.Load() }
 
 // Start compiles the stored domains and keeps the table current until ctx ends.
 func (rt *Router) Start(ctx context.Context) error {
-	events, err := rt.opts.Store.Watch(ctx, watchPrefix)
+	err := store.Follow(ctx, rt.opts.Store, watchPrefix, rt.Reload, func(err error) {
+		rt.log.Warn("domains: reload failed; keeping the previous table", "err", err)
+	})
 	if err != nil {
-		return fmt.Errorf("domains: watch: %w", err)
+		return fmt.Errorf("domains: %w", err)
 	}
-	if err := rt.Reload(ctx); err != nil {
-		return err
-	}
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case _, ok := <-events:
-				if !ok {
-					for ctx.Err() == nil {
-						if events, err = rt.opts.Store.Watch(ctx, watchPrefix); err == nil {
-							break
-						}
-						time.Sleep(time.Second)
-					}
-				}
-				if err := rt.Reload(ctx); err != nil && ctx.Err() == nil {
-					rt.log.Warn("domains: reload failed; keeping the previous table", "err", err)
-				}
-			}
-		}
-	}()
 	return nil
 }
 

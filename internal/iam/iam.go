@@ -113,33 +113,12 @@ func New(opts Options) *Service {
 
 // Start loads the identities and keeps them current until ctx ends.
 func (s *Service) Start(ctx context.Context) error {
-	events, err := s.store.Watch(ctx, Prefix)
+	err := store.Follow(ctx, s.store, Prefix, s.reload, func(err error) {
+		s.log.Warn("iam: reload failed; keeping the previous identities", "err", err)
+	})
 	if err != nil {
-		return fmt.Errorf("iam: watch: %w", err)
+		return fmt.Errorf("iam: %w", err)
 	}
-	if err := s.reload(ctx); err != nil {
-		return err
-	}
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case _, ok := <-events:
-				if !ok {
-					for ctx.Err() == nil {
-						if events, err = s.store.Watch(ctx, Prefix); err == nil {
-							break
-						}
-						time.Sleep(time.Second)
-					}
-				}
-				if err := s.reload(ctx); err != nil && ctx.Err() == nil {
-					s.log.Warn("iam: reload failed; keeping the previous identities", "err", err)
-				}
-			}
-		}
-	}()
 	return nil
 }
 
