@@ -86,11 +86,7 @@ func (s *Service) deleteFunctionConcurrency(c *call) error {
 		rec.ReservedConcurrency = nil
 		return store.PutRecord(tx, functionKey(ref.Name), rec)
 	})
-	if err != nil {
-		return err
-	}
-	c.w.WriteHeader(http.StatusNoContent)
-	return nil
+	return c.noContent(err)
 }
 
 func (s *Service) getFunctionConcurrency(c *call) error {
@@ -226,11 +222,7 @@ func (s *Service) tagResource(c *call) error {
 		}
 		return store.PutRecord(tx, functionKey(ref.Name), rec)
 	})
-	if err != nil {
-		return err
-	}
-	c.w.WriteHeader(http.StatusNoContent)
-	return nil
+	return c.noContent(err)
 }
 
 func (s *Service) untagResource(c *call) error {
@@ -249,9 +241,5 @@ func (s *Service) untagResource(c *call) error {
 		}
 		return store.PutRecord(tx, functionKey(ref.Name), rec)
 	})
-	if err != nil {
-		return err
-	}
-	c.w.WriteHeader(http.StatusNoContent)
-	return nil
+	return c.noContent(err)
 }

@@ -222,19 +222,11 @@ func (s *Service) deleteAlias(c *call) error {
 		}
 		return tx.Delete(aliasKey(ref.Name, c.sub))
 	})
-	if err != nil {
-		return err
-	}
-	c.w.WriteHeader(http.StatusNoContent)
-	return nil
+	return c.noContent(err)
 }
 
 func (s *Service) listAliases(c *call) error {
-	ref, err := s.parseFunctionRef(c.function, "")
-	if err != nil {
-		return err
-	}
-	marker, max, err := pagination(c)
+	ref, marker, max, err := s.listRequest(c)
 	if err != nil {
 		return err
 	}

@@ -503,6 +503,15 @@ func (s *Service) serveCode(c *call, sha string) error {
 }
 
 // pagination reads Marker and MaxItems as Lambda's List operations take them.
+// listRequest reads a List call's unqualified function and its Marker/MaxItems.
+func (s *Service) listRequest(c *call) (ref functionRef, marker string, max int, err error) {
+	if ref, err = s.parseFunctionRef(c.function, ""); err != nil {
+		return ref, "", 0, err
+	}
+	marker, max, err = pagination(c)
+	return ref, marker, max, err
+}
+
 func pagination(c *call) (marker string, max int, err error) {
 	max = 50
 	if v := c.query("MaxItems"); v != "" {

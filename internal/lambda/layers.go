@@ -413,11 +413,7 @@ func (s *Service) deleteLayerVersion(c *call) error {
 		}
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	c.w.WriteHeader(http.StatusNoContent)
-	return nil
+	return c.noContent(err)
 }
 
 type addLayerPermissionInput struct {
@@ -532,11 +528,7 @@ func (s *Service) removeLayerVersionPermission(c *call) error {
 		}
 		return notFound("Statement %s is not found in resource policy.", sid)
 	})
-	if err != nil {
-		return err
-	}
-	c.w.WriteHeader(http.StatusNoContent)
-	return nil
+	return c.noContent(err)
 }
 
 // functionLayer is a resolved entry of a function's Layers.

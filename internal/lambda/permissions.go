@@ -208,11 +208,7 @@ func (s *Service) removePermission(c *call) error {
 		*t.revision = uuid.NewString()
 		return t.save(tx)
 	})
-	if err != nil {
-		return err
-	}
-	c.w.WriteHeader(http.StatusNoContent)
-	return nil
+	return c.noContent(err)
 }
 
 func (s *Service) getPolicy(c *call) error {

@@ -51,6 +51,16 @@ func (c *call) decode(op string, v any) error {
 
 func (c *call) json(status int, v any) { awsproto.WriteJSON(c.w, status, v) }
 
+// noContent ends a call whose work returned err: the error, or AWS's 204 No Content
+// (deletes and puts that answer no body).
+func (c *call) noContent(err error) error {
+	if err != nil {
+		return err
+	}
+	c.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 // ServeHTTP routes a Lambda API request by its path and method, as botocore's
 // lambda service model lays them out.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {

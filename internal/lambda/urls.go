@@ -272,19 +272,11 @@ func (s *Service) deleteFunctionURLConfig(c *call) error {
 		delete(rec.URLs, ref.Qualifier)
 		return store.PutRecord(tx, functionKey(ref.Name), rec)
 	})
-	if err != nil {
-		return err
-	}
-	c.w.WriteHeader(http.StatusNoContent)
-	return nil
+	return c.noContent(err)
 }
 
 func (s *Service) listFunctionURLConfigs(c *call) error {
-	ref, err := s.parseFunctionRef(c.function, "")
-	if err != nil {
-		return err
-	}
-	marker, max, err := pagination(c)
+	ref, marker, max, err := s.listRequest(c)
 	if err != nil {
 		return err
 	}

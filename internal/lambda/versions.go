@@ -89,11 +89,7 @@ func (s *Service) publishVersion(c *call) error {
 }
 
 func (s *Service) listVersionsByFunction(c *call) error {
-	ref, err := s.parseFunctionRef(c.function, "")
-	if err != nil {
-		return err
-	}
-	marker, max, err := pagination(c)
+	ref, marker, max, err := s.listRequest(c)
 	if err != nil {
 		return err
 	}
