@@ -4,8 +4,14 @@ export GOFLAGS := -buildvcs=false
 
 .PHONY: run build test unit e2e bench vet fuzz fuzz-short soak
 
+# run builds bin/sluice first (minutes on a fresh machine, seconds after) and says
+# so, then serves in the foreground; ARGS are passed to serve (ARGS='--listen 127.0.0.1:8080').
+ARGS ?=
 run:
-	$(GO) run ./cmd/sluice serve
+	@echo "make run: building bin/sluice (the first build compiles every dependency: a few minutes; later builds take seconds)..."
+	@$(GO) build -o bin/sluice ./cmd/sluice
+	@echo "make run: starting bin/sluice serve $(ARGS) in the foreground (Ctrl-C stops it)"
+	@./bin/sluice serve $(ARGS)
 
 build:
 	$(GO) build -o bin/sluice ./cmd/sluice

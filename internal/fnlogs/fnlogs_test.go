@@ -442,55 +442,6 @@ func TestHandlerFollowStreams(t *testing.T) {
 	expect(" platform END RequestId: x")
 }
 
-func TestTail(t *testing.T) {
-	s, _ := openStore(t, Options{})
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
-	now := time.Now()
-	s.Append("fn", "stdout", now.Add(-30*time.Minute), "half an hour ago")
-	s.Append("fn", "stdout", now, "now")
-
-	var buf strings.Builder
-	if err := Tail(context.Background(), srv.URL+"/", "fn", "1h", false, &buf); err != nil {
-		t.Fatal(err)
-	}
-	if strings.Count(buf.String(), "\n") != 2 || !strings.Contains(buf.String(), " stdout half an hour ago\n") {
-		t.Errorf("Tail since 1h = %q", buf.String())
-	}
-	buf.Reset()
-	if err := Tail(context.Background(), srv.URL, "fn", "", false, &buf); err != nil {
-		t.Fatal(err)
-	}
-	if strings.Count(buf.String(), "\n") != 1 || !strings.HasSuffix(buf.String(), " stdout now\n") {
-		t.Errorf("Tail default window = %q", buf.String())
-	}
-	err := Tail(context.Background(), srv.URL, "ghost", "", false, &buf)
-	if err == nil || err.Error() != "logs for ghost: No logs found for function ghost. (HTTP 404)" {
-		t.Errorf("Tail(ghost) = %v", err)
-	}
-
-	// Following: lines appended later arrive; cancelling ends Tail cleanly.
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- Tail(ctx, srv.URL, "fn", "1s", true, pw)
-		pw.Close()
-	}()
-	sc := bufio.NewScanner(pr)
-	s.Append("fn", "stdout", time.Now(), "followed line")
-	for sc.Scan() {
-		if strings.HasSuffix(sc.Text(), " followed line") {
-			break
-		}
-	}
-	cancel()
-	go io.Copy(io.Discard, pr)
-	if err := <-done; err != nil {
-		t.Errorf("Tail follow after cancel = %v, want nil", err)
-	}
-}
-
 func recv(t *testing.T, c <-chan Entry) Entry {
 	t.Helper()
 	select {

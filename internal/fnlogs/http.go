@@ -3,12 +3,9 @@ package fnlogs
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -126,52 +123,4 @@ func ParseSince(v string, now time.Time) (time.Time, error) {
 func parseBool(v string) bool {
 	b, err := strconv.ParseBool(v)
 	return err == nil && b
-}
-
-// Tail prints function's logs from the server at baseURL (e.g.
-// "http://127.0.0.1:4566") to w, as `sluice logs FUNCTION [--since 10m]
-// [--follow]` does. since is passed through (empty: the server's default of 10
-// minutes). When following, it returns nil once ctx is cancelled.
-func Tail(ctx context.Context, baseURL, function, since string, follow bool, w io.Writer) error {
-	u, err := url.Parse(strings.TrimRight(baseURL, "/") + PathPrefix + url.PathEscape(function))
-	if err != nil {
-		return fmt.Errorf("logs for %s: %w", function, err)
-	}
-	q := url.Values{}
-	if since != "" {
-		q.Set("since", since)
-	}
-	if follow {
-		q.Set("follow", "1")
-	}
-	u.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return fmt.Errorf("logs for %s: %w", function, err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		if follow && ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("logs for %s: %w", function, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		var e struct {
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(body, &e) != nil || e.Message == "" {
-			e.Message = strings.TrimSpace(string(body))
-		}
-		return fmt.Errorf("logs for %s: %s (HTTP %d)", function, e.Message, resp.StatusCode)
-	}
-	if _, err := io.Copy(w, resp.Body); err != nil {
-		if follow && ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("logs for %s: %w", function, err)
-	}
-	return nil
 }

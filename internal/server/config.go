@@ -117,11 +117,31 @@ func (c Config) Validate() error {
 	if c.MaxInstances < 0 {
 		return fmt.Errorf("--max-instances must be at least 1")
 	}
+	if err := c.validateExecuteAPIDomain(); err != nil {
+		return err
+	}
 	if err := c.validateBlobs(); err != nil {
 		return err
 	}
 	if err := c.validateListeners(); err != nil {
 		return err
+	}
+	return nil
+}
+
+// validateExecuteAPIDomain refuses a --execute-api-domain the data plane could
+// not serve: it finds an API by the "{apiId}.execute-api." labels of the Host (as
+// AWS's {apiId}.execute-api.{region}.amazonaws.com), so a domain without that first
+// label would be printed in ApiEndpoint yet answer nothing.
+func (c Config) validateExecuteAPIDomain() error {
+	d := strings.ToLower(c.ExecuteAPIDomain)
+	if d == "" {
+		return nil
+	}
+	rest, ok := strings.CutPrefix(d, "execute-api.")
+	if !ok || rest == "" || strings.ContainsAny(d, "/:@ ") || strings.HasSuffix(d, ".") {
+		return fmt.Errorf("--execute-api-domain %q: want a DNS name that starts with \"execute-api.\" "+
+			"(e.g. execute-api.localhost, or execute-api.dev.example.com with a wildcard record *.execute-api.dev.example.com)", c.ExecuteAPIDomain)
 	}
 	return nil
 }

@@ -101,3 +101,26 @@ func TestAllowedHosts(t *testing.T) {
 		}
 	}
 }
+
+// --execute-api-domain names the Host form's domain; one the data plane cannot
+// route ({apiId}.<domain> without the execute-api label) is refused at start.
+func TestExecuteAPIDomain(t *testing.T) {
+	for _, tc := range []struct {
+		domain string
+		ok     bool
+	}{
+		{"execute-api.localhost", true},
+		{"Execute-API.dev.example.com", true},
+		{"", true}, // unset: Defaults' execute-api.localhost applies in ApiEndpoint
+		{"api.example.com", false},
+		{"execute-api.", false},
+		{"execute-api.example.com:8080", false},
+		{"execute-api.example.com.", false},
+	} {
+		cfg := Defaults()
+		cfg.ExecuteAPIDomain = tc.domain
+		if err := cfg.Validate(); (err == nil) != tc.ok {
+			t.Errorf("--execute-api-domain %q: Validate() = %v, want ok=%v", tc.domain, err, tc.ok)
+		}
+	}
+}

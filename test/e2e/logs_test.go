@@ -3,7 +3,9 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -157,9 +159,20 @@ func TestLogsCommand(t *testing.T) {
 		}
 	}
 
+	// --filter-pattern is FilterLogEvents' filterPattern; with no --endpoint-url
+	// the server is the listen address of the config file.
+	cfgFile := filepath.Join(t.TempDir(), "sluice.yaml")
+	if err := os.WriteFile(cfgFile, []byte("listen: "+s.Addr+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	filtered, err := exec.Command(sluiceBin, "logs", "logfn", "--since", "1h", "--filter-pattern", `"line 2"`, "--config", cfgFile).CombinedOutput()
+	if got := parseLogLines(t, string(filtered)); err != nil || len(got) != 1 || got[0].Message != "log line 2" {
+		t.Fatalf("sluice logs --filter-pattern '\"line 2\"' --config: %v\n%s", err, filtered)
+	}
+
 	// Errors are clear and exit non-zero.
 	errCases := []struct{ name, want string }{
-		{"no-such-fn", "sluice: logs for no-such-fn: No logs found for function no-such-fn. (HTTP 404)"},
+		{"no-such-fn", "sluice: logs for no-such-fn: ResourceNotFoundException: Function not found: arn:aws:lambda:us-east-1:123456789012:function:no-such-fn"},
 		{"logfn --since yesterday", "invalid since \"yesterday\""},
 	}
 	for _, ec := range errCases {
@@ -182,7 +195,11 @@ func TestLogsFollow(t *testing.T) {
 		t.Fatalf("sluice logs before the first invoke: %v %q", err, out)
 	}
 
-	cmd := exec.Command(sluiceBin, "logs", "follow", "--follow", "--endpoint-url", s.URL)
+	// The endpoint from AWS_ENDPOINT_URL, run outside the repository: `sluice logs`
+	// needs nothing but a server (here on a port other than 4566).
+	cmd := exec.Command(sluiceBin, "logs", "follow", "--follow")
+	cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL="+s.URL)
+	cmd.Dir = t.TempDir()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
