@@ -413,14 +413,8 @@ func (s *Service) get(ctx context.Context, arn string) (*Certificate, string, er
 	if err != nil {
 		return nil, "", err
 	}
-	c, found, err := store.GetRecord[Certificate](store.ReaderOf(ctx, s.store), key)
-	if err != nil {
-		return nil, "", err
-	}
-	if !found {
-		return nil, "", notFound(arn)
-	}
-	return c, key, nil
+	c, err := store.RecordOr[Certificate](store.ReaderOf(ctx, s.store), key, notFound(arn))
+	return c, key, err
 }
 
 // epoch renders a time as JSON 1.1's timestamp, epoch seconds.
@@ -591,12 +585,9 @@ func (s *Service) updateTags(ctx context.Context, arn string, f func(map[string]
 		return err
 	}
 	return s.store.Update(ctx, func(tx store.Tx) error {
-		c, found, err := store.GetRecord[Certificate](tx, key)
+		c, err := store.RecordOr[Certificate](tx, key, notFound(arn))
 		if err != nil {
 			return err
-		}
-		if !found {
-			return notFound(arn)
 		}
 		if c.Tags == nil {
 			c.Tags = map[string]string{}

@@ -42,6 +42,19 @@ func GetRecord[T any](r Reader, key string) (v *T, found bool, err error) {
 	return v, true, nil
 }
 
+// RecordOr reads and decodes the JSON record at key, or returns missing when there is
+// none (the service's own "not found" error).
+func RecordOr[T any](r Reader, key string, missing error) (*T, error) {
+	v, found, err := GetRecord[T](r, key)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, missing
+	}
+	return v, nil
+}
+
 // ListRecords reads and decodes every JSON record under prefix, in key order.
 func ListRecords[T any](r Reader, prefix string) ([]*T, error) {
 	kvs, err := r.List(prefix)

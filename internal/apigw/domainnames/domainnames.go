@@ -85,14 +85,7 @@ func Load(rd store.Reader, name string) (*model.DomainName, error) {
 	if err != nil {
 		return nil, ErrDomainNotFound
 	}
-	d, found, err := store.GetRecord[model.DomainName](rd, Key(n))
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, ErrDomainNotFound
-	}
-	return d, nil
+	return store.RecordOr[model.DomainName](rd, Key(n), ErrDomainNotFound)
 }
 
 // List reads every domain name, by name.
@@ -190,6 +183,24 @@ func Mappings(rd store.Reader, domain string) ([]*model.DomainMapping, error) {
 	}
 	slices.SortFunc(ms, func(a, b *model.DomainMapping) int { return strings.Compare(a.Key, b.Key) })
 	return ms, nil
+}
+
+// DomainMappings reads an existing domain's mappings (ErrDomainNotFound when it does
+// not exist), each rendered by view, ordered by key.
+func DomainMappings[T any](rd store.Reader, domain string, view func(*model.DomainMapping) T) ([]T, error) {
+	d, err := Load(rd, domain)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := Mappings(rd, d.Name)
+	if err != nil {
+		return nil, err
+	}
+	outs := make([]T, len(ms))
+	for i, m := range ms {
+		outs[i] = view(m)
+	}
+	return outs, nil
 }
 
 // APIKind is the kind of API a mapping targets.

@@ -233,18 +233,9 @@ func (s *Service) getAPIMapping(ctx context.Context, req *request) (int, any, er
 }
 
 func (s *Service) getAPIMappings(ctx context.Context, req *request) (int, any, error) {
-	rd := s.reader(ctx)
-	d, err := domainnames.Load(rd, req.params["domainName"])
+	outs, err := domainnames.DomainMappings(s.reader(ctx), req.params["domainName"], apiMappingView)
 	if err != nil {
 		return 0, nil, err
-	}
-	ms, err := domainnames.Mappings(rd, d.Name)
-	if err != nil {
-		return 0, nil, err
-	}
-	outs := make([]apiMappingOut, len(ms))
-	for i, m := range ms {
-		outs[i] = apiMappingView(m)
 	}
 	p, err := paginate(req, outs, func(m apiMappingOut) string { return m.ApiMappingKey })
 	if err != nil {

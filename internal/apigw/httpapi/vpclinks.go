@@ -54,14 +54,7 @@ func loadHTTPVPCLink(rd store.Reader, id string) (*model.HTTPVPCLink, error) {
 	if id == "" || strings.ContainsAny(id, "/\x00") {
 		return nil, notFound("Invalid VPC link identifier specified")
 	}
-	l, found, err := store.GetRecord[model.HTTPVPCLink](rd, httpVPCLinkKey(id))
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, notFound("Invalid VPC link identifier specified")
-	}
-	return l, nil
+	return store.RecordOr[model.HTTPVPCLink](rd, httpVPCLinkKey(id), notFound("Invalid VPC link identifier specified"))
 }
 
 func (s *Service) getVPCLink(ctx context.Context, req *request) (int, any, error) {

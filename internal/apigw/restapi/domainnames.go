@@ -282,18 +282,9 @@ func (s *Service) getBasePathMapping(ctx context.Context, req *request) (int, an
 }
 
 func (s *Service) getBasePathMappings(ctx context.Context, req *request) (int, any, error) {
-	rd := s.reader(ctx)
-	d, err := domainnames.Load(rd, req.params["domainName"])
+	outs, err := domainnames.DomainMappings(s.reader(ctx), req.params["domainName"], mappingOut)
 	if err != nil {
 		return 0, nil, err
-	}
-	ms, err := domainnames.Mappings(rd, d.Name)
-	if err != nil {
-		return 0, nil, err
-	}
-	outs := make([]basePathMappingOut, len(ms))
-	for i, m := range ms {
-		outs[i] = mappingOut(m)
 	}
 	p, err := paginate(req, outs, func(m basePathMappingOut) string { return m.BasePath })
 	if err != nil {

@@ -51,14 +51,7 @@ func loadVPCLink(rd reader, id string) (*model.RestVPCLink, error) {
 	if !safeID(id) {
 		return nil, errVPCLinkNotFound
 	}
-	l, found, err := store.GetRecord[model.RestVPCLink](rd, vpcLinkKey(id))
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, errVPCLinkNotFound
-	}
-	return l, nil
+	return store.RecordOr[model.RestVPCLink](rd, vpcLinkKey(id), errVPCLinkNotFound)
 }
 
 func (s *Service) getVPCLink(ctx context.Context, req *request) (int, any, error) {
