@@ -150,18 +150,24 @@ func (s *Service) loadURLTarget(r store.Reader, ref functionRef) (*functionRecor
 	return rec, nil
 }
 
+// urlInput reads a Create/UpdateFunctionUrlConfig call's target and validated body.
+func (s *Service) urlInput(c *call, op string, create bool) (functionRef, urlConfigInput, error) {
+	var in urlConfigInput
+	ref, err := s.urlRef(c)
+	if err == nil {
+		err = c.decode(op, &in)
+	}
+	if err == nil {
+		err = in.validate(create)
+	}
+	return ref, in, err
+}
+
 func errNoURL() error { return notFound("The resource you requested does not exist.") }
 
 func (s *Service) createFunctionURLConfig(c *call) error {
-	ref, err := s.urlRef(c)
+	ref, in, err := s.urlInput(c, "CreateFunctionUrlConfig", true)
 	if err != nil {
-		return err
-	}
-	var in urlConfigInput
-	if err := c.decode("CreateFunctionUrlConfig", &in); err != nil {
-		return err
-	}
-	if err := in.validate(true); err != nil {
 		return err
 	}
 	var out FunctionURLConfig
@@ -215,15 +221,8 @@ func (s *Service) getFunctionURLConfig(c *call) error {
 }
 
 func (s *Service) updateFunctionURLConfig(c *call) error {
-	ref, err := s.urlRef(c)
+	ref, in, err := s.urlInput(c, "UpdateFunctionUrlConfig", false)
 	if err != nil {
-		return err
-	}
-	var in urlConfigInput
-	if err := c.decode("UpdateFunctionUrlConfig", &in); err != nil {
-		return err
-	}
-	if err := in.validate(false); err != nil {
 		return err
 	}
 	var out FunctionURLConfig

@@ -154,34 +154,23 @@ func DefaultLimits() Limits {
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
-	if l.ReadHeaderTimeout <= 0 {
-		l.ReadHeaderTimeout = d.ReadHeaderTimeout
-	}
-	if l.ReadTimeout <= 0 {
-		l.ReadTimeout = d.ReadTimeout
-	}
-	if l.WriteTimeout <= 0 {
-		l.WriteTimeout = d.WriteTimeout
-	}
-	if l.ControlWriteTimeout <= 0 {
-		l.ControlWriteTimeout = d.ControlWriteTimeout
-	}
-	if l.IdleTimeout <= 0 {
-		l.IdleTimeout = d.IdleTimeout
-	}
-	if l.MaxHeaderBytes <= 0 {
-		l.MaxHeaderBytes = d.MaxHeaderBytes
-	}
-	if l.MaxConns <= 0 {
-		l.MaxConns = d.MaxConns
-	}
-	if l.MaxBodyBytes <= 0 {
-		l.MaxBodyBytes = d.MaxBodyBytes
-	}
-	if l.ControlMaxBodyBytes <= 0 {
-		l.ControlMaxBodyBytes = d.ControlMaxBodyBytes
-	}
+	positiveOr(&l.ReadHeaderTimeout, d.ReadHeaderTimeout)
+	positiveOr(&l.ReadTimeout, d.ReadTimeout)
+	positiveOr(&l.WriteTimeout, d.WriteTimeout)
+	positiveOr(&l.ControlWriteTimeout, d.ControlWriteTimeout)
+	positiveOr(&l.IdleTimeout, d.IdleTimeout)
+	positiveOr(&l.MaxHeaderBytes, d.MaxHeaderBytes)
+	positiveOr(&l.MaxConns, d.MaxConns)
+	positiveOr(&l.MaxBodyBytes, d.MaxBodyBytes)
+	positiveOr(&l.ControlMaxBodyBytes, d.ControlMaxBodyBytes)
 	return l
+}
+
+// positiveOr sets *v to d unless it is positive (zero means "the default").
+func positiveOr[T ~int | ~int64](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
 }
 
 // Info is what a handler learns about the listener a request came in on.
