@@ -193,12 +193,22 @@ func DomainMappings[T any](rd store.Reader, domain string, view func(*model.Doma
 		return nil, err
 	}
 	ms, err := Mappings(rd, d.Name)
+	return render(ms, err, view)
+}
+
+// ListAs reads every domain name, each rendered by view, ordered by name.
+func ListAs[T any](rd store.Reader, view func(*model.DomainName) T) ([]T, error) {
+	ds, err := List(rd)
+	return render(ds, err, view)
+}
+
+func render[R, T any](rs []*R, err error, view func(*R) T) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
-	outs := make([]T, len(ms))
-	for i, m := range ms {
-		outs[i] = view(m)
+	outs := make([]T, len(rs))
+	for i, r := range rs {
+		outs[i] = view(r)
 	}
 	return outs, nil
 }

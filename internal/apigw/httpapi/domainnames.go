@@ -106,13 +106,9 @@ func (s *Service) getDomainName(ctx context.Context, req *request) (int, any, er
 }
 
 func (s *Service) getDomainNames(ctx context.Context, req *request) (int, any, error) {
-	ds, err := domainnames.List(s.reader(ctx))
+	outs, err := domainnames.ListAs(s.reader(ctx), s.domainNameOut)
 	if err != nil {
 		return 0, nil, err
-	}
-	outs := make([]domainNameOut, len(ds))
-	for i, d := range ds {
-		outs[i] = s.domainNameOut(d)
 	}
 	p, err := paginate(req, outs, func(d domainNameOut) string { return d.DomainName })
 	if err != nil {
