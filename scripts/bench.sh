@@ -15,11 +15,15 @@
 #             Sluice's ratio to each floor.
 #   routes  — the REST API, HTTP API and Invoke API rows against the reverse-proxy floor.
 #   cold    — hyperfine: a warm invoke vs a cold start (new instance) through curl.
+#   edge    — the same Go function through a function URL (no router) against the HTTP
+#             API $default route, and the HTTP API over the TLS listener (default
+#             certificate, ECDSA P-256, keep-alive) against plain HTTP; interleaved.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-8s}
 REPS=${REPS:-3}
-SECTIONS=${SECTIONS:-floors routes cold}
+SECTIONS=${SECTIONS:-floors routes cold edge}
+TLS_PORT=${TLS_PORT:-4578}
 SLUICE_FLAGS=${SLUICE_FLAGS:-}
 PORT=${PORT:-4577}
 FLOOR_PORT=${FLOOR_PORT:-4599}
@@ -33,7 +37,11 @@ go build -o "$work/benchfloor" ./scripts/benchfloor
 (cd test/e2e/testdata/gofn && CGO_ENABLED=0 go build -o "$work/bootstrap" .)
 (cd "$work" && zip -q fn.zip bootstrap)
 
-"$work/sluice" serve --listen "127.0.0.1:$PORT" --data-dir "$work/data" --log-level warn $SLUICE_FLAGS &
+# A default certificate for the TLS listener (the edge section).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=*.execute-api.localhost" \
+  -addext "subjectAltName=DNS:*.execute-api.localhost,IP:127.0.0.1" -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
+"$work/sluice" serve --listen "127.0.0.1:$PORT" --tls-listen "127.0.0.1:$TLS_PORT" --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" \
+  --data-dir "$work/data" --log-level warn $SLUICE_FLAGS &
 sluice_pid=$!
 "$work/benchfloor" --listen "127.0.0.1:$FLOOR_PORT" &
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/_sluice/health" >/dev/null && break; sleep 0.1; done
@@ -174,4 +182,23 @@ hyperfine --runs 15 --prepare "aws --endpoint-url $base lambda update-function-c
   --export-markdown "$work/cold.md" "$invoke_curl" >/dev/null 2>&1 || true
 echo "Warm invoke through curl (hyperfine):"; echo; cat "$work/warm.md" 2>/dev/null; echo
 echo "Cold start (new instance) through curl (hyperfine):"; echo; cat "$work/cold.md" 2>/dev/null
+fi
+
+if has edge; then
+  awsx lambda add-permission --function-name bench --statement-id url --action lambda:InvokeFunctionUrl \
+    --principal '*' --function-url-auth-type NONE >/dev/null
+  awsx lambda add-permission --function-name bench --statement-id url-invoke --action lambda:InvokeFunction \
+    --principal '*' --invoked-via-function-url >/dev/null
+  fn_url=$(awsx lambda create-function-url-config --function-name bench --auth-type NONE --query FunctionUrl)
+  url_host=${fn_url#http://}; url_host=${url_host%%/*}
+  echo "| target | conns | req/s | p50 | p99 | non-2xx |"
+  echo "|---|---|---|---|---|---|"
+  for rep in $(seq "$REPS"); do
+    for c in 1 32; do
+      run_wrk "function URL (NONE) → Go fn" "$c" "$base/fixed" -H "Host: $url_host"
+      run_wrk "HTTP API \$default → Go fn, plain HTTP" "$c" "$base/fixed" -H "Host: $http_id.execute-api.localhost:$PORT"
+      run_wrk "HTTP API \$default → Go fn, TLS 1.3 (keep-alive)" "$c" "https://127.0.0.1:$TLS_PORT/fixed" -H "Host: $http_id.execute-api.localhost:$TLS_PORT"
+    done
+  done
+  echo
 fi
