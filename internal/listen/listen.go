@@ -380,7 +380,7 @@ func (s *Set) open(sp Spec) (*listener, error) {
 		}
 	}
 	if sp.TLS {
-		ln = tls.NewListener(ln, s.opts.TLSConfig(sp))
+		ln = newTLSListener(ln, s.opts.TLSConfig(sp), s.limits.ReadHeaderTimeout)
 	} else {
 		ln = namesListener{ln}
 	}

@@ -3,6 +3,7 @@ package listen
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"strconv"
@@ -19,11 +20,12 @@ import (
 // just enough (header blocks, Content-Length and chunked bodies) to find each
 // request's header names, and queues them; the listener's first handler takes the
 // next entry for each request it serves, in order (HTTP/1 serves one request of a
-// connection at a time). TLS listeners are not watched: net/http needs the
-// *tls.Conn itself for HTTP/2 and r.TLS, and over HTTP/2 names are lower case on
-// the wire anyway.
+// connection at a time). On TLS listeners HTTP/1.1 connections are watched above
+// the *tls.Conn (tlsListener); HTTP/2 ones are not: their names are lower case on
+// the wire.
 type namesConn struct {
 	net.Conn
+	tlsState *tls.ConnectionState // the handshake's, over a TLS listener; else nil
 
 	mu      sync.Mutex
 	queue   []string // raw names of parsed header blocks, "\n"-separated

@@ -18,6 +18,9 @@ type requestLimits struct {
 func (h *requestLimits) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if nc, _ := r.Context().Value(namesKey{}).(*namesConn); nc != nil {
 		nc.next()
+		if r.TLS == nil {
+			r.TLS = nc.tlsState // HTTP/1.1 over a TLS listener (tlsListener)
+		}
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)

@@ -51,7 +51,12 @@ func (s *instance) callPath(t *testing.T, method, apiID, stage, path string) api
 
 func (s *instance) do(t *testing.T, req *http.Request) apiResponse {
 	t.Helper()
-	client := &http.Client{Timeout: 60 * time.Second}
+	return doWith(t, &http.Client{Timeout: 60 * time.Second}, req)
+}
+
+// doWith sends req with client and reads the whole answer.
+func doWith(t *testing.T, client *http.Client, req *http.Request) apiResponse {
+	t.Helper()
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL, err)

@@ -2,10 +2,13 @@ package e2e
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -355,5 +358,52 @@ func TestRESTHTTPProxyAndMock(t *testing.T) {
 	// The method exists only for GET.
 	if r := s.call(t, "DELETE", api.id, "/prod/mock", ""); r.Status != 403 || string(r.Body) != `{"message":"Missing Authentication Token"}` {
 		t.Fatalf("MOCK, other method: %d %s", r.Status, r.Body)
+	}
+}
+
+// Over a TLS listener too, an HTTP/1.1 client's header spellings reach a REST proxy
+// event (the listener watches the plaintext above TLS), on a kept-alive connection;
+// the execute-api host is served with the default certificate (--tls-cert).
+func TestRESTHeaderNamesOverTLS(t *testing.T) {
+	ca := newTestCA(t)
+	certFile, keyFile, _ := ca.issue(t, t.TempDir(), 7, "*.execute-api.localhost")
+	tlsAddr := freeAddr(t, "127.0.0.1")
+	s := startSluice(t, startOpts{args: []string{"--tls-listen", tlsAddr, "--tls-cert", certFile, "--tls-key", keyFile}})
+	arn := s.nodeGW(t, "gw")
+	api := newRESTAPI(t, s, "names")
+	api.lambdaProxy(api.resource(api.root, "{proxy+}"), "ANY", fnURI(arn))
+	s.allowInvoke("gw", api.id)
+	api.deploy("v1")
+
+	host := api.id + ".execute-api.localhost"
+	_, port, _ := net.SplitHostPort(tlsAddr)
+	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: ca.pool, ServerName: host},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, tlsAddr)
+		}}}
+	names := func() apiResponse {
+		req, err := http.NewRequest("POST", "https://"+host+":"+port+"/v1/names", strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header["x-api-key"] = []string{"k1"}
+		req.Header["content-type"] = []string{"application/json"}
+		req.Header["X-MiXeD-Case"] = []string{"m"}
+		return doWith(t, client, req)
+	}
+	var r apiResponse
+	eventually(t, 10*time.Second, func() bool { r = names(); return r.Status == 200 })
+	for i := 0; i < 2; i++ {
+		if i > 0 {
+			r = names()
+		}
+		h := obj(decodeEvent(t, r)["headers"])
+		if h["x-api-key"] != "k1" || h["content-type"] != "application/json" || h["X-MiXeD-Case"] != "m" || h["X-Api-Key"] != nil {
+			t.Fatalf("headers over TLS = %v", h)
+		}
+		if rc := obj(decodeEvent(t, r)["requestContext"]); rc["protocol"] != "HTTP/1.1" {
+			t.Fatalf("requestContext = %v", rc)
+		}
 	}
 }
