@@ -18,11 +18,15 @@
 #   edge    — the same Go function through a function URL (no router) against the HTTP
 #             API $default route, and the HTTP API over the TLS listener (default
 #             certificate, ECDSA P-256, keep-alive) against plain HTTP; interleaved.
+#   s3      — S3 GetObject/PutObject through presigned URLs (signature verified per
+#             request) for 4 KiB and 16 MiB objects against the plain file server
+#             floor, and Sluice's RSS while a 1 GiB object streams in and out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-8s}
 REPS=${REPS:-3}
-SECTIONS=${SECTIONS:-floors routes cold edge}
+SECTIONS=${SECTIONS:-floors routes cold edge s3}
+FILES_PORT=${FILES_PORT:-4598}
 TLS_PORT=${TLS_PORT:-4578}
 SLUICE_FLAGS=${SLUICE_FLAGS:-}
 PORT=${PORT:-4577}
@@ -200,5 +204,66 @@ if has edge; then
       run_wrk "HTTP API \$default → Go fn, TLS 1.3 (keep-alive)" "$c" "https://127.0.0.1:$TLS_PORT/fixed" -H "Host: $http_id.execute-api.localhost:$TLS_PORT"
     done
   done
+  echo
+fi
+
+if has s3; then
+  mkdir -p "$work/files"
+  "$work/benchfloor" --mode files --dir "$work/files" --listen "127.0.0.1:$FILES_PORT" &
+  files_pid=$!
+  head -c 4096 /dev/urandom >"$work/obj-4k"
+  head -c $((16 << 20)) /dev/urandom >"$work/obj-16m"
+  awsx s3api create-bucket --bucket bench >/dev/null
+  for o in 4k 16m; do
+    awsx s3api put-object --bucket bench --key "obj-$o" --body "$work/obj-$o" >/dev/null
+    cp "$work/obj-$o" "$work/files/obj-$o"
+  done
+  # Presigned URLs (boto3, path style, SigV4), an hour long.
+  presign() { # method key
+    python3 - "$base" "$1" "$2" <<'PY'
+import sys, boto3
+from botocore.config import Config
+c = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                 config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+op = {"GET": "get_object", "PUT": "put_object"}[sys.argv[2]]
+print(c.generate_presigned_url(op, Params={"Bucket": "bench", "Key": sys.argv[3]}, ExpiresIn=3600))
+PY
+  }
+  for o in 4k 16m; do
+    printf 'wrk.method = "PUT"\nlocal f = io.open("%s", "rb")\nwrk.body = f:read("*a")\nf:close()\n' "$work/obj-$o" >"$work/put-$o.lua"
+  done
+  echo "| target | conns | req/s | p50 | p99 | non-2xx |"
+  echo "|---|---|---|---|---|---|"
+  for o in 4k 16m; do
+    get_url=$(presign GET "obj-$o") put_url=$(presign PUT "put-$o")
+    for c in 1 8; do
+      run_wrk "floor: file server GET $o" "$c" "http://127.0.0.1:$FILES_PORT/obj-$o"
+      run_wrk "**sluice** presigned GetObject $o" "$c" "$get_url"
+      run_wrk "floor: file server PUT $o (fsync)" "$c" "http://127.0.0.1:$FILES_PORT/put-$o" -s "$work/put-$o.lua"
+      run_wrk "**sluice** presigned PutObject $o" "$c" "$put_url" -s "$work/put-$o.lua"
+    done
+  done
+  echo
+  # RSS of the sluice process while a 1 GiB object streams in, then out.
+  head -c $((1 << 30)) /dev/zero >"$work/obj-1g"
+  put_url=$(presign PUT big) get_url=$(presign GET big)
+  peak() { # pid command...: runs the command, prints the pid's peak RSS in MB while it ran
+    local pid=$1; shift
+    "$@" &
+    local cmd=$! max=0 r
+    while kill -0 "$cmd" 2>/dev/null; do
+      r=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status"); [ "${r:-0}" -gt "$max" ] && max=$r
+      sleep 0.1
+    done
+    wait "$cmd"
+    echo $((max / 1024))
+  }
+  idle=$(( $(awk '/VmRSS/ {print $2}' "/proc/$sluice_pid/status") / 1024 ))
+  t0=$(date +%s.%N); up=$(peak "$sluice_pid" curl -sf -o /dev/null -T "$work/obj-1g" "$put_url"); t1=$(date +%s.%N)
+  down=$(peak "$sluice_pid" curl -sf -o /dev/null "$get_url"); t2=$(date +%s.%N)
+  awk -v i="$idle" -v u="$up" -v d="$down" -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN {
+    printf "1 GiB object: RSS idle %d MB; peak %d MB during PutObject (%.0f MB/s), %d MB during GetObject (%.0f MB/s)\n", i, u, 1024/(b-a), d, 1024/(c-b) }'
+  rm -f "$work/obj-1g"
+  kill "$files_pid" 2>/dev/null || true
   echo
 fi

@@ -4,6 +4,7 @@
 package awsproto
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -86,6 +87,17 @@ func Public(err error) (ae *Error, ok bool) {
 	return nil, false
 }
 
+// logInternal logs an error answered as a 500. A canceled request context means
+// the client went away mid-request (its answer reaches no one): that is logged
+// at debug level, not as a server fault.
+func logInternal(err error) {
+	if errors.Is(err, context.Canceled) {
+		slog.Debug("request canceled by the client", "err", err)
+		return
+	}
+	slog.Error("internal error answered as 500", "err", err)
+}
+
 // WriteError writes err in the REST-JSON error shape of the given style. An error
 // that carries no *Error is an internal failure: the client gets InternalFailure
 // for the style and the detail goes to the log (slog's default logger, which the
@@ -94,7 +106,7 @@ func Public(err error) (ae *Error, ok bool) {
 func WriteError(w http.ResponseWriter, style ErrorStyle, err error) {
 	ae, ok := Public(err)
 	if !ok {
-		slog.Error("internal error answered as 500", "err", err)
+		logInternal(err)
 		ae = InternalFailure(style)
 	}
 	h := w.Header()

@@ -3,7 +3,6 @@ package awsproto
 import (
 	"encoding/xml"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 )
@@ -41,7 +40,7 @@ func AsXMLError(err error) *XMLError {
 	if ae, ok := Public(err); ok {
 		return &XMLError{Err: ae}
 	}
-	slog.Error("internal error answered as 500", "err", err)
+	logInternal(err)
 	return &XMLError{Err: &Error{Status: http.StatusInternalServerError, Code: "InternalError",
 		Message: "We encountered an internal error. Please try again."}}
 }

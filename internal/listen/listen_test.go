@@ -19,6 +19,10 @@ func echoInfo() http.Handler {
 		if r.URL.Path == "/slow" {
 			time.Sleep(300 * time.Millisecond)
 		}
+		if r.URL.Path == "/raised" {
+			SetBodyLimit(w, r, 20000)
+			r.URL.Path = "/body"
+		}
 		if r.URL.Path == "/body" {
 			n, err := io.Copy(io.Discard, r.Body)
 			if err != nil {
@@ -163,6 +167,17 @@ func TestBodyLimitWhileStreaming(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d", resp.StatusCode)
+	}
+	// A handler may raise the cap for its request (S3's objects) before reading.
+	for size, want := range map[int]int{10000: http.StatusOK, 30000: http.StatusRequestEntityTooLarge} {
+		resp, err := http.Post("http://"+addr+"/raised", "application/octet-stream", strings.NewReader(strings.Repeat("x", size)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("raised cap, %d bytes: status %d, want %d", size, resp.StatusCode, want)
+		}
 	}
 }
 

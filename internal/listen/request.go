@@ -1,6 +1,7 @@
 package listen
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -23,7 +24,7 @@ func (h *requestLimits) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
+		r.Body = &cappedBody{ReadCloser: http.MaxBytesReader(w, r.Body, h.maxBody), orig: r.Body}
 	}
 	if len(h.trusted) > 0 {
 		if ip := ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.trusted); ip != "" {
@@ -35,6 +36,22 @@ func (h *requestLimits) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.next.ServeHTTP(w, r)
+}
+
+// cappedBody is a request body under the listener's cap, which a service that
+// takes larger bodies (S3's 5 GiB objects) may replace with its own before reading.
+type cappedBody struct {
+	io.ReadCloser // http.MaxBytesReader over orig
+	orig          io.ReadCloser
+}
+
+// SetBodyLimit bounds r's body by n bytes instead of the listener's cap. Call it
+// before anything reads the body; a body past n fails its Read with
+// *http.MaxBytesError as under the listener's cap.
+func SetBodyLimit(w http.ResponseWriter, r *http.Request, n int64) {
+	if c, ok := r.Body.(*cappedBody); ok {
+		c.ReadCloser = http.MaxBytesReader(w, c.orig, n)
+	}
 }
 
 // ClientIP is the client's address of a request that reached us from peer with the

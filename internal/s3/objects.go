@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sluice-dev/sluice/internal/awsproto"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 	"github.com/sluice-dev/sluice/internal/store"
 )
@@ -122,7 +124,7 @@ func (s *Service) receiveBody(c *request, maxSize int64) (*upload, error) {
 	sha, size, err := s.bytes.Put(io.TeeReader(counted, io.MultiWriter(hashers...)))
 	if err != nil {
 		if counted.err != nil {
-			return nil, counted.err
+			return nil, bodyReadError(counted.err, expected)
 		}
 		return nil, errInternal(err)
 	}
@@ -162,6 +164,23 @@ func (s *Service) receiveBody(c *request, maxSize int64) (*upload, error) {
 
 // countingReader remembers the first read error, so a failed chunk signature is
 // reported as itself rather than as the blob store's wrapped write error.
+// bodyReadError is S3's answer when reading an upload's body failed: a check of
+// the aws-chunked decoder keeps its own error; a body over the listener's cap is
+// EntityTooLarge; anything else (the client went away, sent fewer bytes than its
+// Content-Length, or stalled past the read timeout) is IncompleteBody, the client's
+// fault and not a 500.
+func bodyReadError(err error, expected int64) error {
+	var aerr *awsproto.Error
+	if errors.As(err, &aerr) {
+		return err
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errEntityTooLarge(expected, maxPutSize)
+	}
+	return errIncompleteBody()
+}
+
 type countingReader struct {
 	r   io.Reader
 	err error

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sluice-dev/sluice/internal/awsproto"
+	"github.com/sluice-dev/sluice/internal/listen"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 )
 
@@ -38,6 +39,10 @@ type services struct {
 	cloudWatchLogs http.Handler // the CloudWatch Logs API (JSON 1.1)
 }
 
+// s3MaxRequestBody is the body cap of S3 requests: a 5 GiB PutObject or UploadPart
+// with its aws-chunked framing.
+const s3MaxRequestBody = 5<<30 + 64<<20
+
 // dispatcher is the one handler of the shared listener.
 type dispatcher struct{ s services }
 
@@ -53,6 +58,10 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.s.isS3 != nil && d.s.isS3(r) {
+		// S3 takes objects of up to 5 GiB in one PUT (aws-chunked framing adds
+		// under 1%); it checks the sizes itself, against Content-Length and
+		// x-amz-decoded-content-length.
+		listen.SetBodyLimit(w, r, s3MaxRequestBody)
 		d.s.s3.ServeHTTP(w, r)
 		return
 	}

@@ -11,12 +11,15 @@
 //     at a time (Sluice's on-demand instance model); --max-concurrency M passes
 //     AWS_LAMBDA_MAX_CONCURRENCY=M so each process keeps M /next polls outstanding
 //     (Lambda Managed Instances mode). Nothing else: no logs, no REPORT, no limits.
+//   - --mode files --dir D: the object store's floor, a plain file server (GET is
+//     http.ServeContent, PUT writes as durably as Sluice's blob store).
 package main
 
 import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -36,7 +39,8 @@ import (
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:4599", "address of the floor server")
-	mode := flag.String("mode", "proxy", "proxy | runtimeapi")
+	mode := flag.String("mode", "proxy", "proxy | runtimeapi | files")
+	dir := flag.String("dir", "", "files: the directory served")
 	bootstrap := flag.String("bootstrap", "", "runtimeapi: the function's bootstrap executable")
 	workers := flag.Int("workers", 1, "runtimeapi: function processes")
 	maxConc := flag.Int("max-concurrency", 0, "runtimeapi: AWS_LAMBDA_MAX_CONCURRENCY for each process (0: unset)")
@@ -50,6 +54,11 @@ func main() {
 			log.Fatal("--bootstrap is required with --mode runtimeapi")
 		}
 		serveRuntimeAPI(*listen, *bootstrap, *workers, *maxConc)
+	case "files":
+		if *dir == "" {
+			log.Fatal("--dir is required with --mode files")
+		}
+		serveFiles(*listen, *dir)
 	default:
 		log.Fatalf("unknown --mode %q", *mode)
 	}
@@ -206,4 +215,66 @@ func serveRuntimeAPI(listen, bootstrap string, workers, maxConc int) {
 		os.Exit(0)
 	}()
 	log.Fatal(http.ListenAndServe(listen, http.HandlerFunc(a.serveClient)))
+}
+
+// serveFiles is the object store's floor: GET /{name} is http.ServeFile (Range,
+// conditional requests) and PUT /{name} writes the body as durably as Sluice's
+// blob store does (temporary file, fsync, rename, directory fsync), with no
+// signature, metadata, checksums or index.
+func serveFiles(listen, dir string) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var seq atomic.Int64
+	log.Fatal(http.ListenAndServe(listen, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/")
+		if name == "" || strings.ContainsAny(name, "/\\") {
+			http.NotFound(w, r)
+			return
+		}
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+			f, err := root.Open(name)
+			if err != nil {
+				http.NotFound(w, r)
+				return
+			}
+			defer f.Close()
+			st, err := f.Stat()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			http.ServeContent(w, r, name, st.ModTime(), f)
+		case http.MethodPut:
+			tmp := fmt.Sprintf(".tmp-%d", seq.Add(1))
+			f, err := root.Create(tmp)
+			if err == nil {
+				_, err = io.Copy(f, r.Body)
+				if err == nil {
+					err = f.Sync()
+				}
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+			}
+			if err == nil {
+				err = root.Rename(tmp, name)
+			}
+			if err == nil {
+				var d *os.File
+				if d, err = root.Open("."); err == nil {
+					err = d.Sync()
+					d.Close()
+				}
+			}
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+		default:
+			http.Error(w, "method", http.StatusMethodNotAllowed)
+		}
+	})))
 }
