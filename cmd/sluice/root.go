@@ -82,6 +82,7 @@ func newServeCommand() *cobra.Command {
 	f.String("public-endpoint", "", "base URL clients and functions use to reach Sluice (default http://<listen>)")
 	f.String("execute-api-domain", d.ExecuteAPIDomain, "domain under which {apiId}.<domain> serves APIs")
 	f.String("debug-listen", "", "address for Go's /debug/pprof profiles (off when empty; keep it on loopback)")
+	f.String("metrics-listen", "", "address serving Prometheus metrics at /metrics (off when empty)")
 	addListenerFlags(f)
 	return cmd
 }

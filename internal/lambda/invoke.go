@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -179,6 +180,7 @@ func (s *Service) runVersion(ctx context.Context, r *resolved, inv invocation) (
 	spec := r.version.spec
 	if spec.ReservedConcurrency != nil && *spec.ReservedConcurrency == 0 {
 		// AWS: a reserved concurrency of zero throttles every invocation.
+		s.observe(inv.ref.Name, "throttle", 0)
 		return nil, newThrottled(true)
 	}
 	// In a cluster the code may have been created through another node: bring it
@@ -199,6 +201,11 @@ func (s *Service) runVersion(ctx context.Context, r *resolved, inv invocation) (
 	if len(payload) == 0 {
 		payload = []byte("{}")
 	}
+	var ended func()
+	if s.metrics != nil {
+		ended = s.metrics.InvokeStarted(inv.ref.Name)
+	}
+	start := time.Now()
 	res, err := s.runner.Invoke(ctx, spec, runtime.Invocation{
 		RequestID:          inv.requestID,
 		Payload:            payload,
@@ -207,10 +214,19 @@ func (s *Service) runVersion(ctx context.Context, r *resolved, inv invocation) (
 		LogTail:            inv.logTail,
 		Stream:             inv.stream,
 	})
+	if ended != nil {
+		ended()
+	}
 	switch {
 	case err == nil:
+		outcome := "ok"
+		if res.FunctionError != "" {
+			outcome = "error"
+		}
+		s.observe(inv.ref.Name, outcome, time.Since(start))
 		return res, nil
 	case errors.Is(err, runtime.ErrThrottled):
+		s.observe(inv.ref.Name, "throttle", 0)
 		return nil, newThrottled(spec.ReservedConcurrency != nil)
 	case errors.Is(err, runtime.ErrClosed):
 		return nil, &awsproto.Error{Status: http.StatusServiceUnavailable, Code: "ServiceException", Type: "Service",
@@ -219,6 +235,13 @@ func (s *Service) runVersion(ctx context.Context, r *resolved, inv invocation) (
 		return nil, ctx.Err()
 	}
 	return nil, internalError("invoke %s: %w", r.invokedARN, err)
+}
+
+// observe reports an invocation's end to the metrics, when on.
+func (s *Service) observe(function, outcome string, d time.Duration) {
+	if s.metrics != nil {
+		s.metrics.ObserveInvoke(function, outcome, d)
+	}
 }
 
 // invokeHTTP is the Invoke API: POST /2015-03-31/functions/{name}/invocations.

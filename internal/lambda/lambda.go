@@ -93,11 +93,22 @@ type Options struct {
 	// CodeURLSecret signs GetFunction's Code.Location download URLs; nodes that
 	// serve one API share it. Random per process when empty.
 	CodeURLSecret []byte
-	Logger        *slog.Logger
+	// Metrics, when set, sees every invocation (Prometheus).
+	Metrics InvokeObserver
+	Logger  *slog.Logger
+}
+
+// InvokeObserver sees invocations as they run: InvokeStarted when one starts in an
+// instance (its func when it ends), ObserveInvoke with outcome "ok", "error" (a
+// function error) or "throttle" (refused for concurrency, never ran).
+type InvokeObserver interface {
+	InvokeStarted(function string) func()
+	ObserveInvoke(function, outcome string, d time.Duration)
 }
 
 // Service is the Lambda API. It implements http.Handler and invoke.Invoker.
 type Service struct {
+	metrics  InvokeObserver
 	store    store.Store
 	blobs    Blobs
 	runner   Runner
@@ -142,6 +153,7 @@ func New(opts Options) (*Service, error) {
 		return nil, errors.New("lambda: Options.Runner is required")
 	}
 	s := &Service{
+		metrics:      opts.Metrics,
 		store:        opts.Store,
 		blobs:        opts.Blobs,
 		runner:       opts.Runner,

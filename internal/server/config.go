@@ -53,6 +53,9 @@ type Config struct {
 	// DebugListen, when set, serves Go's /debug/pprof profiles on a separate
 	// listener (keep it on loopback).
 	DebugListen string `mapstructure:"debug-listen"`
+	// MetricsListen, when set, serves Prometheus metrics at /metrics on a separate
+	// listener (never on a data-plane listener; off by default).
+	MetricsListen string `mapstructure:"metrics-listen"`
 
 	// Net is the listeners beyond --listen, TLS, limits and ACME (listeners.go).
 	Net ListenerConfig `mapstructure:",squash"`

@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/fnlogs"
 	"github.com/sluice-dev/sluice/internal/iam"
 	"github.com/sluice-dev/sluice/internal/lambda"
+	"github.com/sluice-dev/sluice/internal/metrics"
 	"github.com/sluice-dev/sluice/internal/runtime"
 	"github.com/sluice-dev/sluice/internal/runtime/shims"
 	"github.com/sluice-dev/sluice/internal/s3"
@@ -31,6 +32,7 @@ import (
 
 // node is one running Sluice: its store, pool and services.
 type node struct {
+	metrics    *metrics.Metrics // nil unless --metrics-listen
 	services   services
 	tlsDefault defaultCert
 	router     *domains.Router
@@ -46,6 +48,9 @@ func (n *node) close() {
 // build constructs every part from cfg. addr is the listener's actual address.
 func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_ *node, err error) {
 	n := &node{}
+	if cfg.MetricsListen != "" {
+		n.metrics = metrics.New()
+	}
 	defer func() {
 		if err != nil {
 			n.close()
@@ -134,7 +139,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	// Lambda reads S3 deployment packages from the object store, which is built
 	// after Lambda (it invokes functions for notifications).
 	code := &objectCodeSource{}
-	fns, err := lambda.New(lambda.Options{
+	fnOpts := lambda.Options{
 		CodeSource:       code,
 		Store:            st,
 		Blobs:            blobs,
@@ -150,7 +155,11 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		URLAuth:       urlAuthenticator{verifier: verifier, rootKey: cfg.RootAccessKeyID, account: cfg.AccountID},
 		CodeURLSecret: secret,
 		Logger:        logger.With("component", "lambda"),
-	})
+	}
+	if n.metrics != nil {
+		fnOpts.Metrics = n.metrics
+	}
+	fns, err := lambda.New(fnOpts)
 	if err != nil {
 		return nil, fmt.Errorf("lambda: %w", err)
 	}
@@ -168,7 +177,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	if err != nil {
 		return nil, err
 	}
-	gw := gateway.New(gateway.Options{
+	gwOpts := gateway.Options{
 		VPCLinkTargets: vpcLinks,
 		Store:          st,
 		Invoker:        fns,
@@ -180,7 +189,11 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 				MaxBodyBytes: 10 << 20, SpoolDir: spool, IncompleteSignatureStatus: http.StatusForbidden}),
 			iam: ids, sessions: sessions, rootKey: cfg.RootAccessKeyID, account: cfg.AccountID, region: cfg.Region,
 		},
-	})
+	}
+	if n.metrics != nil {
+		gwOpts.Observer = n.metrics
+	}
+	gw := gateway.New(gwOpts)
 	gwCtx, stopGateway := context.WithCancel(ctx)
 	n.closers = append(n.closers, func() error { stopGateway(); return nil })
 	if err := gw.Start(gwCtx); err != nil {

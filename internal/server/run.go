@@ -84,6 +84,24 @@ func Run(ctx context.Context, cfg Config) error {
 		}()
 		defer debug.Close()
 	}
+	if node.metrics != nil {
+		ml, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			ln.Close()
+			shutdown(listeners)
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", node.metrics.Handler())
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := msrv.Serve(ml); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Warn("metrics listener", "err", err)
+			}
+		}()
+		defer msrv.Close()
+		logger.Info("metrics serving", "listen", ml.Addr().String())
+	}
 	logger.Info("sluice serving", "listen", ln.Addr().String(), "data_dir", cfg.DataDir,
 		"store", cfg.Store, "auth_mode", cfg.ControlPlaneAuth().String(), "region", cfg.Region)
 

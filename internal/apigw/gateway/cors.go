@@ -36,7 +36,7 @@ func (g *Gateway) preflight(x *exchange) {
 			h["Access-Control-Allow-Credentials"] = []string{"true"}
 		}
 	}
-	x.w.WriteHeader(http.StatusNoContent)
+	x.writeHeader(http.StatusNoContent)
 }
 
 // corsHeaders adds the CORS headers of an actual (non-preflight) response.

@@ -160,7 +160,7 @@ func (g *Gateway) writeIntegrationResponse(x *exchange, ir *compile.IntegrationR
 		status = http.StatusOK
 	}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	x.w.WriteHeader(status)
+	x.writeHeader(status)
 	if x.r.Method != http.MethodHead {
 		_, _ = x.w.Write(body)
 	}

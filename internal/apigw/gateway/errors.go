@@ -129,7 +129,7 @@ func (g *Gateway) fail(x *exchange, f failure, cause error) {
 		}
 		h["Content-Type"] = []string{"application/json"}
 		h["Content-Length"] = []string{strconv.Itoa(len(e.body))}
-		x.w.WriteHeader(e.status)
+		x.writeHeader(e.status)
 		_, _ = io.WriteString(x.w, e.body)
 		return
 	}
@@ -176,7 +176,7 @@ func (g *Gateway) writeGatewayResponse(x *exchange, e restError) {
 		h["X-Amzn-Errortype"] = []string{e.errorType}
 	}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	x.w.WriteHeader(status)
+	x.writeHeader(status)
 	_, _ = io.WriteString(x.w, body)
 }
 

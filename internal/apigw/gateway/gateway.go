@@ -57,6 +57,8 @@ type Options struct {
 	// IAM verifies AWS_IAM (SigV4, service execute-api) requests; nil refuses every
 	// AWS_IAM method with 500 rather than serve it unchecked.
 	IAM IAMAuthenticator
+	// Observer, when set, sees every answered request (Prometheus metrics).
+	Observer Observer
 }
 
 // IAMAuthenticator verifies the SigV4 signature of an execute-api request and names
@@ -78,6 +80,7 @@ type Gateway struct {
 	vpcLinks map[string]string
 
 	iam          IAMAuthenticator
+	observer     Observer
 	jwks         *access.KeySets // JWT authorizers' issuer keys, kept across snapshots
 	counters     access.Counters
 	limiters     *access.Limiters // token buckets, kept across snapshots
@@ -107,6 +110,7 @@ func New(opts Options) *Gateway {
 		g.log = slog.New(slog.DiscardHandler)
 	}
 	g.iam = opts.IAM
+	g.observer = opts.Observer
 	g.jwks = access.NewKeySets(nil)
 	g.counters, g.limiters = opts.Counters, access.NewLimiters()
 	if g.counters == nil {

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sluice-dev/sluice/internal/apigw/compile"
 )
@@ -74,7 +75,7 @@ func (g *Gateway) httpProxy(ctx context.Context, x *exchange, in *compile.Integr
 			g.corsHeaders(x)
 		}
 	}
-	x.w.WriteHeader(status)
+	x.writeHeader(status)
 	if x.r.Method != http.MethodHead {
 		// The body streams through; one of unknown length is cut at the limit
 		// rather than held or passed on without bound.
@@ -145,7 +146,9 @@ func (g *Gateway) roundTrip(ctx context.Context, x *exchange, up *upstreamReques
 		req.Host = h
 		req.Header.Del("Host")
 	}
+	start := time.Now()
 	resp, err := g.client.Do(req)
+	x.integration = time.Since(start)
 	if err != nil {
 		if timedOut(ctx, x) {
 			g.fail(x, failTimeout, nil)

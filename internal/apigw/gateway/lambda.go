@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sluice-dev/sluice/internal/apigw/compile"
 	"github.com/sluice-dev/sluice/internal/awsproto"
@@ -31,6 +32,7 @@ func (g *Gateway) invokeFunction(ctx context.Context, x *exchange, in *compile.I
 		g.fail(x, failInternal, errors.New("no Lambda invoker configured"))
 		return nil, false
 	}
+	start := time.Now()
 	resp, err := g.invoker.Invoke(ctx, &invoke.Request{
 		Function:      in.FunctionARN,
 		Payload:       payload,
@@ -38,6 +40,7 @@ func (g *Gateway) invokeFunction(ctx context.Context, x *exchange, in *compile.I
 		SourceARN:     x.route.SourceARN(x.r.Method),
 		SourceAccount: g.account,
 	})
+	x.integration = time.Since(start)
 	if err != nil {
 		if timedOut(ctx, x) {
 			g.fail(x, failTimeout, nil)
@@ -292,7 +295,7 @@ func (g *Gateway) writeProxyResponse(x *exchange, out *proxyResponse) {
 	}
 	delete(h, "Transfer-Encoding")
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	x.w.WriteHeader(out.status)
+	x.writeHeader(out.status)
 	if x.r.Method != http.MethodHead {
 		_, _ = x.w.Write(body)
 	}

@@ -25,6 +25,7 @@ type Endpoint struct {
 // endpoint; the endpoint id is the request's aws:SourceVpce.
 func (g *Gateway) ServePrivate(w http.ResponseWriter, r *http.Request, apiID string, ep Endpoint) {
 	x := &exchange{w: w, r: r, kind: compile.REST, now: time.Now()}
+	defer g.done(x)
 	g.begin(x, apiID)
 	x.sourceVpce = ep.VPCE
 	if x.api == nil || !slices.Contains(x.api.EndpointTypes, "PRIVATE") ||

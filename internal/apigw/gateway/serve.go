@@ -62,6 +62,45 @@ type exchange struct {
 	apiKey *access.APIKey
 	// caller is the IAM identity that signed an AWS_IAM request.
 	caller *access.Caller
+
+	// status is the response status once written; integration is how long the
+	// integration (function or HTTP backend) took, for metrics.
+	status      int
+	integration time.Duration
+}
+
+// writeHeader writes the response status, remembering it for the observer.
+func (x *exchange) writeHeader(status int) {
+	x.status = status
+	x.w.WriteHeader(status)
+}
+
+// Observer sees every execute-api request once it is answered (metrics). It is
+// called on the request's goroutine and must not block.
+type Observer interface {
+	ObserveRequest(apiID, stage, route string, status int, latency, integration time.Duration)
+}
+
+// done reports an answered request to the observer.
+func (g *Gateway) done(x *exchange) {
+	if g.observer == nil {
+		return
+	}
+	var apiID, stage, route string
+	if x.api != nil {
+		apiID = x.api.ID
+	}
+	if x.stage != nil {
+		stage = x.stage.Name
+	}
+	if x.route != nil {
+		route = x.route.Key
+	}
+	status := x.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	g.observer.ObserveRequest(apiID, stage, route, status, time.Since(x.now), x.integration)
 }
 
 // ServeHTTP serves one execute-api request from the current snapshot. The API comes
@@ -70,6 +109,7 @@ type exchange struct {
 // goes to the $default stage).
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{w: w, r: r, kind: compile.REST, now: time.Now()}
+	defer g.done(x)
 	if !g.resolve(x) {
 		return
 	}
@@ -95,6 +135,7 @@ type Target struct {
 // disableExecuteApiEndpoint does not apply (it only closes the default endpoint).
 func (g *Gateway) ServeTarget(w http.ResponseWriter, r *http.Request, t Target) {
 	x := &exchange{w: w, r: r, kind: compile.REST, now: time.Now()}
+	defer g.done(x)
 	g.begin(x, t.APIID)
 	if x.api == nil {
 		g.fail(x, failNoAPI, nil)

@@ -1,0 +1,131 @@
+// Package metrics exposes Sluice's counters to Prometheus (client_golang) on the
+// --metrics-listen address: API Gateway's CloudWatch metrics per API, stage and
+// route (Count, 4XXError, 5XXError, Latency, IntegrationLatency), Lambda's per
+// function (Invocations, Errors, Throttles, Duration, ConcurrentExecutions), and
+// the Go process's own. Names follow Prometheus conventions (sluice_ prefix,
+// _total counters, _seconds histograms); docs/observability.md maps them to the
+// CloudWatch names.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// noRoute is the route label of requests that matched no route (unknown paths
+// fold into one series, so a scanner cannot grow the label set).
+const noRoute = "(none)"
+
+// latencyBuckets cover a warm invoke (sub-millisecond gateway, a few ms end to
+// end) up to API Gateway's 29 s integration timeout.
+var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+
+// Metrics is the registry and its series. Its methods are safe for concurrent use
+// and cheap enough for every request (a label lookup and an atomic add).
+type Metrics struct {
+	reg *prometheus.Registry
+
+	apiRequests    *prometheus.CounterVec
+	api4xx         *prometheus.CounterVec
+	api5xx         *prometheus.CounterVec
+	apiLatency     *prometheus.HistogramVec
+	apiIntegration *prometheus.HistogramVec
+
+	fnInvocations *prometheus.CounterVec
+	fnErrors      *prometheus.CounterVec
+	fnThrottles   *prometheus.CounterVec
+	fnDuration    *prometheus.HistogramVec
+	fnConcurrent  *prometheus.GaugeVec
+}
+
+// New registers every series, with Go's runtime and process collectors.
+func New() *Metrics {
+	apiLabels := []string{"api_id", "stage", "route"}
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		apiRequests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_apigateway_requests_total",
+			Help: "API Gateway Count: requests served, by API, stage, route key and response status."},
+			append(apiLabels, "status")),
+		api4xx: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_apigateway_4xx_errors_total",
+			Help: "API Gateway 4XXError: client-side errors."}, apiLabels),
+		api5xx: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_apigateway_5xx_errors_total",
+			Help: "API Gateway 5XXError: server-side errors."}, apiLabels),
+		apiLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sluice_apigateway_latency_seconds",
+			Help: "API Gateway Latency: from receiving the request to the response.", Buckets: latencyBuckets}, apiLabels),
+		apiIntegration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sluice_apigateway_integration_latency_seconds",
+			Help: "API Gateway IntegrationLatency: from relaying the request to the backend to its response.", Buckets: latencyBuckets}, apiLabels),
+		fnInvocations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_lambda_invocations_total",
+			Help: "Lambda Invocations: invocations that ran (successfully or with a function error)."}, []string{"function"}),
+		fnErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_lambda_errors_total",
+			Help: "Lambda Errors: invocations that ended in a function error."}, []string{"function"}),
+		fnThrottles: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_lambda_throttles_total",
+			Help: "Lambda Throttles: invocation requests refused for concurrency (TooManyRequestsException)."}, []string{"function"}),
+		fnDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sluice_lambda_duration_seconds",
+			Help: "Lambda Duration: time of an invocation in its instance, including init on a cold start.", Buckets: latencyBuckets},
+			[]string{"function"}),
+		fnConcurrent: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "sluice_lambda_concurrent_executions",
+			Help: "Lambda ConcurrentExecutions: invocations running now."}, []string{"function"}),
+	}
+	m.reg.MustRegister(m.apiRequests, m.api4xx, m.api5xx, m.apiLatency, m.apiIntegration,
+		m.fnInvocations, m.fnErrors, m.fnThrottles, m.fnDuration, m.fnConcurrent,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in Prometheus's exposition formats.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// ObserveRequest records one execute-api request (the gateway's Observer). route
+// is the matched route key ("" when none matched); integration is zero when the
+// request never reached its integration.
+func (m *Metrics) ObserveRequest(apiID, stage, route string, status int, latency, integration time.Duration) {
+	if route == "" {
+		route = noRoute
+	}
+	m.apiRequests.WithLabelValues(apiID, stage, route, strconv.Itoa(status)).Inc()
+	switch {
+	case status >= 500:
+		m.api5xx.WithLabelValues(apiID, stage, route).Inc()
+	case status >= 400:
+		m.api4xx.WithLabelValues(apiID, stage, route).Inc()
+	}
+	m.apiLatency.WithLabelValues(apiID, stage, route).Observe(latency.Seconds())
+	if integration > 0 {
+		m.apiIntegration.WithLabelValues(apiID, stage, route).Observe(integration.Seconds())
+	}
+}
+
+// Invocation outcomes for ObserveInvoke.
+const (
+	InvokeOK        = "ok"
+	InvokeError     = "error"    // the function returned or threw an error
+	InvokeThrottled = "throttle" // refused for concurrency, never ran
+)
+
+// InvokeStarted counts an invocation running in function; call the returned
+// func when it ends.
+func (m *Metrics) InvokeStarted(function string) func() {
+	g := m.fnConcurrent.WithLabelValues(function)
+	g.Inc()
+	return g.Dec
+}
+
+// ObserveInvoke records one invocation's end.
+func (m *Metrics) ObserveInvoke(function, outcome string, d time.Duration) {
+	if outcome == InvokeThrottled {
+		m.fnThrottles.WithLabelValues(function).Inc()
+		return
+	}
+	m.fnInvocations.WithLabelValues(function).Inc()
+	if outcome == InvokeError {
+		m.fnErrors.WithLabelValues(function).Inc()
+	}
+	m.fnDuration.WithLabelValues(function).Observe(d.Seconds())
+}
