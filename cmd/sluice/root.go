@@ -77,7 +77,7 @@ func newServeCommand() *cobra.Command {
 	f.Int("max-instances", d.MaxInstances, "most function instances this node runs at once")
 	f.Duration("idle-timeout", d.IdleTimeout, "idle function instances are stopped after this long")
 	f.Duration("queue-timeout", d.QueueTimeout, "how long a sync invoke waits for a free instance before 429")
-	f.String("instance-scheduler", d.InstanceScheduler, "queue: wait for a warm instance when it will be free sooner than a new one starts; spawn: always start one")
+	f.String("instance-scheduler", d.InstanceScheduler, "adaptive: wait for a warm instance when the function's instances are CPU-busy on saturated cores, scale out I/O-bound ones; queue: wait when a warm instance will be free sooner than a new one starts; spawn: always start one")
 	f.Duration("async-retry-delay", d.AsyncRetryDelay, "delay before the first retry of a failed async invoke (the second waits twice as long)")
 	f.String("public-endpoint", "", "base URL clients and functions use to reach Sluice (default http://<listen>)")
 	f.String("execute-api-domain", d.ExecuteAPIDomain, "domain under which {apiId}.<domain> serves APIs")

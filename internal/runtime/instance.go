@@ -71,6 +71,7 @@ type instance struct {
 	spawned    time.Time
 	cgroup     string     // memory cgroup directory, "" when memory is advisory
 	peak       *peakMeter // reads peak memory use
+	cpu        *cpuMeter  // reads the process's CPU time (nil when unreadable)
 
 	work    chan *invocation // capacity 1: the next invocation for /next
 	exited  chan struct{}    // closed when the process has exited and been reaped
@@ -214,6 +215,9 @@ func (p *Pool) start(inst *instance, codeDir string) {
 		inst.cgroup = p.memory.attach(inst.id, cmd.Process.Pid, inst.spec.MemoryMB)
 	}
 	inst.peak = openPeakMeter(p.memory.peakFile(inst.cgroup), cmd.Process.Pid)
+	if p.load != nil {
+		inst.cpu = openCPUMeter(cmd.Process.Pid)
+	}
 	inst.logs = newLogPipe(r, inst.logLine)
 	// Lambda's first line of an execution environment, before any init output.
 	inst.logMu.Lock()
@@ -315,6 +319,7 @@ func (inst *instance) wait() {
 	inst.peakAtExit = max(inst.lastPeak.Load(), inst.peak.cgroupPeak(make([]byte, 64)))
 	close(inst.exited)
 	inst.peak.close()
+	inst.cpu.close()
 	_ = inst.srv.Close()
 	inst.pool.memory.detach(inst.cgroup)
 	inst.pool.forget(inst)

@@ -76,10 +76,12 @@ type Options struct {
 	// retired after their invocation (so credentials never expire under a live
 	// instance). Zero means no limit.
 	MaxInstanceAge time.Duration
-	// Scheduler is the instance scheduling policy: SchedulerQueue (the default)
-	// waits for a warm instance when one will be free sooner than a new one could
-	// start and the function has at least as many instances as the host has cores;
-	// SchedulerSpawn starts a new instance whenever none is idle (sched.go).
+	// Scheduler is the instance scheduling policy (sched.go): SchedulerAdaptive
+	// (the default, "") waits for a warm instance when the function's instances are
+	// CPU-busy on saturated cores, and scales out I/O-bound ones; SchedulerQueue
+	// waits when a warm instance will be free sooner than a new one could start and
+	// the function has at least as many instances as the host has cores;
+	// SchedulerSpawn starts a new instance whenever none is idle.
 	Scheduler string
 	Logs      LogSink    // optional
 	Shims     ShimSource // optional; without it only provided.* runtimes run
@@ -120,6 +122,8 @@ type Pool struct {
 	closed    bool
 	// schedStats counts the scheduler's decisions.
 	schedStats SchedStats
+	// load samples the host's CPU use for the adaptive scheduler (nil otherwise).
+	load *hostLoad
 
 	done    chan struct{} // closed by Close; stops the reaper
 	reaped  sync.WaitGroup
@@ -179,6 +183,9 @@ func NewPool(opts Options) (*Pool, error) {
 		done:        make(chan struct{}),
 	}
 	p.memory = detectMemoryLimiter(p.log)
+	if opts.Scheduler == "" || opts.Scheduler == SchedulerAdaptive {
+		p.load = newHostLoad(p.done)
+	}
 	switch why, ok := sandboxAvailable(); {
 	case opts.NoSandbox:
 		p.log.Warn("function sandbox disabled: functions run as Sluice's own user and can read its data dir")

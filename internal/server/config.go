@@ -45,7 +45,8 @@ type Config struct {
 	IdleTimeout  time.Duration `mapstructure:"idle-timeout"`
 	QueueTimeout time.Duration `mapstructure:"queue-timeout"`
 	// InstanceScheduler is the pool's policy when no instance is idle:
-	// "queue" (default) or "spawn" (runtime.SchedulerQueue / SchedulerSpawn).
+	// "adaptive" (default), "queue" or "spawn" (runtime.SchedulerAdaptive /
+	// SchedulerQueue / SchedulerSpawn).
 	InstanceScheduler string        `mapstructure:"instance-scheduler"`
 	AsyncRetryDelay   time.Duration `mapstructure:"async-retry-delay"`
 	PublicEndpoint    string        `mapstructure:"public-endpoint"`
@@ -77,7 +78,7 @@ func Defaults() Config {
 		MaxInstances:      64,
 		IdleTimeout:       10 * time.Minute,
 		QueueTimeout:      3 * time.Second,
-		InstanceScheduler: "queue",
+		InstanceScheduler: "adaptive",
 		AsyncRetryDelay:   time.Minute,
 		ExecuteAPIDomain:  "execute-api.localhost",
 	}
@@ -114,8 +115,8 @@ func (c Config) Validate() error {
 	if c.ControlPlaneAuth() == sigv4.ModeVerify && (c.RootAccessKeyID == "" || c.RootSecretAccessKey == "") {
 		return fmt.Errorf("auth mode verify (the default off loopback) needs SLUICE_ROOT_ACCESS_KEY_ID and SLUICE_ROOT_SECRET_ACCESS_KEY")
 	}
-	if s := c.InstanceScheduler; s != "" && s != "queue" && s != "spawn" {
-		return fmt.Errorf("--instance-scheduler must be queue or spawn, not %q", s)
+	if s := c.InstanceScheduler; s != "" && s != "adaptive" && s != "queue" && s != "spawn" {
+		return fmt.Errorf("--instance-scheduler must be adaptive, queue or spawn, not %q", s)
 	}
 	if c.MaxInstances < 0 {
 		return fmt.Errorf("--max-instances must be at least 1")
