@@ -95,7 +95,7 @@ func FuzzControlPlane(f *testing.F) {
 	}
 	fl := newFuzzLambda(f)
 	f.Fuzz(func(t *testing.T, method, path string, body []byte) {
-		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \r\n\t#") || !isMethodToken(method) {
+		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \r\n\t#") || !awsprototest.IsMethodToken(method) {
 			return
 		}
 		fl.ensureFunction(t)
@@ -112,16 +112,4 @@ func FuzzControlPlane(f *testing.F) {
 			}
 		}
 	})
-}
-
-func isMethodToken(m string) bool {
-	if m == "" || len(m) > 16 {
-		return false
-	}
-	for i := 0; i < len(m); i++ {
-		if m[i] < 'A' || m[i] > 'Z' {
-			return false
-		}
-	}
-	return true
 }

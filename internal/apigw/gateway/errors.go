@@ -103,16 +103,7 @@ var httpErrors = map[failure]struct {
 // fail answers a failure in the dialect of the API kind; cause (optional) is logged.
 func (g *Gateway) fail(x *exchange, f failure, cause error) {
 	if cause != nil {
-		apiID, stage, route := "", "", ""
-		if x.api != nil {
-			apiID = x.api.ID
-		}
-		if x.stage != nil {
-			stage = x.stage.Name
-		}
-		if x.route != nil {
-			route = x.route.Key
-		}
+		apiID, stage, route := x.names()
 		// A client that hung up is not the gateway's failure: keep it out of warnings.
 		level := slog.LevelWarn
 		if x.r.Context().Err() != nil {

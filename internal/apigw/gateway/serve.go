@@ -69,6 +69,20 @@ type exchange struct {
 	integration time.Duration
 }
 
+// names are the request's API id, stage name and route key, "" where not known yet.
+func (x *exchange) names() (apiID, stage, route string) {
+	if x.api != nil {
+		apiID = x.api.ID
+	}
+	if x.stage != nil {
+		stage = x.stage.Name
+	}
+	if x.route != nil {
+		route = x.route.Key
+	}
+	return apiID, stage, route
+}
+
 // writeHeader writes the response status, remembering it for the observer.
 func (x *exchange) writeHeader(status int) {
 	x.status = status
@@ -86,16 +100,7 @@ func (g *Gateway) done(x *exchange) {
 	if g.observer == nil {
 		return
 	}
-	var apiID, stage, route string
-	if x.api != nil {
-		apiID = x.api.ID
-	}
-	if x.stage != nil {
-		stage = x.stage.Name
-	}
-	if x.route != nil {
-		route = x.route.Key
-	}
+	apiID, stage, route := x.names()
 	status := x.status
 	if status == 0 {
 		status = http.StatusOK

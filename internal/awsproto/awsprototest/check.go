@@ -88,7 +88,7 @@ func (f *Fixture) MustCall(tb testing.TB, method, path, body string) map[string]
 // inputs that are not an HTTP request (bad method token, path) are skipped.
 func (f *Fixture) CheckRequest(tb testing.TB, method, path string, body []byte) {
 	tb.Helper()
-	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \r\n\t#") || !isMethodToken(method) {
+	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \r\n\t#") || !IsMethodToken(method) {
 		return
 	}
 	if rec, desc := f.Call(method, path, body); rec != nil {
@@ -96,7 +96,9 @@ func (f *Fixture) CheckRequest(tb testing.TB, method, path string, body []byte) 
 	}
 }
 
-func isMethodToken(m string) bool {
+// IsMethodToken reports whether m can be an HTTP request method (fuzz inputs
+// that cannot are skipped).
+func IsMethodToken(m string) bool {
 	if m == "" || len(m) > 16 {
 		return false
 	}
