@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -389,17 +390,31 @@ func (inst *instance) reportLine(id string, d, initDur time.Duration, cold bool,
 	if cold {
 		billed += float64(initDur.Microseconds()) / 1000
 	}
-	var b strings.Builder
-	b.Grow(200)
-	fmt.Fprintf(&b, "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
-		id, ms, int64(math.Ceil(billed)), memoryMB(inst.spec), inst.maxMemoryUsedMB())
+	// Appended by hand (one allocation for the buffer, one for the string), not
+	// with fmt: this runs once per invocation.
+	b := make([]byte, 0, 256)
+	b = append(b, "REPORT RequestId: "...)
+	b = append(b, id...)
+	b = append(b, "\tDuration: "...)
+	b = strconv.AppendFloat(b, ms, 'f', 2, 64)
+	b = append(b, " ms\tBilled Duration: "...)
+	b = strconv.AppendInt(b, int64(math.Ceil(billed)), 10)
+	b = append(b, " ms\tMemory Size: "...)
+	b = strconv.AppendInt(b, int64(memoryMB(inst.spec)), 10)
+	b = append(b, " MB\tMax Memory Used: "...)
+	b = strconv.AppendInt(b, inst.maxMemoryUsedMB(), 10)
+	b = append(b, " MB\t"...)
 	if cold {
-		fmt.Fprintf(&b, "Init Duration: %.2f ms\t", float64(initDur.Microseconds())/1000)
+		b = append(b, "Init Duration: "...)
+		b = strconv.AppendFloat(b, float64(initDur.Microseconds())/1000, 'f', 2, 64)
+		b = append(b, " ms\t"...)
 	}
 	if status != "" {
-		b.WriteString("Status: " + status + "\t")
+		b = append(b, "Status: "...)
+		b = append(b, status...)
+		b = append(b, '\t')
 	}
-	return b.String()
+	return string(b)
 }
 
 func memoryMB(spec *FunctionSpec) int {

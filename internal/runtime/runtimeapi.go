@@ -124,32 +124,46 @@ func (inst *instance) serveNext(w http.ResponseWriter, r *http.Request) {
 		inst.emitLocked(c, startLine(c.inv.RequestID, inst.spec.Version))
 		inst.logMu.Unlock()
 
-		h := w.Header()
-		h[hdrRequestID] = []string{c.inv.RequestID}
-		h[hdrDeadline] = []string{strconv.FormatInt(c.deadline.UnixMilli(), 10)}
+		// One backing array for every header value instead of a slice each.
+		hv := headerValues{h: w.Header(), vals: make([]string, 0, 8)}
+		hv.set(hdrRequestID, c.inv.RequestID)
+		hv.set(hdrDeadline, strconv.FormatInt(c.deadline.UnixMilli(), 10))
 		if c.inv.InvokedFunctionARN != "" {
-			h[hdrFunctionARN] = []string{c.inv.InvokedFunctionARN}
+			hv.set(hdrFunctionARN, c.inv.InvokedFunctionARN)
 		} else {
-			h[hdrFunctionARN] = []string{inst.spec.FunctionARN}
+			hv.set(hdrFunctionARN, inst.spec.FunctionARN)
 		}
 		// AWS always sends a trace header; runtimes copy it to _X_AMZN_TRACE_ID.
 		if c.inv.TraceID != "" {
-			h[hdrTraceID] = []string{c.inv.TraceID}
+			hv.set(hdrTraceID, c.inv.TraceID)
 		} else {
-			h[hdrTraceID] = []string{newTraceID(now)}
+			hv.set(hdrTraceID, newTraceID(now))
 		}
 		if c.inv.ClientContext != "" {
-			h[hdrClientContext] = []string{c.inv.ClientContext}
+			hv.set(hdrClientContext, c.inv.ClientContext)
 		}
 		if c.inv.CognitoIdentity != "" {
-			h[hdrCognitoIdentity] = []string{c.inv.CognitoIdentity}
+			hv.set(hdrCognitoIdentity, c.inv.CognitoIdentity)
 		}
-		h["Content-Type"] = []string{"application/json"}
-		h["Content-Length"] = []string{strconv.Itoa(len(c.inv.Payload))}
+		hv.set("Content-Type", "application/json")
+		hv.set("Content-Length", strconv.Itoa(len(c.inv.Payload)))
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(c.inv.Payload)
 		return
 	}
+}
+
+// headerValues sets single-valued headers whose value slices share one backing
+// array (each a full slice expression, so an Add to one cannot overwrite the next).
+type headerValues struct {
+	h    http.Header
+	vals []string
+}
+
+func (hv *headerValues) set(k, v string) {
+	hv.vals = append(hv.vals, v)
+	n := len(hv.vals)
+	hv.h[k] = hv.vals[n-1 : n : n]
 }
 
 // newTraceID makes an X-Ray trace header with an unsampled root, in the format AWS
@@ -200,7 +214,13 @@ func readBody(r *http.Request, limit int) (body []byte, tooLarge bool, err error
 		_, _ = io.Copy(io.Discard, r.Body)
 		return nil, true, nil
 	} else if n > 0 {
-		buf.Grow(int(n))
+		// The length is known (net/http stops the body there): one exact buffer,
+		// no growth and copy as bytes.Buffer.ReadFrom would do.
+		body = make([]byte, n)
+		if _, err = io.ReadFull(r.Body, body); err != nil {
+			return nil, false, err
+		}
+		return body, false, nil
 	}
 	_, err = buf.ReadFrom(io.LimitReader(r.Body, int64(limit)+1))
 	if err != nil {
