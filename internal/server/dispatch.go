@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/sluice-dev/sluice/internal/awsproto"
 	"github.com/sluice-dev/sluice/internal/listen"
@@ -37,11 +39,16 @@ type services struct {
 	s3             http.Handler
 	isS3           func(r *http.Request) bool
 	cloudWatchLogs http.Handler // the CloudWatch Logs API (JSON 1.1)
+	// ready reports whether this node can serve: its store answers.
+	ready func(ctx context.Context) error
 }
 
 // s3MaxRequestBody is the body cap of S3 requests: a 5 GiB PutObject or UploadPart
 // with its aws-chunked framing.
 const s3MaxRequestBody = 5<<30 + 64<<20
+
+// readyTimeout bounds /_sluice/ready's store probe.
+const readyTimeout = 2 * time.Second
 
 // dispatcher is the one handler of the shared listener.
 type dispatcher struct{ s services }
@@ -55,6 +62,27 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The gateway sets the headers API Gateway sets (x-amzn-RequestId,
 		// apigw-requestid, ...) itself.
 		d.s.dataPlane.ServeHTTP(w, r)
+		return
+	}
+	// Health and readiness come before S3's claim, which may read the store:
+	// they must answer without it.
+	switch r.URL.Path {
+	case "/_sluice/health":
+		// Liveness: the process serves requests.
+		awsproto.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		return
+	case "/_sluice/ready":
+		// Readiness, for load balancers: the store answers within readyTimeout
+		// (on etcd, a node cut off from the cluster is taken out of rotation).
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		if d.s.ready != nil {
+			if err := d.s.ready(ctx); err != nil {
+				awsproto.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store: " + err.Error()})
+				return
+			}
+		}
+		awsproto.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 		return
 	}
 	if d.s.isS3 != nil && d.s.isS3(r) {
@@ -77,9 +105,6 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	path := r.URL.Path
 	switch {
-	case path == "/_sluice/health":
-		awsproto.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-		return
 	case strings.HasPrefix(path, "/_sluice/logs/"):
 		// Function logs may hold secrets: in verify mode they need a signature like
 		// any control-plane call (`sluice logs` signs with the AWS_* credentials).

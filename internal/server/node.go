@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -234,11 +235,18 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		httpAPI: httpapi.New(httpapi.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID, Certificates: certs,
 			APIEndpoint: func(id string) string { return "http://" + id + "." + cfg.ExecuteAPIDomain + ":" + port },
 			Logger:      logger.With("component", "apigatewayv2")}),
-		logs:           logs.Handler(),
-		iam:            ids.IAM(),
-		sts:            ids.STS(),
-		s3:             objects,
-		isS3:           objects.Claims,
+		logs: logs.Handler(),
+		iam:  ids.IAM(),
+		sts:  ids.STS(),
+		s3:   objects,
+		isS3: objects.Claims,
+		ready: func(ctx context.Context) error {
+			// Any answer, "not found" included, means the store is reachable.
+			if _, err := st.Get(ctx, "/_sluice/ready"); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			return nil
+		},
 		cloudWatchLogs: cwlogs.New(cwlogs.Options{Logs: logs, Region: cfg.Region, AccountID: cfg.AccountID, Logger: logger.With("component", "logs")}),
 	}
 	if mode == sigv4.ModeVerify {

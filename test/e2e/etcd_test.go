@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluice-dev/sluice/internal/store/etcdstore/etcdtest"
 )
@@ -74,5 +77,32 @@ func TestEtcdStore(t *testing.T) {
 	}
 	if len(names) != 2 || !names["etcd-fn"] || !names["made-on-2"] {
 		t.Fatalf("list-functions on node 1 = %v", names)
+	}
+}
+
+// /_sluice/health is liveness (the process serves); /_sluice/ready is readiness for
+// a load balancer: 200 while the store answers, 503 with the reason once etcd is
+// gone, while health stays 200.
+func TestReadiness(t *testing.T) {
+	endpoint, stopEtcd := etcdtest.StartStoppable(t)
+	s := startSluice(t, startOpts{args: []string{"--store", "etcd", "--etcd-endpoints", endpoint}})
+	get := func(path string) apiResponse {
+		req, err := http.NewRequest("GET", s.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.do(t, req)
+	}
+	if r := get("/_sluice/ready"); r.Status != 200 || r.JSON(t)["status"] != "ready" {
+		t.Fatalf("ready with etcd up: %d %s", r.Status, r.Body)
+	}
+	stopEtcd()
+	var r apiResponse
+	eventually(t, 15*time.Second, func() bool { r = get("/_sluice/ready"); return r.Status == 503 })
+	if r.Status != 503 || r.JSON(t)["status"] != "unavailable" || !strings.Contains(str(r.JSON(t)["reason"]), "store") {
+		t.Fatalf("ready with etcd down: %d %s", r.Status, r.Body)
+	}
+	if h := get("/_sluice/health"); h.Status != 200 {
+		t.Fatalf("health with etcd down: %d %s", h.Status, h.Body)
 	}
 }

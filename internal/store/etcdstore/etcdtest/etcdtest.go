@@ -43,6 +43,14 @@ func Binary() string {
 // SLUICE_REQUIRE_ETCD=1.
 func Start(t testing.TB) string {
 	t.Helper()
+	endpoint, _ := StartStoppable(t)
+	return endpoint
+}
+
+// StartStoppable is Start that also returns a func killing the server early (a
+// test of what happens when the store goes away); it is safe to call twice.
+func StartStoppable(t testing.TB) (endpoint string, stop func()) {
+	t.Helper()
 	bin := Binary()
 	if bin == "" {
 		if os.Getenv(RequireEnv) == "1" {
@@ -52,24 +60,24 @@ func Start(t testing.TB) string {
 	}
 	var lastErr error
 	for range 3 { // a free port can be taken between probe and bind; retry
-		endpoint, err := start(t, bin)
+		endpoint, stop, err := start(t, bin)
 		if err == nil {
-			return endpoint
+			return endpoint, stop
 		}
 		lastErr = err
 	}
 	t.Fatalf("start etcd: %v", lastErr)
-	return ""
+	return "", nil
 }
 
-func start(t testing.TB, bin string) (string, error) {
+func start(t testing.TB, bin string) (string, func(), error) {
 	clientPort, err := freePort()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	peerPort, err := freePort()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	clientURL := "http://127.0.0.1:" + strconv.Itoa(clientPort)
 	peerURL := "http://127.0.0.1:" + strconv.Itoa(peerPort)
@@ -90,13 +98,16 @@ func start(t testing.TB, bin string) (string, error) {
 	cmd.Stdout = &logs
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("run %s: %w", bin, err)
+		return "", nil, fmt.Errorf("run %s: %w", bin, err)
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
+	var once sync.Once
 	stop := func() {
-		_ = cmd.Process.Kill()
-		<-exited
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			<-exited
+		})
 	}
 
 	deadline := time.Now().Add(20 * time.Second)
@@ -104,7 +115,7 @@ func start(t testing.TB, bin string) (string, error) {
 	for {
 		select {
 		case <-exited:
-			return "", fmt.Errorf("etcd exited during startup: %s", logs.String())
+			return "", nil, fmt.Errorf("etcd exited during startup: %s", logs.String())
 		default:
 		}
 		if resp, err := client.Get(clientURL + "/health"); err == nil {
@@ -116,7 +127,7 @@ func start(t testing.TB, bin string) (string, error) {
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return "", fmt.Errorf("etcd not healthy after 20s: %s", logs.String())
+			return "", nil, fmt.Errorf("etcd not healthy after 20s: %s", logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -126,7 +137,7 @@ func start(t testing.TB, bin string) (string, error) {
 			t.Logf("etcd output:\n%s", logs.String())
 		}
 	})
-	return clientURL, nil
+	return clientURL, stop, nil
 }
 
 func freePort() (int, error) {
