@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -85,6 +86,39 @@ func TestRESTAPIKeysAndUsagePlans(t *testing.T) {
 	s.restart()
 	if r := s.awaitStatus(t, 429, "GET", api.id, "/prod/keyed", "", "x-api-key", qv); r.Status != 429 {
 		t.Fatalf("quota after restart: %d %s", r.Status, r.Body)
+	}
+
+	// UpdateUsage grants the spent quota key one more request today.
+	upd := s.awsJSON("apigateway", "update-usage", "--usage-plan-id", str(planB["id"]), "--key-id", str(quota["id"]),
+		"--patch-operations", "op=replace,path=/remaining,value=1")
+	if day := upd["items"].(map[string]any)[str(quota["id"])].([]any)[0].([]any); day[0] != float64(3) || day[1] != float64(1) {
+		t.Fatalf("update-usage = %v", upd)
+	}
+	if r := s.call(t, "GET", api.id, "/prod/keyed", "", "x-api-key", qv); r.Status != 200 {
+		t.Fatalf("quota key after update-usage: %d %s", r.Status, r.Body)
+	}
+	if r := s.call(t, "GET", api.id, "/prod/keyed", "", "x-api-key", qv); r.Status != 429 || string(r.Body) != `{"message":"Limit Exceeded"}` {
+		t.Fatalf("quota key after its extension: %d %s", r.Status, r.Body)
+	}
+
+	// ImportApiKeys from AWS's CSV key file: the imported key joins plan A; a bad
+	// row is a warning, and with --fail-on-warnings nothing is imported.
+	csv := t.TempDir() + "/keys.csv"
+	writeFile(t, csv, "Name,Key,Description,Enabled,UsagePlanIds\n"+
+		"imported,imported-key-0123456789abcdef,from a file,TRUE,"+str(planA["id"])+"\n"+
+		"bad,short,,TRUE,\n")
+	imp := s.awsJSON("apigateway", "import-api-keys", "--body", "fileb://"+csv, "--format", "csv")
+	ids, _ := imp["ids"].([]any)
+	warnings, _ := imp["warnings"].([]any)
+	if len(ids) != 1 || len(warnings) != 1 || warnings[0] != "Line 3: API Key value must be between 20 and 128 characters" {
+		t.Fatalf("import-api-keys = %v", imp)
+	}
+	if r := s.awaitStatus(t, 200, "GET", api.id, "/prod/keyed", "", "x-api-key", "imported-key-0123456789abcdef"); r.Status != 200 {
+		t.Fatalf("imported key: %d %s", r.Status, r.Body)
+	}
+	if _, stderr, err := s.awsRaw("apigateway", "import-api-keys", "--body", "fileb://"+csv, "--format", "csv", "--fail-on-warnings"); err == nil ||
+		!strings.Contains(stderr, "BadRequestException") || !strings.Contains(stderr, "Line 3: API Key value must be between 20 and 128 characters") {
+		t.Fatalf("import-api-keys --fail-on-warnings: %v %s", err, stderr)
 	}
 
 	// A disabled key is refused.

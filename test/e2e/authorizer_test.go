@@ -98,6 +98,27 @@ func TestRESTTokenAuthorizer(t *testing.T) {
 	if n := s.invocations(t, "blocks-auth"); n != before+1 {
 		t.Fatalf("authorizer invoked %d times for one token within the TTL, want 1", n-before)
 	}
+	// FlushStageAuthorizersCache drops the decision: the next call invokes the
+	// authorizer again.
+	s.aws("apigateway", "flush-stage-authorizers-cache", "--rest-api-id", api.id, "--stage-name", "prod")
+	if r := s.call(t, "GET", api.id, "/prod/blocks", "", "token", "allow-001"); r.Status != 200 {
+		t.Fatalf("good token after flush: %d %s", r.Status, r.Body)
+	}
+	if n := s.invocations(t, "blocks-auth"); n != before+2 {
+		t.Fatalf("authorizer invoked %d times after a cache flush, want 2", n-before)
+	}
+	before++
+	if _, stderr, err := s.awsRaw("apigateway", "flush-stage-authorizers-cache", "--rest-api-id", api.id, "--stage-name", "nope"); err == nil ||
+		!strings.Contains(stderr, "NotFoundException") || !strings.Contains(stderr, "Invalid Stage identifier specified") {
+		t.Fatalf("flush on a missing stage: %v %s", err, stderr)
+	}
+	// Cognito user pools are refused (501), never served unchecked.
+	if _, stderr, err := s.awsRaw("apigateway", "create-authorizer", "--rest-api-id", api.id, "--name", "pool", "--type", "COGNITO_USER_POOLS",
+		"--provider-arns", "arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_x", "--identity-source", "method.request.header.Authorization"); err == nil ||
+		!strings.Contains(stderr, "NotImplementedException") {
+		t.Fatalf("create-authorizer COGNITO_USER_POOLS: %v %s", err, stderr)
+	}
+
 	// The cached policy allows /blocks only: the same token on /other is refused.
 	r = s.call(t, "GET", api.id, "/prod/other", "", "token", "allow-001")
 	if r.Status != 403 || string(r.Body) != `{"Message":"User is not authorized to access this resource"}` {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/apigw/access"
 	"github.com/sluice-dev/sluice/internal/apigw/model"
 	"github.com/sluice-dev/sluice/internal/awsproto"
 	"github.com/sluice-dev/sluice/internal/store"
@@ -683,29 +684,142 @@ func (s *Service) getUsage(ctx context.Context, req *request) (int, any, error) 
 		if onlyKey != "" && keyID != onlyKey {
 			continue
 		}
-		days, err := rd.List(model.UsageCounterPrefix + plan + "/" + keyID + "/day/")
+		series, err := keyUsage(rd, p, keyID, start, end)
 		if err != nil {
 			return 0, nil, internalErr("get usage", err)
-		}
-		used := map[string]int64{}
-		for _, d := range days {
-			var u struct {
-				Used int64 `json:"used"`
-			}
-			if err := json.Unmarshal(d.Value, &u); err == nil {
-				used[d.Key[strings.LastIndex(d.Key, "/")+1:]] = u.Used
-			}
-		}
-		var series [][]int64
-		for day := start; !day.After(end); day = day.AddDate(0, 0, 1) {
-			n := used[day.Format(time.DateOnly)]
-			remaining := int64(0)
-			if p.Quota != nil {
-				remaining = max(int64(p.Quota.Limit)-n, 0)
-			}
-			series = append(series, []int64{n, remaining})
 		}
 		out.Items[keyID] = series
 	}
 	return http.StatusOK, out, nil
+}
+
+// keyUsage is one key's [used, remaining] pair per day from start to end. Used is
+// the day's count; remaining is what the quota window the day falls in had left at
+// the end of that day, counting any extension UpdateUsage granted (the window
+// counter is then below the sum of its days).
+func keyUsage(rd reader, p *model.UsagePlan, keyID string, start, end time.Time) ([][]int64, error) {
+	prefix := model.UsageCounterPrefix + p.ID + "/" + keyID + "/day/"
+	days, err := rd.List(prefix)
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]int64{}
+	for _, d := range days {
+		var u struct {
+			Used int64 `json:"used"`
+		}
+		if err := json.Unmarshal(d.Value, &u); err == nil {
+			used[strings.TrimPrefix(d.Key, prefix)] = u.Used
+		}
+	}
+	// adjust[window] is the window counter minus the sum of its days.
+	var adjust map[string]int64
+	if q := p.Quota; q != nil {
+		adjust = map[string]int64{}
+		sums := map[string]int64{}
+		for day, n := range used {
+			if t, err := time.Parse(time.DateOnly, day); err == nil {
+				sums[access.QuotaWindow(q, t)] += n
+			}
+		}
+		for day := start; !day.After(end); day = day.AddDate(0, 0, 1) {
+			w := access.QuotaWindow(q, day)
+			if _, done := adjust[w]; done {
+				continue
+			}
+			c, ok, err := store.GetRecord[usageCount](rd, model.UsageCounterPrefix+access.CounterName(p.ID, keyID, w))
+			if err != nil {
+				return nil, err
+			}
+			adjust[w] = 0
+			if ok {
+				adjust[w] = c.Used - sums[w]
+			}
+		}
+	}
+	var series [][]int64
+	for day := start; !day.After(end); day = day.AddDate(0, 0, 1) {
+		d := day.Format(time.DateOnly)
+		remaining := int64(0)
+		if q := p.Quota; q != nil {
+			w := access.QuotaWindow(q, day)
+			upTo := adjust[w]
+			for other, n := range used {
+				// Dates in one format compare as strings.
+				if other <= d && other >= w {
+					upTo += n
+				}
+			}
+			remaining = max(int64(q.Limit)-upTo, 0)
+		}
+		series = append(series, []int64{used[d], remaining})
+	}
+	return series, nil
+}
+
+// usageCount is a quota counter record as the data plane writes it (see
+// access.StoreCounters).
+type usageCount struct {
+	Used int64 `json:"used"`
+}
+
+// updateUsage is UpdateUsage: PATCH /usageplans/{id}/keys/{keyId}/usage with
+// op replace, path /remaining, grants "a temporary extension to the remaining quota"
+// of the key's current quota window: the window's counter is set so that exactly
+// value requests remain (it may go below zero when value exceeds the limit). The
+// answer is the key's usage for today.
+func (s *Service) updateUsage(ctx context.Context, req *request) (int, any, error) {
+	ops, err := decodePatch(req, "updateUsageInput")
+	if err != nil {
+		return 0, nil, err
+	}
+	plan, keyID := req.params["usagePlanId"], req.params["keyId"]
+	var remaining *int64
+	for _, op := range ops {
+		if op.path() != "/remaining" {
+			return 0, nil, errPathNotOneOf(op, "/remaining")
+		}
+		if op.Op != "replace" {
+			return 0, nil, errUnsupportedOp(op)
+		}
+		n, err := strconv.ParseInt(op.value(), 10, 64)
+		if err != nil || n < 0 {
+			return 0, nil, badRequest("Invalid value for remaining: %s. Must be a non-negative integer", op.value())
+		}
+		remaining = &n
+	}
+	now := time.Now().UTC()
+	var p *model.UsagePlan
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if p, err = loadUsagePlan(tx, plan); err != nil {
+			return err
+		}
+		if !safeID(keyID) {
+			return notFound("Invalid Usage Plan Key identifier specified")
+		}
+		if _, ok, err := store.GetRecord[model.UsagePlanKey](tx, usagePlanKeyKey(plan, keyID)); err != nil {
+			return err
+		} else if !ok {
+			return notFound("Invalid Usage Plan Key identifier specified")
+		}
+		if remaining == nil {
+			return nil
+		}
+		if p.Quota == nil {
+			return badRequest("Usage plan %s has no quota; there is no remaining quota to update", plan)
+		}
+		key := model.UsageCounterPrefix + access.CounterName(plan, keyID, access.QuotaWindow(p.Quota, now))
+		return store.PutRecord(tx, key, &usageCount{Used: int64(p.Quota.Limit) - *remaining})
+	})
+	if err != nil {
+		return 0, nil, internalErr("update usage", err)
+	}
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	series, err := keyUsage(s.reader(ctx), p, keyID, today, today)
+	if err != nil {
+		return 0, nil, internalErr("update usage", err)
+	}
+	day := today.Format(time.DateOnly)
+	return http.StatusOK, usage{UsagePlanID: plan, StartDate: day, EndDate: day, Items: map[string][][]int64{keyID: series}}, nil
 }

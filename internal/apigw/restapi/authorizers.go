@@ -2,6 +2,7 @@ package restapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"sort"
@@ -85,6 +86,11 @@ func validateAuthorizer(au *model.Authorizer, input string) error {
 	if !slices.Contains(authorizerTypes, au.Type) {
 		return validationError("Value '%s' at '%s.type' failed to satisfy constraint: Member must satisfy enum value set: [TOKEN, COGNITO_USER_POOLS, REQUEST]", au.Type, input)
 	}
+	if au.Type == "COGNITO_USER_POOLS" {
+		// Sluice has no Cognito user pools to check tokens against; refusing the
+		// authorizer keeps its methods from ever being served unchecked.
+		return errCognitoUnsupported
+	}
 	if strings.TrimSpace(au.Name) == "" {
 		return badRequest("Authorizer name must be non-empty")
 	}
@@ -137,6 +143,9 @@ func validRequestIdentitySource(src string) bool {
 	}
 	return false
 }
+
+var errCognitoUnsupported = awsproto.Errorf(http.StatusNotImplemented, "NotImplementedException",
+	"COGNITO_USER_POOLS authorizers are not implemented in Sluice yet")
 
 var errAuthorizerNotFound = notFound("Invalid Authorizer identifier specified")
 
@@ -270,6 +279,30 @@ func (s *Service) deleteAuthorizer(ctx context.Context, req *request) (int, any,
 	})
 	if err != nil {
 		return 0, nil, internalErr("delete authorizer", err)
+	}
+	return http.StatusAccepted, nil, nil
+}
+
+// flushStageAuthorizersCache drops every cached authorizer decision of a stage. The
+// caches live in the compiled stage, so the stage record is written again: every
+// node sharing the store recompiles the stage with empty caches, and this node does
+// so before answering, so the next request invokes the authorizer again.
+func (s *Service) flushStageAuthorizersCache(ctx context.Context, req *request) (int, any, error) {
+	api, name := req.params["restApiId"], req.params["stageName"]
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		st, err := s.loadStage(tx, api, name)
+		if err != nil {
+			return err
+		}
+		return store.PutRecord(tx, stageKey(api, name), st)
+	})
+	if err != nil {
+		return 0, nil, internalErr("flush stage authorizers cache", err)
+	}
+	if s.gateway != nil {
+		if err := s.gateway.Reload(ctx); err != nil {
+			return 0, nil, fmt.Errorf("flush stage authorizers cache: %w", err)
+		}
 	}
 	return http.StatusAccepted, nil, nil
 }

@@ -302,11 +302,14 @@ func (s *Service) handlers() map[string]handlerFunc {
 		"UpdateAuthorizer": s.updateAuthorizer,
 		"DeleteAuthorizer": s.deleteAuthorizer,
 
-		"CreateApiKey": s.createAPIKey,
-		"GetApiKey":    s.getAPIKey,
-		"GetApiKeys":   s.getAPIKeys,
-		"UpdateApiKey": s.updateAPIKey,
-		"DeleteApiKey": s.deleteAPIKey,
+		"FlushStageAuthorizersCache": s.flushStageAuthorizersCache,
+
+		"CreateApiKey":  s.createAPIKey,
+		"GetApiKey":     s.getAPIKey,
+		"GetApiKeys":    s.getAPIKeys,
+		"UpdateApiKey":  s.updateAPIKey,
+		"DeleteApiKey":  s.deleteAPIKey,
+		"ImportApiKeys": s.importAPIKeys,
 
 		"CreateUsagePlan": s.createUsagePlan,
 		"GetUsagePlan":    s.getUsagePlan,
@@ -314,6 +317,7 @@ func (s *Service) handlers() map[string]handlerFunc {
 		"UpdateUsagePlan": s.updateUsagePlan,
 		"DeleteUsagePlan": s.deleteUsagePlan,
 		"GetUsage":        s.getUsage,
+		"UpdateUsage":     s.updateUsage,
 
 		"CreateUsagePlanKey": s.createUsagePlanKey,
 		"GetUsagePlanKey":    s.getUsagePlanKey,

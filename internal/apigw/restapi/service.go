@@ -35,6 +35,16 @@ type Options struct {
 	// domain name.
 	Certificates domainnames.Certificates
 	Logger       *slog.Logger
+	// Gateway is this node's data plane, told to recompile when an operation must
+	// take effect before it returns (FlushStageAuthorizersCache); nil in tests that
+	// serve no data plane.
+	Gateway Gateway
+}
+
+// Gateway is the data plane as the control plane drives it.
+type Gateway interface {
+	// Reload recompiles the store's APIs and serves the result before returning.
+	Reload(ctx context.Context) error
 }
 
 // Service serves the apigateway (v1) control plane. It is safe for concurrent use:
@@ -45,6 +55,7 @@ type Service struct {
 	account string
 	log     *slog.Logger
 	certs   domainnames.Certificates
+	gateway Gateway
 	routes  []route
 }
 
@@ -54,7 +65,7 @@ const maxBodyBytes = 10 << 20
 
 // New builds a Service.
 func New(opts Options) *Service {
-	s := &Service{store: opts.Store, region: opts.Region, account: opts.AccountID, log: opts.Logger, certs: opts.Certificates}
+	s := &Service{store: opts.Store, region: opts.Region, account: opts.AccountID, log: opts.Logger, certs: opts.Certificates, gateway: opts.Gateway}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
