@@ -171,6 +171,22 @@ func TestRESTTokenAuthorizer(t *testing.T) {
 		t.Fatalf("requestContext.authorizer = %v", a)
 	}
 
+	// TestInvokeAuthorizer runs the stored authorizer against a simulated request:
+	// clientStatus 0 with the returned policy, 401 for a token the validation
+	// expression refuses (without invoking) or the function refuses.
+	ti := s.awsJSON("apigateway", "test-invoke-authorizer", "--rest-api-id", api.id, "--authorizer-id", authID, "--headers", "token=allow-777")
+	wantPolicy := `{"Version":"2012-10-17","Statement":[{"Action":"execute-api:Invoke","Effect":"Allow","Resource":"arn:aws:execute-api:us-east-1:123456789012:` + api.id + `/ESTestInvoke-stage/GET/"}]}`
+	if ti["clientStatus"] != float64(0) || ti["principalId"] != "user-777" || ti["policy"] != wantPolicy ||
+		!strings.Contains(str(ti["log"]), "Successfully completed authorizer execution") {
+		t.Fatalf("test-invoke-authorizer allow = %v", ti)
+	}
+	for token, want := range map[string]float64{"drop table;": 401, "wrong-778": 401, "junk-779": 500} {
+		ti := s.awsJSON("apigateway", "test-invoke-authorizer", "--rest-api-id", api.id, "--authorizer-id", authID, "--headers", `{"token":"`+token+`"}`)
+		if ti["clientStatus"] != want || ti["policy"] != nil {
+			t.Fatalf("test-invoke-authorizer %q = %v", token, ti)
+		}
+	}
+
 	// An authorizer a method uses cannot be deleted.
 	if _, stderr, err := s.awsRaw("apigateway", "delete-authorizer", "--rest-api-id", api.id, "--authorizer-id", authID); err == nil ||
 		!strings.Contains(stderr, "ConflictException") {

@@ -50,6 +50,20 @@ func ParseIdentitySources(list []string) ([]IdentitySource, bool) {
 	return out, true
 }
 
+// Origin is the source in REST's form, as execution logs name it
+// ("method.request.header.token").
+func (s IdentitySource) Origin() string {
+	switch s.Kind {
+	case SourceHeader:
+		return "method.request.header." + s.Name
+	case SourceQuery:
+		return "method.request.querystring." + s.Name
+	case SourceStageVariable:
+		return "stageVariables." + s.Name
+	}
+	return "context." + s.Name
+}
+
 func parseIdentitySource(s string) (IdentitySource, bool) {
 	for _, p := range [...]struct {
 		prefix string

@@ -28,44 +28,52 @@ func (b *builder) restAuthorizers(api *API, s *Stage, in map[string]*model.Autho
 	}
 	out := make(map[string]*access.LambdaAuthorizer, len(in))
 	for id, m := range in {
-		a := access.LambdaAuthorizer{ID: id, Name: m.Name, Type: m.Type, Credentials: m.AuthorizerCredentials,
-			SourceARN: b.authorizerSourceARN(api.ID, id), TTL: 300 * time.Second}
-		if m.AuthorizerResultTTLInSeconds != nil {
-			a.TTL = time.Duration(*m.AuthorizerResultTTLInSeconds) * time.Second
-		}
-		switch m.Type {
-		case "TOKEN", "REQUEST":
-		default:
-			a.ConfigErr = "authorizer type " + m.Type + " is not supported by Sluice yet"
-		}
-		if fn, ok := functionARNFromURI(substituteStageVariables(m.AuthorizerURI, s.Variables)); ok {
-			a.FunctionARN = fn
-		} else if a.ConfigErr == "" {
-			a.ConfigErr = "invalid authorizer URI " + m.AuthorizerURI
-		}
-		srcs, ok := access.ParseIdentitySources(strings.Split(m.IdentitySource, ","))
-		if !ok && a.ConfigErr == "" {
-			a.ConfigErr = "invalid identity source " + m.IdentitySource
-		}
-		a.Sources = srcs
-		if m.Type == "TOKEN" {
-			if len(srcs) != 1 || srcs[0].Kind != access.SourceHeader {
-				if a.ConfigErr == "" {
-					a.ConfigErr = "a TOKEN authorizer needs one header identity source"
-				}
-			}
-			re, err := access.CompileValidation(m.IdentityValidationExpression)
-			if err != nil && a.ConfigErr == "" {
-				a.ConfigErr = "invalid identityValidationExpression: " + err.Error()
-			}
-			a.Validation = re
-		}
+		a := RESTAuthorizer(b.opts.Region, b.opts.AccountID, api.ID, id, m, s.Variables)
 		if a.ConfigErr != "" {
 			b.log.Warn("apigw compile: authorizer cannot run; its methods answer 500", "api", api.ID, "authorizer", id, "err", a.ConfigErr)
 		}
-		out[id] = access.NewLambdaAuthorizer(a)
+		out[id] = a
 	}
 	return out
+}
+
+// RESTAuthorizer compiles one REST TOKEN or REQUEST authorizer with the stage
+// variables it is used under (TestInvokeAuthorizer compiles the stored authorizer
+// with the variables the test passes). One that cannot run has ConfigErr set.
+func RESTAuthorizer(region, account, apiID, id string, m *model.Authorizer, stageVars map[string]string) *access.LambdaAuthorizer {
+	a := access.LambdaAuthorizer{ID: id, Name: m.Name, Type: m.Type, Credentials: m.AuthorizerCredentials,
+		SourceARN: "arn:aws:execute-api:" + region + ":" + account + ":" + apiID + "/authorizers/" + id, TTL: 300 * time.Second}
+	if m.AuthorizerResultTTLInSeconds != nil {
+		a.TTL = time.Duration(*m.AuthorizerResultTTLInSeconds) * time.Second
+	}
+	switch m.Type {
+	case "TOKEN", "REQUEST":
+	default:
+		a.ConfigErr = "authorizer type " + m.Type + " is not supported by Sluice yet"
+	}
+	if fn, ok := functionARNFromURI(substituteStageVariables(m.AuthorizerURI, stageVars)); ok {
+		a.FunctionARN = fn
+	} else if a.ConfigErr == "" {
+		a.ConfigErr = "invalid authorizer URI " + m.AuthorizerURI
+	}
+	srcs, ok := access.ParseIdentitySources(strings.Split(m.IdentitySource, ","))
+	if !ok && a.ConfigErr == "" {
+		a.ConfigErr = "invalid identity source " + m.IdentitySource
+	}
+	a.Sources = srcs
+	if m.Type == "TOKEN" {
+		if len(srcs) != 1 || srcs[0].Kind != access.SourceHeader {
+			if a.ConfigErr == "" {
+				a.ConfigErr = "a TOKEN authorizer needs one header identity source"
+			}
+		}
+		re, err := access.CompileValidation(m.IdentityValidationExpression)
+		if err != nil && a.ConfigErr == "" {
+			a.ConfigErr = "invalid identityValidationExpression: " + err.Error()
+		}
+		a.Validation = re
+	}
+	return access.NewLambdaAuthorizer(a)
 }
 
 // httpAuthorizers compiles an HTTP API deployment's Lambda REQUEST authorizers, and

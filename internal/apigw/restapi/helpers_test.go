@@ -46,14 +46,18 @@ func (s testStore) keys(prefix string) []string {
 
 // newTestEnv serves a Service over HTTP and returns aws-sdk-go-v2's apigateway
 // client pointed at it, as a user's tooling would be.
-func newTestEnv(t *testing.T) *testEnv {
+func newTestEnv(t *testing.T, configure ...func(*Options)) *testEnv {
 	t.Helper()
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "sluice.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	svc := New(Options{Store: storetest.WriteLimited(st, model.MaxWritesPerUpdate), Region: "us-east-1", AccountID: testAccount})
+	opts := Options{Store: storetest.WriteLimited(st, model.MaxWritesPerUpdate), Region: "us-east-1", AccountID: testAccount}
+	for _, c := range configure {
+		c(&opts)
+	}
+	svc := New(opts)
 	srv := httptest.NewServer(awsproto.RequestIDMiddleware(svc))
 	t.Cleanup(srv.Close)
 	cfg := aws.Config{

@@ -303,6 +303,7 @@ func (s *Service) handlers() map[string]handlerFunc {
 		"DeleteAuthorizer": s.deleteAuthorizer,
 
 		"FlushStageAuthorizersCache": s.flushStageAuthorizersCache,
+		"TestInvokeAuthorizer":       s.testInvokeAuthorizer,
 
 		"CreateApiKey":  s.createAPIKey,
 		"GetApiKey":     s.getAPIKey,

@@ -23,6 +23,7 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/apigw/domainnames"
 	"github.com/sluice-dev/sluice/internal/awsproto"
+	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
@@ -39,6 +40,8 @@ type Options struct {
 	// take effect before it returns (FlushStageAuthorizersCache); nil in tests that
 	// serve no data plane.
 	Gateway Gateway
+	// Invoker runs Lambda functions for TestInvokeAuthorizer; nil answers it 501.
+	Invoker invoke.Invoker
 }
 
 // Gateway is the data plane as the control plane drives it.
@@ -56,6 +59,7 @@ type Service struct {
 	log     *slog.Logger
 	certs   domainnames.Certificates
 	gateway Gateway
+	invoker invoke.Invoker
 	routes  []route
 }
 
@@ -65,7 +69,7 @@ const maxBodyBytes = 10 << 20
 
 // New builds a Service.
 func New(opts Options) *Service {
-	s := &Service{store: opts.Store, region: opts.Region, account: opts.AccountID, log: opts.Logger, certs: opts.Certificates, gateway: opts.Gateway}
+	s := &Service{store: opts.Store, region: opts.Region, account: opts.AccountID, log: opts.Logger, certs: opts.Certificates, gateway: opts.Gateway, invoker: opts.Invoker}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
