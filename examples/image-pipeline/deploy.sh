@@ -18,8 +18,9 @@ BUCKET=${BUCKET:-photos}
 build() { # build a Go function as provided.al2023's bootstrap and zip it
   (cd "$1" && CGO_ENABLED=0 go build -o bootstrap . && rm -f function.zip && zip -q function.zip bootstrap && rm bootstrap)
 }
-build presign
 build resize
+# presign is Node.js: its locked npm dependencies go in the zip, as for any Lambda.
+(cd presign && npm ci --omit=dev --no-audit --no-fund --loglevel=error && rm -f function.zip && zip -qr function.zip index.mjs package.json node_modules)
 
 awsl s3 mb "s3://$BUCKET" >/dev/null
 awsl s3 mb "s3://$BUCKET-resized" >/dev/null
@@ -29,8 +30,8 @@ awsl s3 cp --no-progress resize/function.zip "s3://$BUCKET-artifacts/resize.zip"
 RESIZE=$(awsl lambda create-function --function-name resize --runtime provided.al2023 --handler bootstrap \
   --role arn:aws:iam::$ACCOUNT:role/resize --timeout 30 --memory-size 512 \
   --code "S3Bucket=$BUCKET-artifacts,S3Key=resize.zip" --query FunctionArn)
-PRESIGN=$(awsl lambda create-function --function-name presign --runtime provided.al2023 --handler bootstrap \
-  --role arn:aws:iam::$ACCOUNT:role/presign --zip-file fileb://presign/function.zip \
+PRESIGN=$(awsl lambda create-function --function-name presign --runtime nodejs22.x --handler index.handler \
+  --role arn:aws:iam::$ACCOUNT:role/presign --zip-file fileb://presign/function.zip --timeout 15 \
   --environment "Variables={UPLOAD_BUCKET=$BUCKET}" --query FunctionArn)
 
 awsl lambda add-permission --function-name resize --statement-id s3 --action lambda:InvokeFunction \

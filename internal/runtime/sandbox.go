@@ -121,6 +121,9 @@ func runSandbox(specJSON string) {
 			fail("read-only "+p, err)
 		}
 	}
+	if err := addSandboxUser(s.UID, s.GID); err != nil {
+		fail("passwd entry", err)
+	}
 	if len(layerFDs) > 0 {
 		if err := mountOpt(layerFDs); err != nil {
 			fail("mount layers on /opt", err)
@@ -149,6 +152,48 @@ func runSandbox(specJSON string) {
 	err := syscall.Exec(s.Argv[0], s.Argv, os.Environ())
 	// Exec failed: report it as the pool reports a failed start.
 	fail("exec "+s.Argv[0], err)
+}
+
+// addSandboxUser gives the instance's uid a name and a home as Lambda's
+// sbx_user1051 has (/home/sbx_user1051, which does not exist, and HOME unset): the
+// host's /etc/passwd and /etc/group plus its entries, bound read-only over them in
+// this namespace. Without an entry getpwuid fails, and so does whatever asks for
+// the home directory (Node's os.homedir(), which the AWS SDK for JavaScript calls
+// to look for ~/.aws, throws ENOENT). The files are staged in the instance's fresh
+// /tmp and unlinked once bound, so the function's /tmp starts empty.
+func addSandboxUser(uid, gid int) error {
+	name := "sbx_user" + strconv.Itoa(uid)
+	entries := map[string]string{
+		"/etc/passwd": fmt.Sprintf("%s:x:%d:%d::/home/%s:/sbin/nologin\n", name, uid, gid, name),
+		"/etc/group":  fmt.Sprintf("%s:x:%d:\n", name, gid),
+	}
+	for _, path := range []string{"/etc/passwd", "/etc/group"} {
+		host, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // nothing to bind over
+		}
+		if err != nil {
+			return err
+		}
+		if len(host) > 0 && host[len(host)-1] != '\n' {
+			host = append(host, '\n')
+		}
+		staged := "/tmp/.sluice-" + filepath.Base(path)
+		if err := os.WriteFile(staged, append(host, entries[path]...), 0o644); err != nil {
+			return err
+		}
+		err = syscall.Mount(staged, path, "", syscall.MS_BIND, "")
+		if err == nil {
+			err = syscall.Mount("", path, "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY, "")
+		}
+		if rmErr := os.Remove(staged); err == nil {
+			err = rmErr
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return nil
 }
 
 // mountOpt presents the layers at /opt as Lambda does: one layer bound read-only,

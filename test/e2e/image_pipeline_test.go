@@ -89,8 +89,11 @@ func TestImagePipeline(t *testing.T) {
 		"--handler", "bootstrap", "--role", "arn:aws:iam::123456789012:role/resize", "--timeout", "30", "--memory-size", "512",
 		"--code", "S3Bucket=deploy-artifacts,S3Key=resize.zip")
 	resizeARN := str(resize["FunctionArn"])
-	presign := s.createFunction("presign", "provided.al2023", "bootstrap", goPackageZip(t, "../../examples/image-pipeline/presign"),
-		"--environment", "Variables={UPLOAD_BUCKET="+bucket+"}")
+	// presign is Node.js with @aws-sdk/client-s3 and s3-request-presigner from npm,
+	// packaged as its README says (npm ci, zip the folder).
+	presignDir := npmPackage(t, "../../examples/image-pipeline/presign")
+	presign := s.createFunction("presign", "nodejs22.x", "index.handler", zipTree(t, presignDir, "presign"),
+		"--environment", "Variables={UPLOAD_BUCKET="+bucket+"}", "--timeout", "15")
 	presignARN := str(presign["FunctionArn"])
 
 	// Without the permission S3 cannot validate the destination.
@@ -116,7 +119,8 @@ func TestImagePipeline(t *testing.T) {
 	r := s.awaitStatus(t, 200, "GET", api.id, "/image/presigned-uri?name=cat%20photo.jpg", "")
 	var presigned struct{ UploadURL, Key string }
 	if err := json.Unmarshal(r.Body, &presigned); err != nil || presigned.UploadURL == "" {
-		t.Fatalf("presigned-uri answered %d %s", r.Status, r.Body)
+		logs, _ := s.sluiceLogs("presign")
+		t.Fatalf("presigned-uri answered %d %s; presign logs:\n%s", r.Status, r.Body, tail(logs, 4000))
 	}
 	if !strings.Contains(presigned.UploadURL, "X-Amz-Expires=1200") {
 		t.Fatalf("upload URL is not valid for 20 minutes: %s", presigned.UploadURL)
@@ -130,6 +134,10 @@ func TestImagePipeline(t *testing.T) {
 	altered := strings.Replace(presigned.UploadURL, "cat%20photo.jpg", "dog.jpg", 1)
 	if code, body := curlUpload(t, altered, photo); code != 403 || !strings.Contains(body, "<Code>SignatureDoesNotMatch</Code>") {
 		t.Fatalf("altered URL: %d %s", code, body)
+	}
+	// Content-Type is a signed header of the URL: another type is refused too.
+	if code, body := curlUploadAs(t, presigned.UploadURL, photo, "image/png"); code != 403 || !strings.Contains(body, "<Code>SignatureDoesNotMatch</Code>") {
+		t.Fatalf("upload with another Content-Type: %d %s", code, body)
 	}
 	if code, body := curlUpload(t, presigned.UploadURL, photo); code != 200 {
 		t.Fatalf("upload: %d %s", code, body)
@@ -164,7 +172,13 @@ func TestImagePipeline(t *testing.T) {
 // curl, and returns the status and body.
 func curlUpload(t *testing.T, url, file string) (int, string) {
 	t.Helper()
-	out, err := exec.Command("curl", "-s", "-o", "-", "-w", "\n%{http_code}", "-H", "Content-Type: image/jpeg",
+	return curlUploadAs(t, url, file, "image/jpeg")
+}
+
+// curlUploadAs is curlUpload with the given Content-Type.
+func curlUploadAs(t *testing.T, url, file, contentType string) (int, string) {
+	t.Helper()
+	out, err := exec.Command("curl", "-s", "-o", "-", "-w", "\n%{http_code}", "-H", "Content-Type: "+contentType,
 		"--upload-file", file, url).Output()
 	if err != nil {
 		t.Fatalf("curl: %v", err)

@@ -54,6 +54,7 @@ func (s *instance) sluiceLogs(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, sluiceBin, append([]string{"logs", "--endpoint-url", s.URL}, args...)...)
+	cmd.Env = awsEnv() // the CLI's credentials, the root key of verify-mode tests
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

@@ -23,7 +23,7 @@ func TestFunctionSandbox(t *testing.T) {
 const fs = require('fs');
 const { spawn } = require('child_process');
 exports.handler = async (event) => {
-  const out = { uid: process.getuid() };
+  const out = { uid: process.getuid(), home: require('os').homedir(), user: require('os').userInfo().username, homeEnv: process.env.HOME ?? '' };
   try { fs.readFileSync(event.state); out.state = 'read'; } catch (e) { out.state = e.code; }
   try { out.datadir = fs.readdirSync(event.dataDir).join(','); } catch (e) { out.datadir = e.code; }
   fs.writeFileSync('/tmp/mine', 'x');
@@ -42,14 +42,19 @@ exports.handler = async (event) => {
 	payload, _ := json.Marshal(map[string]string{"state": filepath.Join(s.DataDir, "state.db"), "dataDir": s.DataDir, "marker": marker})
 	_, out := s.invokeCLI("sbx", string(payload))
 	var got struct {
-		UID                      int
-		State, Datadir, Tmp, Env string
+		UID                                           int
+		State, Datadir, Tmp, Env, Home, User, HomeEnv string
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("payload %s: %v", out, err)
 	}
 	if got.UID == 0 {
-		t.Fatal("the function runs as root")
+		t.Fatalf("the function runs as root: %s", out)
+	}
+	// As sbx_user1051 on Lambda: a passwd entry with a home that is not there, and
+	// no HOME (the AWS SDK for JavaScript asks os.homedir() for ~/.aws).
+	if want := "sbx_user" + strconv.Itoa(got.UID); got.User != want || got.Home != "/home/"+want || got.HomeEnv != "" {
+		t.Fatalf("user %q home %q HOME=%q, want %s /home/%s and no HOME", got.User, got.Home, got.HomeEnv, want, want)
 	}
 	if got.State == "read" {
 		t.Fatal("the function read Sluice's state.db")
