@@ -39,6 +39,7 @@ type services struct {
 	s3             http.Handler
 	isS3           func(r *http.Request) bool
 	cloudWatchLogs http.Handler // the CloudWatch Logs API (JSON 1.1)
+	cloudFormation http.Handler // Query protocol, XML
 	// ready reports whether this node can serve: its store answers.
 	ready func(ctx context.Context) error
 }
@@ -129,7 +130,7 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch service {
 	case "lambda":
 		style = awsproto.StyleLambda
-	case "apigateway", "acm", "iam", "sts", "logs":
+	case "apigateway", "acm", "iam", "sts", "logs", "cloudformation":
 	default:
 		awsproto.WriteError(w, style, awsproto.Errorf(http.StatusNotFound, "UnknownOperationException",
 			"Sluice does not implement the service or operation for %s %s", r.Method, path))
@@ -156,6 +157,8 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		serveOrUnbuilt(w, r, d.s.acm, "ACM", style)
 	case "logs":
 		serveOrUnbuilt(w, r, d.s.cloudWatchLogs, "CloudWatch Logs", style)
+	case "cloudformation":
+		serveOrUnbuilt(w, r, d.s.cloudFormation, "CloudFormation", style)
 	case "apigateway":
 		if strings.HasPrefix(path, "/v2/") {
 			serveOrUnbuilt(w, r, d.s.httpAPI, "API Gateway V2", style)

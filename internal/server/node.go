@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/apigw/gateway"
 	"github.com/sluice-dev/sluice/internal/apigw/httpapi"
 	"github.com/sluice-dev/sluice/internal/apigw/restapi"
+	"github.com/sluice-dev/sluice/internal/cfn"
 	"github.com/sluice-dev/sluice/internal/cwlogs"
 	"github.com/sluice-dev/sluice/internal/domains"
 	"github.com/sluice-dev/sluice/internal/fncreds"
@@ -249,6 +250,19 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		},
 		cloudWatchLogs: cwlogs.New(cwlogs.Options{Logs: logs, Region: cfg.Region, AccountID: cfg.AccountID, Logger: logger.With("component", "logs")}),
 	}
+	// CloudFormation creates resources through this node's own control plane,
+	// signing as the root key (any key is accepted in open mode).
+	cfnKey, cfnSecret := cfg.RootAccessKeyID, cfg.RootSecretAccessKey
+	if cfnKey == "" {
+		cfnKey, cfnSecret = "AKIDSLUICECLOUDFORMATION", "sluice-cloudformation"
+	}
+	stacks := cfn.New(cfn.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID,
+		API:         http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (&dispatcher{s: n.services}).ServeHTTP(w, r) }),
+		AccessKeyID: cfnKey, SecretAccessKey: cfnSecret, Logger: logger.With("component", "cloudformation")})
+	cfnCtx, stopCFN := context.WithCancel(ctx)
+	stacks.Start(cfnCtx)
+	n.closers = append(n.closers, func() error { stopCFN(); stacks.Wait(); return nil })
+	n.services.cloudFormation = stacks
 	if mode == sigv4.ModeVerify {
 		n.services.authenticateLogs = authenticate
 	} else {

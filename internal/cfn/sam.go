@@ -1,0 +1,425 @@
+package cfn
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// The SAM transform (AWS::Serverless-2016-10-31), applied server-side as
+// CloudFormation does: AWS::Serverless::Function becomes AWS::Lambda::Function
+// plus the resources SAM generates for it ({Fn}Role when no Role is given,
+// {Fn}{Event}Permission per HttpApi event, and the implicit ServerlessHttpApi with
+// its $default stage ServerlessHttpApiApiGatewayDefaultStage), with Globals
+// merged in first. What Sluice's transform does not implement is refused with
+// SAM's error shape, naming the resource and the property.
+
+// samError is SAM's "Invalid Serverless Application Specification document" error.
+func samError(errs []string) error {
+	return validationError("Transform %s failed with: Invalid Serverless Application Specification document. Number of errors found: %d. %s",
+		samTransform, len(errs), strings.Join(errs, " "))
+}
+
+func samResourceError(id, format string, args ...any) string {
+	return fmt.Sprintf("Resource with id [%s] is invalid. ", id) + fmt.Sprintf(format, args...)
+}
+
+var samFunctionProps = []string{"Handler", "Runtime", "CodeUri", "InlineCode", "Environment", "Timeout", "MemorySize", "Description",
+	"Role", "Policies", "Events", "FunctionName", "Layers", "Architectures", "Tags", "ReservedConcurrentExecutions", "EphemeralStorage",
+	"Tracing", "LoggingConfig", "PackageType", "PermissionsBoundary"}
+
+var samFunctionUnsupported = []string{"AutoPublishAlias", "AutoPublishCodeSha256", "DeploymentPreference", "ProvisionedConcurrencyConfig",
+	"VpcConfig", "DeadLetterQueue", "EventInvokeConfig", "FunctionUrlConfig", "ImageUri", "ImageConfig", "KmsKeyArn", "FileSystemConfigs",
+	"CodeSigningConfigArn", "SnapStart", "RuntimeManagementConfig", "AssumeRolePolicyDocument", "RolePath", "VersionDescription"}
+
+// samFunctionGlobals are the Function properties Globals may set.
+var samFunctionGlobals = []string{"Handler", "Runtime", "CodeUri", "Environment", "Timeout", "MemorySize", "Description", "Layers",
+	"Architectures", "Tags", "ReservedConcurrentExecutions", "EphemeralStorage", "Tracing", "LoggingConfig", "PermissionsBoundary",
+	"AutoPublishAlias", "VpcConfig", "DeadLetterQueue", "KmsKeyArn"}
+
+type httpAPIEvent struct {
+	fn, event, method, path string
+	payload                 any
+	timeout                 any
+}
+
+func transformSAM(t *template) error {
+	var errs []string
+	globals, gerrs := samGlobals(t.Globals)
+	errs = append(errs, gerrs...)
+	var events []httpAPIEvent
+	names := make([]string, 0, len(t.Resources))
+	for n := range t.Resources {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, id := range names {
+		r := t.Resources[id]
+		if !strings.HasPrefix(r.Type, "AWS::Serverless::") {
+			continue
+		}
+		if r.Type != "AWS::Serverless::Function" {
+			errs = append(errs, samResourceError(id, "Sluice's SAM transform does not implement %s yet (it implements AWS::Serverless::Function).", r.Type))
+			continue
+		}
+		ev, ferrs := samFunction(t, id, r, globals)
+		errs = append(errs, ferrs...)
+		events = append(events, ev...)
+	}
+	if len(errs) > 0 {
+		return samError(errs)
+	}
+	if len(events) > 0 {
+		addImplicitHTTPAPI(t, events)
+	}
+	t.Globals = nil
+	t.Transform = nil
+	return nil
+}
+
+func samGlobals(g map[string]any) (map[string]any, []string) {
+	var errs []string
+	var fn map[string]any
+	for k, v := range g {
+		switch k {
+		case "Function":
+			m, ok := v.(map[string]any)
+			if !ok {
+				errs = append(errs, "'Globals' section is invalid. 'Function' must be a dictionary.")
+				continue
+			}
+			for p := range m {
+				if !contains(samFunctionGlobals, p) {
+					errs = append(errs, fmt.Sprintf("'Globals' section is invalid. '%s' is not a supported property of 'Function'.", p))
+				}
+			}
+			fn = m
+		default:
+			errs = append(errs, fmt.Sprintf("'Globals' section is invalid. Sluice's SAM transform does not implement Globals.%s yet.", k))
+		}
+	}
+	return fn, errs
+}
+
+// mergeGlobal merges a Globals value under the function's own: maps merge key by
+// key (the function wins), lists are concatenated, scalars are replaced.
+func mergeGlobal(global, local any) any {
+	gm, ok1 := global.(map[string]any)
+	lm, ok2 := local.(map[string]any)
+	if ok1 && ok2 {
+		out := map[string]any{}
+		for k, v := range gm {
+			out[k] = v
+		}
+		for k, v := range lm {
+			if g, ok := out[k]; ok {
+				out[k] = mergeGlobal(g, v)
+			} else {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	gl, ok1 := global.([]any)
+	ll, ok2 := local.([]any)
+	if ok1 && ok2 {
+		return append(append([]any{}, gl...), ll...)
+	}
+	return local
+}
+
+var s3URI = regexp.MustCompile(`^s3://([^/]+)/(.+)$`)
+
+func samFunction(t *template, id string, r *resourceDef, globals map[string]any) ([]httpAPIEvent, []string) {
+	p := map[string]any{}
+	for k, v := range globals {
+		p[k] = v
+	}
+	for k, v := range r.Properties {
+		if g, ok := p[k]; ok {
+			p[k] = mergeGlobal(g, v)
+		} else {
+			p[k] = v
+		}
+	}
+	var errs []string
+	for k := range p {
+		if contains(samFunctionUnsupported, k) {
+			errs = append(errs, samResourceError(id, "Sluice's SAM transform does not implement property '%s' yet.", k))
+		} else if !contains(samFunctionProps, k) {
+			errs = append(errs, samResourceError(id, "property %s not defined for resource of type AWS::Serverless::Function", k))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	fn := map[string]any{}
+	for _, k := range []string{"Handler", "Runtime", "Environment", "Timeout", "MemorySize", "Description", "FunctionName", "Layers",
+		"Architectures", "ReservedConcurrentExecutions", "EphemeralStorage", "LoggingConfig", "PackageType"} {
+		if v, ok := p[k]; ok {
+			fn[k] = v
+		}
+	}
+	if tr, ok := p["Tracing"]; ok {
+		fn["TracingConfig"] = map[string]any{"Mode": tr}
+	}
+	switch {
+	case p["InlineCode"] != nil:
+		if p["CodeUri"] != nil {
+			return nil, []string{samResourceError(id, "Specify either 'CodeUri' or 'InlineCode' for a function, not both.")}
+		}
+		fn["Code"] = map[string]any{"ZipFile": p["InlineCode"]}
+	case p["CodeUri"] != nil:
+		code, err := samCode(p["CodeUri"])
+		if err != "" {
+			return nil, []string{samResourceError(id, "%s", err)}
+		}
+		fn["Code"] = code
+	default:
+		return nil, []string{samResourceError(id, "Missing required property 'CodeUri'.")}
+	}
+	tags := []any{map[string]any{"Key": "lambda:createdBy", "Value": "SAM"}}
+	if m, ok := p["Tags"].(map[string]any); ok {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			tags = append(tags, map[string]any{"Key": k, "Value": m[k]})
+		}
+	} else if p["Tags"] != nil {
+		return nil, []string{samResourceError(id, "Type of property 'Tags' is invalid.")}
+	}
+	fn["Tags"] = tags
+	if role, ok := p["Role"]; ok {
+		fn["Role"] = role
+		if p["Policies"] != nil {
+			return nil, []string{samResourceError(id, "Specify either 'Role' or 'Policies' for a function, not both.")}
+		}
+	} else {
+		role, err := samRole(id, p)
+		if err != "" {
+			return nil, []string{err}
+		}
+		t.Resources[id+"Role"] = role
+		fn["Role"] = map[string]any{"Fn::GetAtt": []any{id + "Role", "Arn"}}
+	}
+	var events []httpAPIEvent
+	if evs, ok := p["Events"].(map[string]any); ok {
+		names := make([]string, 0, len(evs))
+		for n := range evs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, en := range names {
+			e, err := samEvent(id, en, evs[en])
+			if err != "" {
+				errs = append(errs, err)
+				continue
+			}
+			events = append(events, e)
+		}
+	} else if p["Events"] != nil {
+		errs = append(errs, samResourceError(id, "Type of property 'Events' is invalid."))
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	t.Resources[id] = &resourceDef{Type: "AWS::Lambda::Function", Properties: fn, DependsOn: r.DependsOn, Condition: r.Condition,
+		DeletionPolicy: r.DeletionPolicy, Metadata: r.Metadata}
+	return events, nil
+}
+
+// samCode maps CodeUri (after `aws cloudformation package` or `sluice deploy`, an
+// S3 location) to Lambda's Code.
+func samCode(v any) (map[string]any, string) {
+	switch x := v.(type) {
+	case string:
+		m := s3URI.FindStringSubmatch(x)
+		if m == nil {
+			return nil, "'CodeUri' is not a valid S3 Uri of the form 's3://bucket/key' with optional versionId query parameter."
+		}
+		key, query, _ := strings.Cut(m[2], "?")
+		code := map[string]any{"S3Bucket": m[1], "S3Key": key}
+		if q, err := url.ParseQuery(query); err == nil && q.Get("versionId") != "" {
+			code["S3ObjectVersion"] = q.Get("versionId")
+		}
+		return code, ""
+	case map[string]any:
+		if x["Bucket"] == nil || x["Key"] == nil {
+			return nil, "'CodeUri' requires Bucket and Key properties to be specified."
+		}
+		code := map[string]any{"S3Bucket": x["Bucket"], "S3Key": x["Key"]}
+		if x["Version"] != nil {
+			code["S3ObjectVersion"] = x["Version"]
+		}
+		return code, ""
+	}
+	return nil, "'CodeUri' is not a valid S3 Uri of the form 's3://bucket/key' with optional versionId query parameter."
+}
+
+// samRole builds the {Fn}Role SAM generates: Lambda may assume it, it carries
+// AWSLambdaBasicExecutionRole and the function's Policies.
+func samRole(id string, p map[string]any) (*resourceDef, string) {
+	managed := []any{"arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}
+	var inline []any
+	var pols []any
+	switch x := p["Policies"].(type) {
+	case nil:
+	case string, map[string]any:
+		pols = []any{x}
+	case []any:
+		pols = x
+	default:
+		return nil, samResourceError(id, "Type of property 'Policies' is invalid.")
+	}
+	for i, pol := range pols {
+		switch x := pol.(type) {
+		case string:
+			if strings.HasPrefix(x, "arn:") {
+				managed = append(managed, x)
+			} else {
+				managed = append(managed, "arn:aws:iam::aws:policy/"+x)
+			}
+		case map[string]any:
+			if _, ok := x["Statement"]; ok {
+				inline = append(inline, map[string]any{"PolicyName": fmt.Sprintf("%sRolePolicy%d", id, i), "PolicyDocument": x})
+				continue
+			}
+			if len(x) == 1 {
+				for k := range x {
+					if k == "Ref" || k == "Fn::Sub" || k == "Fn::If" || k == "Fn::ImportValue" || k == "Fn::GetAtt" {
+						managed = append(managed, x)
+						continue
+					}
+					return nil, samResourceError(id, "Sluice's SAM transform does not implement the policy template %s yet; write the policy statement instead.", k)
+				}
+				continue
+			}
+			return nil, samResourceError(id, "Type of property 'Policies' is invalid.")
+		default:
+			return nil, samResourceError(id, "Type of property 'Policies' is invalid.")
+		}
+	}
+	props := map[string]any{
+		"AssumeRolePolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+			"Effect": "Allow", "Principal": map[string]any{"Service": []any{"lambda.amazonaws.com"}}, "Action": []any{"sts:AssumeRole"}}}},
+		"ManagedPolicyArns": managed,
+		"Tags":              []any{map[string]any{"Key": "lambda:createdBy", "Value": "SAM"}},
+	}
+	if len(inline) > 0 {
+		props["Policies"] = inline
+	}
+	if pb, ok := p["PermissionsBoundary"]; ok {
+		props["PermissionsBoundary"] = pb
+	}
+	return &resourceDef{Type: "AWS::IAM::Role", Properties: props}, ""
+}
+
+func samEvent(fn, name string, v any) (httpAPIEvent, string) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return httpAPIEvent{}, samResourceError(fn, "Event with id [%s] is invalid. Type of property 'Events' is invalid.", name)
+	}
+	typ, _ := m["Type"].(string)
+	if typ != "HttpApi" {
+		return httpAPIEvent{}, samResourceError(fn, "Event with id [%s] is invalid. Sluice's SAM transform does not implement event type '%s' yet (it implements HttpApi).", name, typ)
+	}
+	ep, _ := m["Properties"].(map[string]any)
+	e := httpAPIEvent{fn: fn, event: name, path: "$default", method: "ANY"}
+	for k, val := range ep {
+		switch k {
+		case "Path":
+			s, ok := val.(string)
+			if !ok {
+				return e, samResourceError(fn, "Event with id [%s] is invalid. Property 'Path' should be a string.", name)
+			}
+			e.path = s
+		case "Method":
+			s, ok := val.(string)
+			if !ok {
+				return e, samResourceError(fn, "Event with id [%s] is invalid. Property 'Method' should be a string.", name)
+			}
+			e.method = strings.ToUpper(s)
+		case "PayloadFormatVersion":
+			e.payload = val
+		case "TimeoutInMillis":
+			e.timeout = val
+		case "ApiId", "Auth", "RouteSettings":
+			return e, samResourceError(fn, "Event with id [%s] is invalid. Sluice's SAM transform does not implement HttpApi event property '%s' yet.", name, k)
+		default:
+			return e, samResourceError(fn, "Event with id [%s] is invalid. property %s not defined for resource of type HttpApi", name, k)
+		}
+	}
+	if (ep["Path"] == nil) != (ep["Method"] == nil) {
+		return e, samResourceError(fn, "Event with id [%s] is invalid. Event must have both Path and Method, or neither.", name)
+	}
+	return e, ""
+}
+
+var pathParam = regexp.MustCompile(`\{[^}]+\}`)
+
+// addImplicitHTTPAPI adds ServerlessHttpApi (an OpenAPI body with one
+// aws_proxy integration per event), its $default stage, and one permission per
+// event.
+func addImplicitHTTPAPI(t *template, events []httpAPIEvent) {
+	paths := map[string]any{}
+	for _, e := range events {
+		integ := map[string]any{
+			"type":                 "aws_proxy",
+			"httpMethod":           "POST",
+			"uri":                  map[string]any{"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${" + e.fn + ".Arn}/invocations"},
+			"payloadFormatVersion": "2.0",
+		}
+		if e.payload != nil {
+			integ["payloadFormatVersion"] = e.payload
+		}
+		if e.timeout != nil {
+			integ["timeoutInMillis"] = e.timeout
+		}
+		method := strings.ToLower(e.method)
+		if e.method == "ANY" {
+			method = "x-amazon-apigateway-any-method"
+		}
+		path := e.path
+		if path == "$default" {
+			path = "/$default"
+		}
+		ops, _ := paths[path].(map[string]any)
+		if ops == nil {
+			ops = map[string]any{}
+			paths[path] = ops
+		}
+		ops[method] = map[string]any{"responses": map[string]any{}, "x-amazon-apigateway-integration": integ}
+
+		src := "${ServerlessHttpApi}/*"
+		if e.path != "$default" {
+			m := e.method
+			if m == "ANY" {
+				m = "*"
+			}
+			src = "${ServerlessHttpApi}/*/" + m + pathParam.ReplaceAllString(e.path, "*")
+		}
+		t.Resources[e.fn+e.event+"Permission"] = &resourceDef{Type: "AWS::Lambda::Permission", Properties: map[string]any{
+			"Action":       "lambda:InvokeFunction",
+			"FunctionName": map[string]any{"Ref": e.fn},
+			"Principal":    "apigateway.amazonaws.com",
+			"SourceArn":    map[string]any{"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:" + src},
+		}}
+	}
+	t.Resources["ServerlessHttpApi"] = &resourceDef{Type: "AWS::ApiGatewayV2::Api", Properties: map[string]any{
+		"Body": map[string]any{
+			"openapi": "3.0.1",
+			"info":    map[string]any{"title": map[string]any{"Ref": "AWS::StackName"}, "version": "1.0"},
+			"paths":   paths,
+		},
+	}}
+	t.Resources["ServerlessHttpApiApiGatewayDefaultStage"] = &resourceDef{Type: "AWS::ApiGatewayV2::Stage", Properties: map[string]any{
+		"ApiId":      map[string]any{"Ref": "ServerlessHttpApi"},
+		"StageName":  "$default",
+		"AutoDeploy": true,
+	}}
+}
