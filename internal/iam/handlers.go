@@ -292,6 +292,21 @@ var iamActions = map[string]handler{
 	"AttachRolePolicy":         (*Service).attachRolePolicy,
 	"DetachRolePolicy":         (*Service).detachRolePolicy,
 	"ListAttachedRolePolicies": (*Service).listAttachedRolePolicies,
+
+	"CreateGroup":               (*Service).createGroup,
+	"GetGroup":                  (*Service).getGroup,
+	"ListGroups":                (*Service).listGroups,
+	"DeleteGroup":               (*Service).deleteGroup,
+	"AddUserToGroup":            (*Service).addUserToGroup,
+	"RemoveUserFromGroup":       (*Service).removeUserFromGroup,
+	"ListGroupsForUser":         (*Service).listGroupsForUser,
+	"PutGroupPolicy":            (*Service).putGroupPolicy,
+	"GetGroupPolicy":            (*Service).getGroupPolicy,
+	"ListGroupPolicies":         (*Service).listGroupPolicies,
+	"DeleteGroupPolicy":         (*Service).deleteGroupPolicy,
+	"AttachGroupPolicy":         (*Service).attachGroupPolicy,
+	"DetachGroupPolicy":         (*Service).detachGroupPolicy,
+	"ListAttachedGroupPolicies": (*Service).listAttachedGroupPolicies,
 }
 
 func (s *Service) createUser(c *call) (any, error) {
@@ -387,6 +402,11 @@ func (s *Service) deleteUser(c *call) (any, error) {
 		}
 		if len(u.Inline) > 0 || len(u.Attached) > 0 {
 			return deleteConflict("Cannot delete entity, must delete policies first.")
+		}
+		if in, err := userInGroups(tx, name); err != nil {
+			return err
+		} else if in {
+			return deleteConflict("Cannot delete entity, must remove users from group first.")
 		}
 		return tx.Delete(userPrefix + name)
 	})
@@ -553,6 +573,19 @@ func (s *Service) editPolicies(c *call, ref principalRef, fn func(inline map[str
 			}
 			return store.PutRecord(tx, ref.key, u)
 		}
+		if ref.entity == "group" {
+			g, err := s.loadGroup(tx, ref.name)
+			if err != nil {
+				return err
+			}
+			if g.Inline == nil {
+				g.Inline = map[string]string{}
+			}
+			if err := fn(g.Inline, &g.Attached); err != nil {
+				return err
+			}
+			return store.PutRecord(tx, ref.key, g)
+		}
 		r, err := s.loadRole(tx, ref.name)
 		if err != nil {
 			return err
@@ -577,6 +610,13 @@ func (s *Service) readPolicies(c *call, ref principalRef) (map[string]string, []
 			return nil, nil, err
 		}
 		return u.Inline, u.Attached, nil
+	}
+	if ref.entity == "group" {
+		g, err := s.loadGroup(s.reader(c), ref.name)
+		if err != nil {
+			return nil, nil, err
+		}
+		return g.Inline, g.Attached, nil
 	}
 	r, err := s.loadRole(s.reader(c), ref.name)
 	if err != nil {
@@ -615,6 +655,13 @@ func (s *Service) getInline(c *call, ref principalRef, err error) (any, error) {
 	doc, ok := inline[pname]
 	if !ok {
 		return nil, noSuchEntity("The %s policy with name %s cannot be found.", ref.entity, pname)
+	}
+	if ref.entity == "group" {
+		return struct {
+			GroupName      string `xml:"GroupName"`
+			PolicyName     string `xml:"PolicyName"`
+			PolicyDocument string `xml:"PolicyDocument"`
+		}{ref.name, pname, url.QueryEscape(doc)}, nil
 	}
 	if ref.entity == "user" {
 		return struct {
@@ -775,7 +822,7 @@ func (s *Service) policyXML(p *managedPolicy, attachments int) xmlPolicy {
 		p.Description, isoTime(p.CreateDate), isoTime(p.CreateDate)}
 }
 
-// attachments counts the users and roles a policy is attached to.
+// attachments counts the users, roles and groups a policy is attached to.
 func (s *Service) attachments(rd store.Reader, arn string) (int, error) {
 	n := 0
 	users, err := store.ListRecords[userRecord](rd, userPrefix)
@@ -793,6 +840,15 @@ func (s *Service) attachments(rd store.Reader, arn string) (int, error) {
 	}
 	for _, r := range roles {
 		if slices.Contains(r.Attached, arn) {
+			n++
+		}
+	}
+	groups, err := store.ListRecords[groupRecord](rd, groupPrefix)
+	if err != nil {
+		return 0, err
+	}
+	for _, g := range groups {
+		if slices.Contains(g.Attached, arn) {
 			n++
 		}
 	}

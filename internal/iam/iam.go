@@ -1,6 +1,6 @@
 // Package iam is the IAM and STS subset Sluice speaks (the Query protocol with XML
 // answers, as the AWS CLI and boto3 call it): users with access keys, inline and
-// managed policies, roles with trust policies, GetCallerIdentity and AssumeRole. It
+// managed policies, groups, roles with trust policies, GetCallerIdentity and AssumeRole. It
 // owns who a SigV4 access key belongs to: its watch-fed cache answers the verifier's
 // secret lookups and resolves a key to a principal and its identity policies without
 // reading the store on the request path.
@@ -145,7 +145,8 @@ type Identity struct {
 	UserID  string
 	Name    string
 	Account string
-	// Policies are the user's (or role's) inline and attached managed policies.
+	// Policies are the user's (or role's) inline and attached managed policies, and
+	// for a user those of every group it belongs to.
 	Policies []*policy.Document
 }
 
@@ -156,6 +157,7 @@ func (s *Service) reload(ctx context.Context) error {
 	}
 	users, roles, managed := map[string]*userRecord{}, map[string]*roleRecord{}, map[string]*policy.Document{}
 	var keys []*accessKeyRecord
+	var groups []*groupRecord
 	var sessions []*sessionRecord
 	for _, kv := range kvs {
 		var err error
@@ -175,6 +177,10 @@ func (s *Service) reload(ctx context.Context) error {
 					managed[s.policyARN(p.Path, p.PolicyName)] = doc
 				}
 			}
+		case strings.HasPrefix(kv.Key, groupPrefix):
+			var g groupRecord
+			err = json.Unmarshal(kv.Value, &g)
+			groups = append(groups, &g)
 		case strings.HasPrefix(kv.Key, accessKeyPrefix):
 			var k accessKeyRecord
 			err = json.Unmarshal(kv.Value, &k)
@@ -207,6 +213,19 @@ func (s *Service) reload(ctx context.Context) error {
 		next.roles[s.roleARN(r.Path, r.RoleName)] = &Identity{ARN: s.roleARN(r.Path, r.RoleName), UserID: r.RoleID,
 			Name: r.RoleName, Account: s.account, Policies: policiesOf(r.Inline, r.Attached)}
 	}
+	// A user's effective identity policy is its own plus every group's it is in.
+	userPolicies := make(map[string][]*policy.Document, len(users))
+	for name, u := range users {
+		userPolicies[name] = policiesOf(u.Inline, u.Attached)
+	}
+	for _, g := range groups {
+		docs := policiesOf(g.Inline, g.Attached)
+		for _, m := range g.Members {
+			if _, ok := users[m]; ok {
+				userPolicies[m] = append(userPolicies[m], docs...)
+			}
+		}
+	}
 	for _, k := range keys {
 		u := users[k.UserName]
 		if u == nil {
@@ -214,7 +233,7 @@ func (s *Service) reload(ctx context.Context) error {
 		}
 		next.keys[k.AccessKeyID] = &Identity{AccessKeyID: k.AccessKeyID, secret: k.SecretAccessKey, active: k.Status == "Active",
 			ARN: s.userARN(u.Path, u.UserName), UserID: u.UserID, Name: u.UserName, Account: s.account,
-			Policies: policiesOf(u.Inline, u.Attached)}
+			Policies: userPolicies[u.UserName]}
 	}
 	for _, se := range sessions {
 		r := roles[se.RoleName]
