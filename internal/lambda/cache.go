@@ -1,6 +1,7 @@
 package lambda
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/cwlogs"
 	"github.com/sluice-dev/sluice/internal/policy"
 	"github.com/sluice-dev/sluice/internal/runtime"
 	"github.com/sluice-dev/sluice/internal/store"
@@ -257,6 +259,12 @@ func (c *functionCache) spec(cfg *Configuration, codeHex string, layers []functi
 		EphemeralStorageMB:  cfg.EphemeralStorage.Size,
 		Timeout:             time.Duration(cfg.Timeout) * time.Second,
 		ReservedConcurrency: reserved,
+		LogFormat:           cfg.LoggingConfig.LogFormat,
+		ApplicationLogLevel: cfg.LoggingConfig.ApplicationLogLevel,
+		SystemLogLevel:      cfg.LoggingConfig.SystemLogLevel,
+		// A custom LogGroup (LoggingConfig.LogGroup) is where the lines go, as on AWS.
+		LogGroup: cfg.LoggingConfig.LogGroup,
+		LogKey:   cwlogs.StoreKey(cmp.Or(cfg.LoggingConfig.LogGroup, cwlogs.LambdaGroupPrefix+cfg.FunctionName)),
 	}
 }
 

@@ -64,6 +64,18 @@ func (p *Pool) environment(inst *instance, runtimeAPI, codeDir, runtimeDir strin
 		// shared libraries shipped in its zip.
 		"LD_LIBRARY_PATH": codeDir + ":" + codeDir + "/lib",
 	}
+	if spec.LogGroup != "" {
+		vars["AWS_LAMBDA_LOG_GROUP_NAME"] = spec.LogGroup
+	}
+	if spec.jsonLogs() {
+		// What the runtimes' loggers read (LoggingConfig, logformat.go).
+		vars["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+		level := strings.ToUpper(spec.ApplicationLogLevel)
+		if level == "" {
+			level = "INFO"
+		}
+		vars["AWS_LAMBDA_LOG_LEVEL"] = level
+	}
 	if isManagedRuntime(spec.Runtime) {
 		// provided.* runtimes have no AWS_EXECUTION_ENV on AWS.
 		vars["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + spec.Runtime

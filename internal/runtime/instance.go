@@ -221,7 +221,9 @@ func (p *Pool) start(inst *instance, codeDir string) {
 	inst.logs = newLogPipe(r, inst.logLine)
 	// Lambda's first line of an execution environment, before any init output.
 	inst.logMu.Lock()
-	inst.emitLocked(nil, initStartLine(inst.spec))
+	if line, ok := inst.initStartLog(); ok {
+		inst.emitLocked(nil, line)
+	}
 	inst.logMu.Unlock()
 	inst.mu.Lock()
 	inst.cmd = cmd

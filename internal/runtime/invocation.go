@@ -274,7 +274,7 @@ func (inst *instance) complete(c *invocation, o outcome, cold bool, submitted ti
 		}
 		inst.mu.Unlock()
 	}
-	report := inst.reportLine(id, duration, initDur, cold, status)
+	rep := newReport(id, duration, initDur, cold, status)
 	// Lines the function printed before answering may still be in the pipe; they
 	// must land before END, as in CloudWatch. A dead process's pipe closes once its
 	// children are gone too.
@@ -288,7 +288,9 @@ func (inst *instance) complete(c *invocation, o outcome, cold bool, submitted ti
 
 	inst.logMu.Lock()
 	if !c.startLogged {
-		inst.emitLocked(c, startLine(id, inst.spec.Version))
+		if line, ok := inst.startLog(id); ok {
+			inst.emitLocked(c, line)
+		}
 	}
 	if o.kind == outTimeout {
 		// The timeout line comes before END, as today's runtimes log it
@@ -297,8 +299,9 @@ func (inst *instance) complete(c *invocation, o outcome, cold bool, submitted ti
 		inst.emitLocked(c, fmt.Sprintf("%s %s Task timed out after %.2f seconds",
 			o.at.UTC().Format("2006-01-02T15:04:05.000Z"), id, c.timeout.Seconds()))
 	}
-	inst.emitLocked(c, "END RequestId: "+id)
-	inst.emitLocked(c, report)
+	for _, line := range inst.endLogs(rep) {
+		inst.emitLocked(c, line)
+	}
 	if c.inv.LogTail {
 		res.LogTail = append([]byte(nil), lastBytes(c.tail, tailSize)...)
 	}
@@ -435,11 +438,16 @@ func lastBytes(b []byte, n int) []byte {
 func (inst *instance) failStart(inv *Invocation) *Result {
 	id := inv.RequestID
 	res := &Result{RequestID: id, Payload: inst.startErr.payload(id), FunctionError: "Unhandled"}
-	lines := []string{
-		startLine(id, inst.spec.Version),
-		"END RequestId: " + id,
-		fmt.Sprintf("REPORT RequestId: %s\tDuration: 0.00 ms\tBilled Duration: 0 ms\tMemory Size: %d MB\tMax Memory Used: 0 MB\tStatus: error\tError Type: %s\t",
-			id, memoryMB(inst.spec), inst.startErr.Type),
+	var lines []string
+	if line, ok := inst.startLog(id); ok {
+		lines = append(lines, line)
+	}
+	if inst.spec.jsonLogs() {
+		lines = append(lines, inst.endLogs(report{id: id, status: "error", errorType: inst.startErr.Type, noProcess: true})...)
+	} else {
+		lines = append(lines, "END RequestId: "+id,
+			fmt.Sprintf("REPORT RequestId: %s\tDuration: 0.00 ms\tBilled Duration: 0 ms\tMemory Size: %d MB\tMax Memory Used: 0 MB\tStatus: error\tError Type: %s\t",
+				id, memoryMB(inst.spec), inst.startErr.Type))
 	}
 	var tail []byte
 	for _, l := range lines {

@@ -151,6 +151,9 @@ func (lp *logPipe) waitEOF(max time.Duration) {
 
 // logLine is called by the pipe reader for each line of function output.
 func (inst *instance) logLine(line string) {
+	if inst.spec.appLineDropped(line) {
+		return
+	}
 	inst.logMu.Lock()
 	inst.emitLocked(inst.logTo, line)
 	inst.logMu.Unlock()
@@ -178,6 +181,10 @@ func (inst *instance) emitLocked(c *invocation, line string) {
 
 func (p *Pool) appendLog(inst *instance, line string) {
 	if p.opts.Logs != nil {
-		p.opts.Logs.Append(inst.spec.FunctionName, inst.stream, time.Now(), line)
+		key := inst.spec.LogKey
+		if key == "" {
+			key = inst.spec.FunctionName
+		}
+		p.opts.Logs.Append(key, inst.stream, time.Now(), line)
 	}
 }

@@ -121,7 +121,9 @@ func (inst *instance) serveNext(w http.ResponseWriter, r *http.Request) {
 
 		inst.logMu.Lock()
 		c.startLogged = true
-		inst.emitLocked(c, startLine(c.inv.RequestID, inst.spec.Version))
+		if line, ok := inst.startLog(c.inv.RequestID); ok {
+			inst.emitLocked(c, line)
+		}
 		inst.logMu.Unlock()
 
 		// One backing array for every header value instead of a slice each.

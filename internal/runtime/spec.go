@@ -30,6 +30,15 @@ type FunctionSpec struct {
 	// Layers are the function's layers in the order configured; their contents are
 	// presented to the process the way Lambda presents them under /opt.
 	Layers []LayerSpec
+	// LogFormat ("Text" when empty, or "JSON"), ApplicationLogLevel and
+	// SystemLogLevel are the function's LoggingConfig (logformat.go); LogKey is the
+	// log store key its lines go to (FunctionName when empty) and LogGroup the log
+	// group named in AWS_LAMBDA_LOG_GROUP_NAME (/aws/lambda/FunctionName when empty).
+	LogFormat           string
+	ApplicationLogLevel string
+	SystemLogLevel      string
+	LogKey              string
+	LogGroup            string
 	// ReservedConcurrency caps concurrent instances of the whole function (all
 	// versions share it); nil means unreserved (bounded by the node's max instances).
 	ReservedConcurrency *int
