@@ -74,6 +74,7 @@ func newServeCommand() *cobra.Command {
 	f.Bool("insecure-open", false, "allow --auth-mode open on a non-loopback address (anyone who reaches it can run code)")
 	f.String("root-access-key-id", "", "root access key id (prefer env SLUICE_ROOT_ACCESS_KEY_ID)")
 	f.String("root-secret-access-key", "", "root secret access key (prefer env SLUICE_ROOT_SECRET_ACCESS_KEY)")
+	f.Bool("no-function-sandbox", false, "run functions as Sluice's own user without the sandbox (as root: only where the sandbox cannot be set up, and functions then run as root)")
 	f.Int("max-instances", d.MaxInstances, "most function instances this node runs at once")
 	f.Duration("idle-timeout", d.IdleTimeout, "idle function instances are stopped after this long")
 	f.Duration("queue-timeout", d.QueueTimeout, "how long a sync invoke waits for a free instance before 429")

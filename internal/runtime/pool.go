@@ -70,7 +70,8 @@ type Options struct {
 	// functions get none (SDKs inside them cannot call Sluice).
 	Credentials CredentialSource
 	// NoSandbox runs functions as Sluice's own user even where the sandbox is
-	// available (tests of the pool's own mechanics use it).
+	// available, and lets a root Sluice start where the sandbox cannot work
+	// (serve --no-function-sandbox; tests of the pool's own mechanics use it).
 	NoSandbox bool
 	// MaxInstanceAge is how long an instance may be reused; older ones are
 	// retired after their invocation (so credentials never expire under a live
@@ -186,13 +187,20 @@ func NewPool(opts Options) (*Pool, error) {
 	if opts.Scheduler == "" || opts.Scheduler == SchedulerAdaptive {
 		p.load = newHostLoad(p.done)
 	}
-	switch why, ok := sandboxAvailable(); {
+	switch why, ok := sandboxProbe(); {
 	case opts.NoSandbox:
 		p.log.Warn("function sandbox disabled: functions run as Sluice's own user and can read its data dir")
 	case ok:
 		p.sandboxed = true
 		p.self, _ = os.Executable()
 		p.log.Debug("function instances sandboxed: own uid, private /tmp, mount and PID namespaces")
+	case os.Geteuid() == 0:
+		// Fail closed: as root, "no sandbox" would mean functions running as root
+		// with the data dir readable. Refuse unless the operator asked for it.
+		close(p.done)
+		return nil, fmt.Errorf("%w (%s): functions would run as root; give Sluice what the sandbox needs "+
+			"(mount and PID namespaces: CAP_SYS_ADMIN, e.g. docker run --privileged or --cap-add SYS_ADMIN "+
+			"--security-opt seccomp=unconfined) or pass --no-function-sandbox to run them as Sluice's own user", ErrSandboxUnavailable, why)
 	default:
 		p.log.Warn("function sandbox unavailable: functions run as Sluice's own user", "reason", why)
 	}

@@ -275,6 +275,9 @@ func (a *uidAllocator) allocate() int {
 	return sandboxUIDBase + int(a.next.Add(1)%sandboxUIDRange)
 }
 
+// sandboxProbe is sandboxAvailable, replaced in tests.
+var sandboxProbe = sandboxAvailable
+
 // sandboxAvailable reports whether instances can be sandboxed: Sluice is root and
 // can create mount and PID namespaces. The probe starts the helper itself.
 func sandboxAvailable() (string, bool) {

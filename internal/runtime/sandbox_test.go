@@ -2,7 +2,9 @@ package runtime
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -161,4 +163,28 @@ func TestOwnerListenerRefusesOtherUsers(t *testing.T) {
 	if b, _ := io.ReadAll(c); len(b) > 0 {
 		t.Fatalf("a connection from another uid was accepted: %q", b)
 	}
+}
+
+// As root, a sandbox that cannot be set up stops the pool from starting (functions
+// would run as root) unless NoSandbox says to run without it.
+func TestRootWithoutSandboxRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	saved := sandboxProbe
+	sandboxProbe = func() (string, bool) { return "unshare: operation not permitted", false }
+	t.Cleanup(func() { sandboxProbe = saved })
+	opts := Options{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if p, err := NewPool(opts); !errors.Is(err, ErrSandboxUnavailable) || !strings.Contains(err.Error(), "--no-function-sandbox") {
+		if p != nil {
+			p.Close()
+		}
+		t.Fatalf("NewPool as root without a sandbox: %v", err)
+	}
+	opts.NoSandbox = true
+	p, err := NewPool(opts)
+	if err != nil {
+		t.Fatalf("NewPool with NoSandbox: %v", err)
+	}
+	p.Close()
 }

@@ -96,4 +96,7 @@ var (
 	ErrThrottled = errors.New("runtime: rate exceeded")
 	// ErrClosed: the pool is shutting down.
 	ErrClosed = errors.New("runtime: pool closed")
+	// ErrSandboxUnavailable: Sluice runs as root but cannot sandbox functions
+	// (NewPool refuses rather than run them as root).
+	ErrSandboxUnavailable = errors.New("runtime: function sandbox unavailable")
 )

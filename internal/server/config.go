@@ -41,6 +41,10 @@ type Config struct {
 	RootAccessKeyID     string `mapstructure:"root-access-key-id"`
 	RootSecretAccessKey string `mapstructure:"root-secret-access-key"`
 
+	// NoFunctionSandbox runs functions as Sluice's own user even as root, where
+	// the sandbox cannot be set up (without it a root Sluice refuses to start).
+	NoFunctionSandbox bool `mapstructure:"no-function-sandbox"`
+
 	MaxInstances int           `mapstructure:"max-instances"`
 	IdleTimeout  time.Duration `mapstructure:"idle-timeout"`
 	QueueTimeout time.Duration `mapstructure:"queue-timeout"`

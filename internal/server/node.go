@@ -101,6 +101,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		IdleTimeout:  cfg.IdleTimeout,
 		QueueTimeout: cfg.QueueTimeout,
 		Scheduler:    cfg.InstanceScheduler,
+		NoSandbox:    cfg.NoFunctionSandbox,
 		Region:       cfg.Region,
 		AccountID:    cfg.AccountID,
 		EndpointURL:  endpoint,
