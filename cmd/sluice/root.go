@@ -25,7 +25,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCommand(), newVersionCommand(), newLogsCommand())
+	root.AddCommand(newServeCommand(), newVersionCommand(), newLogsCommand(), newClusterCommand())
 	return root
 }
 
@@ -50,6 +50,7 @@ func newServeCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			cfg.Version = version
 			// SIGHUP re-reads the same sources; listeners follow the new list.
 			cfg.Net.Reload = func() (server.Config, error) { return loadConfig(cmd.Flags(), configFile) }
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -80,6 +81,8 @@ func newServeCommand() *cobra.Command {
 	f.Duration("queue-timeout", d.QueueTimeout, "how long a sync invoke waits for a free instance before 429")
 	f.String("instance-scheduler", d.InstanceScheduler, "adaptive: wait for a warm instance when the function's instances are CPU-busy on saturated cores, scale out I/O-bound ones; queue: wait when a warm instance will be free sooner than a new one starts; spawn: always start one")
 	f.Duration("async-retry-delay", d.AsyncRetryDelay, "delay before the first retry of a failed async invoke (the second waits twice as long)")
+	f.Duration("shutdown-grace", d.ShutdownGrace, "on SIGTERM, how long in-flight requests and invocations get to finish (the node stops accepting at once and leaves the cluster after)")
+	f.Int("account-concurrency", d.AccountConcurrency, "with --store etcd: most invocations of functions without reserved concurrency running at once across the whole cluster")
 	f.String("public-endpoint", "", "base URL clients and functions use to reach Sluice (default http://<listen>)")
 	f.String("execute-api-domain", d.ExecuteAPIDomain, "domain under which {apiId}.<domain> serves APIs")
 	f.String("debug-listen", "", "address for Go's /debug/pprof profiles (off when empty; keep it on loopback)")

@@ -71,9 +71,10 @@ type asyncQueue struct {
 	wake chan struct{}
 	sem  chan struct{}
 
-	mu      sync.Mutex // guards pending and running
-	pending map[string]time.Time
-	running map[string]bool
+	mu       sync.Mutex // guards pending, running and draining
+	pending  map[string]time.Time
+	running  map[string]bool
+	draining bool // no new event starts (Service.Drain)
 }
 
 func newAsyncQueue(s *Service) *asyncQueue {
@@ -159,6 +160,9 @@ func (q *asyncQueue) dispatch(ctx context.Context, wg *sync.WaitGroup) time.Dura
 	next := time.Hour
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.draining {
+		return time.Hour
+	}
 	for key, due := range q.pending {
 		if wait := due.Sub(now); wait > 0 {
 			next = min(next, wait)
@@ -371,5 +375,29 @@ func (q *asyncQueue) finishWith(ctx context.Context, key string, dest *asyncEven
 	}
 	if dest != nil {
 		q.schedule(destKey, dest.due())
+	}
+}
+
+// drain stops new events from starting and waits until none runs, or ctx ends.
+// It reports how many were still running then (their leases expire and another
+// node runs them).
+func (q *asyncQueue) drain(ctx context.Context) int {
+	q.mu.Lock()
+	q.draining = true
+	q.mu.Unlock()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		q.mu.Lock()
+		n := len(q.running)
+		q.mu.Unlock()
+		if n == 0 {
+			return 0
+		}
+		select {
+		case <-ctx.Done():
+			return n
+		case <-t.C:
+		}
 	}
 }

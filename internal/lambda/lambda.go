@@ -227,6 +227,17 @@ func (s *Service) asyncQueue() *asyncQueue {
 	return s.async
 }
 
+// Drain stops starting queued async events and waits for the running ones to
+// finish, until ctx ends (a node's shutdown grace). It returns how many were
+// still running; those are released when the service stops and run again later
+// (here after a restart, or on another node).
+func (s *Service) Drain(ctx context.Context) int {
+	if q := s.asyncQueue(); q != nil {
+		return q.drain(ctx)
+	}
+	return 0
+}
+
 // Wait blocks until the goroutines started by Start have returned (after Start's
 // context is done).
 func (s *Service) Wait() { s.wg.Wait() }

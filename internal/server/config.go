@@ -62,6 +62,16 @@ type Config struct {
 	// listener (never on a data-plane listener; off by default).
 	MetricsListen string `mapstructure:"metrics-listen"`
 
+	// ShutdownGrace bounds a drain on SIGTERM: in-flight requests and async
+	// invocations get this long to finish before instances are stopped.
+	ShutdownGrace time.Duration `mapstructure:"shutdown-grace"`
+	// AccountConcurrency is the account's unreserved concurrency across a
+	// cluster (etcd store): at most this many invocations of functions without
+	// reserved concurrency run at once on all nodes together.
+	AccountConcurrency int `mapstructure:"account-concurrency"`
+	// Version is the binary's version, set by the CLI (not a flag).
+	Version string `mapstructure:"-"`
+
 	// Net is the listeners beyond --listen, TLS, limits and ACME (listeners.go).
 	Net ListenerConfig `mapstructure:",squash"`
 }
@@ -85,6 +95,9 @@ func Defaults() Config {
 		InstanceScheduler: "adaptive",
 		AsyncRetryDelay:   time.Minute,
 		ExecuteAPIDomain:  "execute-api.localhost",
+		ShutdownGrace:     10 * time.Second,
+		// AWS's default account concurrency.
+		AccountConcurrency: 1000,
 	}
 }
 
@@ -121,6 +134,12 @@ func (c Config) Validate() error {
 	}
 	if s := c.InstanceScheduler; s != "" && s != "adaptive" && s != "queue" && s != "spawn" {
 		return fmt.Errorf("--instance-scheduler must be adaptive, queue or spawn, not %q", s)
+	}
+	if c.ShutdownGrace < 0 {
+		return fmt.Errorf("--shutdown-grace must not be negative")
+	}
+	if c.AccountConcurrency < 0 {
+		return fmt.Errorf("--account-concurrency must not be negative")
 	}
 	if c.MaxInstances < 0 {
 		return fmt.Errorf("--max-instances must be at least 1")

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -40,13 +41,19 @@ type services struct {
 	isS3           func(r *http.Request) bool
 	cloudWatchLogs http.Handler // the CloudWatch Logs API (JSON 1.1)
 	cloudFormation http.Handler // Query protocol, XML
-	// ready reports whether this node can serve: its store answers.
+	// ready reports whether this node can serve: it is not draining and its
+	// store answers.
 	ready func(ctx context.Context) error
+	// cluster serves /_sluice/cluster: the registered nodes.
+	cluster http.HandlerFunc
 }
 
 // s3MaxRequestBody is the body cap of S3 requests: a 5 GiB PutObject or UploadPart
 // with its aws-chunked framing.
 const s3MaxRequestBody = 5<<30 + 64<<20
+
+// errDraining is the readiness answer of a node shutting down.
+var errDraining = errors.New("node is draining (shutting down)")
 
 // readyTimeout bounds /_sluice/ready's store probe.
 const readyTimeout = 2 * time.Second
@@ -78,7 +85,10 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 		defer cancel()
 		if d.s.ready != nil {
-			if err := d.s.ready(ctx); err != nil {
+			if err := d.s.ready(ctx); errors.Is(err, errDraining) {
+				awsproto.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining", "reason": err.Error()})
+				return
+			} else if err != nil {
 				awsproto.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store: " + err.Error()})
 				return
 			}
@@ -106,6 +116,21 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	path := r.URL.Path
 	switch {
+	case path == "/_sluice/cluster":
+		// Node addresses are for operators: signed like the logs in verify mode.
+		if d.s.authenticateLogs != nil {
+			var err error
+			if r, err = d.s.authenticateLogs(r); err != nil {
+				awsproto.WriteError(w, awsproto.StyleAPIGateway, err)
+				return
+			}
+		}
+		if d.s.cluster == nil {
+			serveOrUnbuilt(w, r, nil, "Cluster status", awsproto.StyleAPIGateway)
+			return
+		}
+		d.s.cluster(w, r)
+		return
 	case strings.HasPrefix(path, "/_sluice/logs/"):
 		// Function logs may hold secrets: in verify mode they need a signature like
 		// any control-plane call (`sluice logs` signs with the AWS_* credentials).

@@ -10,12 +10,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/sluice-dev/sluice/internal/apigw/gateway"
 	"github.com/sluice-dev/sluice/internal/apigw/httpapi"
 	"github.com/sluice-dev/sluice/internal/apigw/restapi"
 	"github.com/sluice-dev/sluice/internal/cfn"
+	"github.com/sluice-dev/sluice/internal/cluster"
 	"github.com/sluice-dev/sluice/internal/cwlogs"
 	"github.com/sluice-dev/sluice/internal/domains"
 	"github.com/sluice-dev/sluice/internal/fncreds"
@@ -39,6 +43,17 @@ type node struct {
 	tlsDefault defaultCert
 	router     *domains.Router
 	closers    []func() error
+
+	// self is this node's registration; cluster is its membership (nil with the
+	// bolt store), etcd and clusterPrefix where that membership lives.
+	self          cluster.Member
+	cluster       *cluster.Node
+	etcd          *clientv3.Client
+	clusterPrefix string
+	// draining is set when shutdown begins: /_sluice/ready answers 503 so
+	// balancers stop sending new requests.
+	draining atomic.Bool
+	fns      *lambda.Service
 }
 
 func (n *node) close() {
@@ -63,6 +78,26 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		return nil, err
 	}
 	n.closers = append(n.closers, st.Close)
+	endpoint := cfg.PublicEndpoint
+	if endpoint == "" {
+		endpoint = "http://" + addr
+	}
+	if n.cluster, err = joinCluster(ctx, cfg, st, endpoint, logger); err != nil {
+		return nil, err
+	}
+	if n.cluster != nil {
+		// Leaving revokes the node's lease: its registration and any concurrency
+		// slot still held go with it. Run drains before this closer runs.
+		n.closers = append(n.closers, func() error { return n.cluster.Leave(context.Background()) })
+		es := st.(*etcdstore.Store)
+		n.self, n.etcd, n.clusterPrefix = n.cluster.Self(), es.Client(), clusterPrefix(es)
+	} else {
+		id, err := nodeID(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		n.self = cluster.Member{ID: id, Address: endpoint, Version: cfg.Version, Started: time.Now().UTC()}
+	}
 	secret, err := loadSecret(ctx, st)
 	if err != nil {
 		return nil, err
@@ -87,10 +122,6 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		return nil, fmt.Errorf("runtime shims: %w", err)
 	}
 
-	endpoint := cfg.PublicEndpoint
-	if endpoint == "" {
-		endpoint = "http://" + addr
-	}
 	port := addr[strings.LastIndex(addr, ":")+1:]
 	// Functions never get the root key: each instance gets temporary credentials
 	// for its execution role, checked statelessly by every node.
@@ -167,6 +198,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		return nil, fmt.Errorf("lambda: %w", err)
 	}
 	functionExists = fns.FunctionExists
+	n.fns = fns
 	// The lambda service's watch and async workers run until the node closes; it
 	// must stop before the store does.
 	lambdaCtx, stopLambda := context.WithCancel(ctx)
@@ -237,12 +269,16 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		httpAPI: httpapi.New(httpapi.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID, Certificates: certs,
 			APIEndpoint: func(id string) string { return "http://" + id + "." + cfg.ExecuteAPIDomain + ":" + port },
 			Logger:      logger.With("component", "apigatewayv2")}),
-		logs: logs.Handler(),
-		iam:  ids.IAM(),
-		sts:  ids.STS(),
-		s3:   objects,
-		isS3: objects.Claims,
+		logs:    logs.Handler(),
+		iam:     ids.IAM(),
+		sts:     ids.STS(),
+		s3:      objects,
+		isS3:    objects.Claims,
+		cluster: n.clusterStatus,
 		ready: func(ctx context.Context) error {
+			if n.draining.Load() {
+				return errDraining
+			}
 			// Any answer, "not found" included, means the store is reachable.
 			if _, err := st.Get(ctx, "/_sluice/ready"); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err

@@ -55,7 +55,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	node, err := build(ctx, cfg, ln.Addr().String(), logger)
+	// The services outlive the signal that ends Run: a drain lets in-flight
+	// requests and invocations finish first (node.drain), then node.close stops
+	// them one by one.
+	node, err := build(context.WithoutCancel(ctx), cfg, ln.Addr().String(), logger)
 	if err != nil {
 		ln.Close()
 		return err
@@ -116,7 +119,7 @@ func Run(ctx context.Context, cfg Config) error {
 			shutdown(listeners)
 			return err
 		case <-ctx.Done():
-			shutdown(listeners)
+			node.drain(listeners, cfg.ShutdownGrace, logger)
 			return nil
 		case <-hup:
 			next, err := cfg.Net.Reload()
@@ -137,6 +140,24 @@ func Run(ctx context.Context, cfg Config) error {
 			logger.Info("configuration reloaded", "listeners", len(specs))
 		}
 	}
+}
+
+// drain is a graceful stop, for rolling restarts: readiness turns 503 (balancers
+// stop sending), the listeners stop accepting and in-flight requests finish,
+// running async invocations finish (no new one starts), all within grace. The
+// node leaves the cluster registry when it closes, after this.
+func (n *node) drain(listeners *listen.Set, grace time.Duration, logger *slog.Logger) {
+	start := time.Now()
+	n.draining.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	logger.Info("draining", "grace", grace)
+	listeners.Shutdown(ctx)
+	left := 0
+	if n.fns != nil {
+		left = n.fns.Drain(ctx)
+	}
+	logger.Info("drained", "took", time.Since(start).Round(time.Millisecond), "async_still_running", left)
 }
 
 func shutdown(listeners *listen.Set) {

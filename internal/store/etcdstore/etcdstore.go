@@ -449,3 +449,11 @@ func nonNil(v []byte) []byte {
 	}
 	return v
 }
+
+// Client is the store's etcd client, for the cluster's own bookkeeping
+// (membership, leader election, concurrency slots) beside the records.
+func (s *Store) Client() *clientv3.Client { return s.cli }
+
+// Prefix is the key prefix the store was opened with; the records live under
+// Prefix()+"/kv".
+func (s *Store) Prefix() string { return strings.TrimSuffix(s.kvPrefix, "/kv") }

@@ -10,7 +10,9 @@
 //   - {"mode":"print","text":[...]}: prints each string of text as one line;
 //   - {"mode":"env"}: returns its environment;
 //   - {"mode":"count","url":U,"failures":N}: POSTs to U (which answers the attempt number), and fails
-//     while P has no more than N lines (so async retries can be observed);
+//     while P has no more than N lines (so async retries can be observed); with "ms":M it first
+//     POSTs the node's endpoint (AWS_ENDPOINT_URL) to U/start and sleeps M ms, so a test can
+//     kill the node that runs it before the count;
 //   - anything else: echoed back unchanged.
 package main
 
@@ -78,6 +80,14 @@ func handle(ctx context.Context, event json.RawMessage) (any, error) {
 			fmt.Println(l)
 		}
 	case "count":
+		if c.MS > 0 {
+			resp, err := http.Post(c.URL+"/start", "text/plain", strings.NewReader(os.Getenv("AWS_ENDPOINT_URL")))
+			if err != nil {
+				return nil, err
+			}
+			resp.Body.Close()
+			time.Sleep(time.Duration(c.MS) * time.Millisecond)
+		}
 		// Counts attempts on the test's HTTP server (the sandboxed function cannot
 		// write the host's files), failing the first N.
 		resp, err := http.Post(c.URL, "text/plain", nil)
