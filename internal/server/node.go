@@ -228,6 +228,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	if n.metrics != nil {
 		gwOpts.Observer = n.metrics
 	}
+	gwOpts.AccessLogs = accessLogStore{logs}
 	gw := gateway.New(gwOpts)
 	gwCtx, stopGateway := context.WithCancel(ctx)
 	n.closers = append(n.closers, func() error { stopGateway(); return nil })
@@ -359,4 +360,12 @@ func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 		}
 		return st, nil
 	}
+}
+
+// accessLogStore writes stage access logs into the CloudWatch Logs store, under the
+// log group their accessLogSettings name.
+type accessLogStore struct{ logs *fnlogs.Store }
+
+func (a accessLogStore) AppendAccessLog(group, stream string, t time.Time, line string) {
+	a.logs.Append(cwlogs.StoreKey(group), stream, t, line)
 }

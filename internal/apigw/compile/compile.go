@@ -149,6 +149,8 @@ type Stage struct {
 	// settings, "*/*" for the whole stage) or route key (HTTP route settings, "*" for
 	// the default route settings).
 	Throttle map[string]model.ThrottleSettings
+	// AccessLog is the stage's access logging, nil when it is off.
+	AccessLog *AccessLog
 	// APIKeySource (REST) is HEADER (x-api-key) or AUTHORIZER (the authorizer's
 	// usageIdentifierKey).
 	APIKeySource string
@@ -392,6 +394,7 @@ func (b *builder) restStage(api *API, st *model.Stage) *Stage {
 	}
 	s.Authorizers = b.restAuthorizers(api, s, snap.Authorizers)
 	s.APIKeySource = snap.API.APIKeySource
+	s.AccessLog = compileAccessLog(st.AccessLogSettings)
 	s.Throttle = restThrottles(st.MethodSettings)
 	s.Router = b.restRouter(s, &snap)
 	return s
@@ -412,6 +415,7 @@ func (b *builder) httpStage(api *API, st *model.Stage2) *Stage {
 	}
 	s.Authorizers = b.httpAuthorizers(api, s, snap.Authorizers)
 	s.Throttle = httpThrottles(st)
+	s.AccessLog = compileAccessLog(st.AccessLogSettings)
 	s.Router = b.httpRouter(s, &snap)
 	return s
 }

@@ -59,6 +59,9 @@ type Options struct {
 	IAM IAMAuthenticator
 	// Observer, when set, sees every answered request (Prometheus metrics).
 	Observer Observer
+	// AccessLogs, when set, receives the access log lines of stages with
+	// accessLogSettings.
+	AccessLogs AccessLogSink
 }
 
 // IAMAuthenticator verifies the SigV4 signature of an execute-api request and names
@@ -81,6 +84,7 @@ type Gateway struct {
 
 	iam          IAMAuthenticator
 	observer     Observer
+	accessLogs   AccessLogSink
 	jwks         *access.KeySets // JWT authorizers' issuer keys, kept across snapshots
 	counters     access.Counters
 	limiters     *access.Limiters // token buckets, kept across snapshots
@@ -111,6 +115,7 @@ func New(opts Options) *Gateway {
 	}
 	g.iam = opts.IAM
 	g.observer = opts.Observer
+	g.accessLogs = opts.AccessLogs
 	g.jwks = access.NewKeySets(nil)
 	g.counters, g.limiters = opts.Counters, access.NewLimiters()
 	if g.counters == nil {

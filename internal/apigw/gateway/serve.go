@@ -97,15 +97,16 @@ type Observer interface {
 
 // done reports an answered request to the observer.
 func (g *Gateway) done(x *exchange) {
+	if g.observer == nil && g.accessLogs == nil {
+		return
+	}
+	latency := time.Since(x.now)
+	g.accessLog(x, latency)
 	if g.observer == nil {
 		return
 	}
 	apiID, stage, route := x.names()
-	status := x.status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	g.observer.ObserveRequest(apiID, stage, route, status, time.Since(x.now), x.integration)
+	g.observer.ObserveRequest(apiID, stage, route, x.statusOr200(), latency, x.integration)
 }
 
 // ServeHTTP serves one execute-api request from the current snapshot. The API comes
@@ -182,6 +183,9 @@ func (g *Gateway) begin(x *exchange, apiID string) {
 // match, access control, integration.
 func (g *Gateway) serve(x *exchange) {
 	r := x.r
+	if x.stage.AccessLog != nil && g.accessLogs != nil {
+		x.w = &countingWriter{ResponseWriter: x.w} // $context.responseLength
+	}
 	x.access.SetEndpoint(x.sourceVpce, "")
 	if r.ContentLength > maxBodyBytes {
 		g.fail(x, failTooLarge, nil)

@@ -241,6 +241,9 @@ func applyStageFields(r reader, apiID string, stage *model.Stage2, in *stageInpu
 		if in.AccessLogSettings.DestinationArn == "" && in.AccessLogSettings.Format == "" {
 			stage.AccessLogSettings = nil
 		} else {
+			if err := model.ValidateAccessLogFormat(in.AccessLogSettings.Format); err != nil {
+				return badRequest("%s", err.Error())
+			}
 			als := *in.AccessLogSettings
 			stage.AccessLogSettings = &als
 		}

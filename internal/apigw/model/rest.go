@@ -1,5 +1,10 @@
 package model
 
+import (
+	"errors"
+	"strings"
+)
+
 // RestAPI is an apigateway RestApi.
 type RestAPI struct {
 	ID                        string                 `json:"id"`
@@ -111,6 +116,16 @@ type Stage struct {
 	AccessLogSettings    *AccessLogSettings       `json:"accessLogSettings,omitempty"`
 	ClientCertificateID  string                   `json:"clientCertificateId,omitempty"`
 	DocumentationVersion string                   `json:"documentationVersion,omitempty"`
+}
+
+// ValidateAccessLogFormat applies API Gateway's rule on access log formats, in its
+// words ("BadRequestException: Access Log format must be single line, new line
+// character is allowed only at end of the format").
+func ValidateAccessLogFormat(format string) error {
+	if i := strings.IndexAny(format, "\r\n"); i >= 0 && i < len(strings.TrimRight(format, "\r\n")) {
+		return errors.New("Access Log format must be single line, new line character is allowed only at end of the format")
+	}
+	return nil
 }
 
 type AccessLogSettings struct {

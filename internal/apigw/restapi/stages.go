@@ -339,6 +339,11 @@ func patchAccessLog(st *model.Stage, op patchOp) error {
 	if op.value() == "" {
 		return badRequest("Access Log value must not be empty")
 	}
+	if field == "format" {
+		if err := model.ValidateAccessLogFormat(op.value()); err != nil {
+			return badRequest("%s", err.Error())
+		}
+	}
 	if st.AccessLogSettings == nil {
 		st.AccessLogSettings = &model.AccessLogSettings{}
 	}
