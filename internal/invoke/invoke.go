@@ -28,6 +28,9 @@ type Request struct {
 	DryRun        bool
 	LogTail       bool   // return the last 4 KB of logs
 	ClientContext string // base64 JSON, as the Invoke API's X-Amz-Client-Context
+	// TraceID is the caller's X-Amzn-Trace-Id (API Gateway's, for its requests);
+	// the function sees it as Lambda-Runtime-Trace-Id and _X_AMZN_TRACE_ID.
+	TraceID string
 }
 
 // Response is the outcome of a synchronous invocation that reached the function.

@@ -39,6 +39,7 @@ type invocation struct {
 	logTail       bool
 	clientContext string // decoded JSON
 	requestID     string
+	traceID       string // the caller's X-Amzn-Trace-Id, "" for a new one
 	// Principal, SourceARN and SourceAccount are set when a service invokes on a
 	// user's behalf; the resource policy must allow it.
 	principal     string
@@ -73,7 +74,7 @@ func (s *Service) Invoke(ctx context.Context, req *invoke.Request) (*invoke.Resp
 	inv := invocation{
 		ref: ref, kind: typeRequestResponse, payload: req.Payload, logTail: req.LogTail,
 		principal: req.Principal, sourceARN: req.SourceARN, sourceAccount: req.SourceAccount,
-		requestID: awsproto.RequestID(ctx),
+		requestID: awsproto.RequestID(ctx), traceID: runtime.CleanTraceID(req.TraceID),
 	}
 	if req.DryRun {
 		inv.kind = typeDryRun
@@ -211,6 +212,7 @@ func (s *Service) runVersion(ctx context.Context, r *resolved, inv invocation) (
 		Payload:            payload,
 		InvokedFunctionARN: r.invokedARN,
 		ClientContext:      inv.clientContext,
+		TraceID:            inv.traceID,
 		LogTail:            inv.logTail,
 		Stream:             inv.stream,
 	})
@@ -271,6 +273,7 @@ func (s *Service) invokeHTTP(c *call) error {
 			return err
 		}
 	}
+	inv.traceID = runtime.CleanTraceID(h.Get("X-Amzn-Trace-Id"))
 	limit := maxSyncPayload
 	if inv.kind == typeEvent {
 		limit = maxAsyncPayload

@@ -137,7 +137,7 @@ func (inst *instance) serveNext(w http.ResponseWriter, r *http.Request) {
 		}
 		// AWS always sends a trace header; runtimes copy it to _X_AMZN_TRACE_ID.
 		if c.inv.TraceID != "" {
-			hv.set(hdrTraceID, c.inv.TraceID)
+			hv.set(hdrTraceID, lambdaTraceHeader(c.inv.TraceID))
 		} else {
 			hv.set(hdrTraceID, newTraceID(now))
 		}
@@ -166,6 +166,56 @@ func (hv *headerValues) set(k, v string) {
 	hv.vals = append(hv.vals, v)
 	n := len(hv.vals)
 	hv.h[k] = hv.vals[n-1 : n : n]
+}
+
+// CleanTraceID returns an X-Amzn-Trace-Id header worth propagating: one whose
+// Root is a well-formed X-Ray trace id (1-{8 hex}-{24 hex}), at most 256 bytes
+// of printable ASCII; "" otherwise.
+func CleanTraceID(h string) string {
+	h = strings.TrimSpace(h)
+	if h == "" || len(h) > 256 {
+		return ""
+	}
+	for i := 0; i < len(h); i++ {
+		if h[i] < 0x20 || h[i] > 0x7e {
+			return ""
+		}
+	}
+	for _, f := range strings.Split(h, ";") {
+		if root, ok := strings.CutPrefix(strings.TrimSpace(f), "Root="); ok {
+			if len(root) == 35 && root[:2] == "1-" && root[10] == '-' && isHex(root[2:10]) && isHex(root[11:]) {
+				return h
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// lambdaTraceHeader completes a propagated trace header the way Lambda hands it to
+// a function: Root as received, a Parent and Sampled (0 when the caller did not
+// decide) when missing.
+func lambdaTraceHeader(h string) string {
+	if strings.Contains(h, "Parent=") && strings.Contains(h, "Sampled=") {
+		return h
+	}
+	if !strings.Contains(h, "Parent=") {
+		h += ";Parent=" + strconv.FormatUint(rand.Uint64()|1<<60, 16)
+	}
+	if !strings.Contains(h, "Sampled=") {
+		h += ";Sampled=0"
+	}
+	return h
 }
 
 // newTraceID makes an X-Ray trace header with an unsampled root, in the format AWS

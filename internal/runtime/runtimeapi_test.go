@@ -64,3 +64,27 @@ func TestErrorPayloadFallback(t *testing.T) {
 		}
 	}
 }
+
+func TestCleanTraceID(t *testing.T) {
+	for in, want := range map[string]string{
+		"Root=1-5759e988-bd862e3fe1be46a994272793":                             "Root=1-5759e988-bd862e3fe1be46a994272793",
+		" Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1 ":                 "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1",
+		"Self=1-abc;Root=1-5759e988-bd862e3fe1be46a994272793;Parent=1234":      "Self=1-abc;Root=1-5759e988-bd862e3fe1be46a994272793;Parent=1234",
+		"Root=1-5759e988-bd862e3fe1be46a99427279":                              "",
+		"Root=2-5759e988-bd862e3fe1be46a994272793":                             "",
+		"Root=1-5759e988-bd862e3fe1be46a99427279\n":                            "",
+		"Parent=53995c3f42cd8ad8":                                              "",
+		"":                                                                     "",
+		"Root=1-5759e988-bd862e3fe1be46a994272793;" + strings.Repeat("x", 300): "",
+	} {
+		if got := CleanTraceID(in); got != want {
+			t.Errorf("CleanTraceID(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := lambdaTraceHeader("Root=1-5759e988-bd862e3fe1be46a994272793"); !regexp.MustCompile(`^Root=1-5759e988-bd862e3fe1be46a994272793;Parent=[0-9a-f]{16};Sampled=0$`).MatchString(got) {
+		t.Errorf("lambdaTraceHeader added %q", got)
+	}
+	if got := lambdaTraceHeader("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"); got != "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1" {
+		t.Errorf("lambdaTraceHeader changed a complete header: %q", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/sluice-dev/sluice/internal/apigw/compile"
+	"github.com/sluice-dev/sluice/internal/runtime"
 )
 
 // newIDs gives the exchange the ids API Gateway gives a request: a UUID request id and
@@ -27,6 +28,12 @@ func (g *Gateway) newIDs(x *exchange) {
 	} else {
 		x.requestID = uuidString(b)
 		x.extendedID = base64.StdEncoding.EncodeToString(short[:])
+	}
+	// A client's X-Amzn-Trace-Id is propagated (its Root kept), as API Gateway
+	// does; otherwise the request gets a new root.
+	if t := runtime.CleanTraceID(x.r.Header.Get("X-Amzn-Trace-Id")); t != "" {
+		x.traceID = t
+		return
 	}
 	var tb [16]byte
 	binary.LittleEndian.PutUint64(tb[4:12], rand.Uint64())

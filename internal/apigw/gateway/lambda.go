@@ -39,6 +39,7 @@ func (g *Gateway) invokeFunction(ctx context.Context, x *exchange, in *compile.I
 		Principal:     principal,
 		SourceARN:     x.route.SourceARN(x.r.Method),
 		SourceAccount: g.account,
+		TraceID:       x.traceID,
 	})
 	x.integration = time.Since(start)
 	if err != nil {

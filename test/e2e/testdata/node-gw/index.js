@@ -9,6 +9,7 @@
 //   binary    - a PNG, base64 with isBase64Encoded
 //   multi     - multiValueHeaders and headers
 //   cookies   - payload 2.0 cookies
+//   trace     - 200 with the function's _X_AMZN_TRACE_ID as the body
 //   anything else - 200 with the event as the JSON body and the function's name
 //                   in x-function
 const PNG = Buffer.from("89504e470d0a1a0a0000000d4948445200000001000000010806000000" +
@@ -38,6 +39,8 @@ exports.handler = async (event) => {
         multiValueHeaders: { "X-Multi": ["a", "b"] },
         body: "multi",
       };
+    case "trace":
+      return { statusCode: 200, headers: { "content-type": "text/plain" }, body: process.env._X_AMZN_TRACE_ID || "" };
     case "cookies":
       return { statusCode: 200, cookies: ["a=1; Path=/", "b=2; HttpOnly"], headers: { "content-type": "text/plain" }, body: "cookies" };
   }
