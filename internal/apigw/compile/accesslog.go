@@ -12,7 +12,9 @@ type AccessLog struct {
 	// Group is the destination log group's name, from the ARN
 	// arn:aws:logs:{region}:{account}:log-group:{name}[:*].
 	Group string
-	Parts []AccessLogPart
+	// Stream is the log stream the lines go to, {apiId}_{stage}.
+	Stream string
+	Parts  []AccessLogPart
 }
 
 // AccessLogPart is literal text or, when Var is set, a $context variable
@@ -24,7 +26,7 @@ type AccessLogPart struct {
 
 // compileAccessLog compiles settings; nil when logging is off (no destination or
 // no format) or the destination is not a log group ARN.
-func compileAccessLog(settings *model.AccessLogSettings) *AccessLog {
+func compileAccessLog(apiID, stage string, settings *model.AccessLogSettings) *AccessLog {
 	if settings == nil || settings.Format == "" {
 		return nil
 	}
@@ -32,7 +34,7 @@ func compileAccessLog(settings *model.AccessLogSettings) *AccessLog {
 	if !ok {
 		return nil
 	}
-	return &AccessLog{Group: group, Parts: parseAccessLogFormat(strings.TrimSuffix(settings.Format, "\n"))}
+	return &AccessLog{Group: group, Stream: apiID + "_" + stage, Parts: parseAccessLogFormat(strings.TrimSuffix(settings.Format, "\n"))}
 }
 
 // LogGroupFromARN extracts the log group name from a CloudWatch Logs log group ARN.

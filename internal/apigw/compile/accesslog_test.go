@@ -19,13 +19,13 @@ func TestParseAccessLogFormat(t *testing.T) {
 }
 
 func TestCompileAccessLog(t *testing.T) {
-	al := compileAccessLog(&model.AccessLogSettings{Format: "$context.requestId\n", DestinationArn: "arn:aws:logs:us-east-1:123456789012:log-group:/api/access:*"})
-	if al == nil || al.Group != "/api/access" || len(al.Parts) != 1 || al.Parts[0].Var != "requestId" {
+	al := compileAccessLog("a1", "v1", &model.AccessLogSettings{Format: "$context.requestId\n", DestinationArn: "arn:aws:logs:us-east-1:123456789012:log-group:/api/access:*"})
+	if al == nil || al.Group != "/api/access" || al.Stream != "a1_v1" || len(al.Parts) != 1 || al.Parts[0].Var != "requestId" {
 		t.Fatalf("compiled %+v", al)
 	}
 	for _, off := range []*model.AccessLogSettings{nil, {Format: "$context.requestId"}, {DestinationArn: "arn:aws:logs:us-east-1:1:log-group:g"},
 		{Format: "x", DestinationArn: "arn:aws:s3:::bucket"}} {
-		if al := compileAccessLog(off); al != nil {
+		if al := compileAccessLog("a1", "v1", off); al != nil {
 			t.Fatalf("%+v compiled to %+v", off, al)
 		}
 	}

@@ -394,7 +394,7 @@ func (b *builder) restStage(api *API, st *model.Stage) *Stage {
 	}
 	s.Authorizers = b.restAuthorizers(api, s, snap.Authorizers)
 	s.APIKeySource = snap.API.APIKeySource
-	s.AccessLog = compileAccessLog(st.AccessLogSettings)
+	s.AccessLog = compileAccessLog(api.ID, st.StageName, st.AccessLogSettings)
 	s.Throttle = restThrottles(st.MethodSettings)
 	s.Router = b.restRouter(s, &snap)
 	return s
@@ -415,7 +415,7 @@ func (b *builder) httpStage(api *API, st *model.Stage2) *Stage {
 	}
 	s.Authorizers = b.httpAuthorizers(api, s, snap.Authorizers)
 	s.Throttle = httpThrottles(st)
-	s.AccessLog = compileAccessLog(st.AccessLogSettings)
+	s.AccessLog = compileAccessLog(api.ID, st.StageName, st.AccessLogSettings)
 	s.Router = b.httpRouter(s, &snap)
 	return s
 }

@@ -48,6 +48,7 @@ func (g *Gateway) accessLog(x *exchange, latency time.Duration) {
 	}
 	al := x.stage.AccessLog
 	var b strings.Builder
+	b.Grow(256)
 	for _, p := range al.Parts {
 		if p.Var == "" {
 			b.WriteString(p.Text)
@@ -59,7 +60,7 @@ func (g *Gateway) accessLog(x *exchange, latency time.Duration) {
 		}
 		b.WriteString(v)
 	}
-	g.accessLogs.AppendAccessLog(al.Group, x.api.ID+"_"+x.stage.Name, x.now, b.String())
+	g.accessLogs.AppendAccessLog(al.Group, al.Stream, x.now, b.String())
 }
 
 // contextVar is the value of $context.{name} for the access log.
