@@ -226,6 +226,9 @@ func (s *Service) runVersion(ctx context.Context, r *resolved, inv invocation) (
 			outcome = "error"
 		}
 		s.observe(inv.ref.Name, outcome, time.Since(start))
+		if s.metrics != nil && res.InitDuration > 0 {
+			s.metrics.ObserveColdStart(inv.ref.Name, res.InitDuration)
+		}
 		return res, nil
 	case errors.Is(err, runtime.ErrThrottled):
 		s.observe(inv.ref.Name, "throttle", 0)

@@ -100,10 +100,12 @@ type Options struct {
 
 // InvokeObserver sees invocations as they run: InvokeStarted when one starts in an
 // instance (its func when it ends), ObserveInvoke with outcome "ok", "error" (a
-// function error) or "throttle" (refused for concurrency, never ran).
+// function error) or "throttle" (refused for concurrency, never ran), and
+// ObserveColdStart when an invocation was an instance's first, with its init time.
 type InvokeObserver interface {
 	InvokeStarted(function string) func()
 	ObserveInvoke(function, outcome string, d time.Duration)
+	ObserveColdStart(function string, init time.Duration)
 }
 
 // Service is the Lambda API. It implements http.Handler and invoke.Invoker.

@@ -41,6 +41,8 @@ type Metrics struct {
 	fnThrottles   *prometheus.CounterVec
 	fnDuration    *prometheus.HistogramVec
 	fnConcurrent  *prometheus.GaugeVec
+	fnColdStarts  *prometheus.CounterVec
+	fnInit        *prometheus.HistogramVec
 }
 
 // New registers every series, with Go's runtime and process collectors.
@@ -71,8 +73,13 @@ func New() *Metrics {
 		fnConcurrent: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "sluice_lambda_concurrent_executions",
 			Help: "Lambda ConcurrentExecutions: invocations running now."}, []string{"function"}),
 	}
+	m.fnColdStarts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_lambda_cold_starts_total",
+		Help: "Invocations that started a new execution environment (REPORT shows an Init Duration)."}, []string{"function"})
+	m.fnInit = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sluice_lambda_init_duration_seconds",
+		Help: "Lambda Init Duration: an execution environment's init phase, from process start to its first /next.",
+		Buckets: latencyBuckets}, []string{"function"})
 	m.reg.MustRegister(m.apiRequests, m.api4xx, m.api5xx, m.apiLatency, m.apiIntegration,
-		m.fnInvocations, m.fnErrors, m.fnThrottles, m.fnDuration, m.fnConcurrent,
+		m.fnInvocations, m.fnErrors, m.fnThrottles, m.fnDuration, m.fnConcurrent, m.fnColdStarts, m.fnInit,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -128,4 +135,11 @@ func (m *Metrics) ObserveInvoke(function, outcome string, d time.Duration) {
 		m.fnErrors.WithLabelValues(function).Inc()
 	}
 	m.fnDuration.WithLabelValues(function).Observe(d.Seconds())
+}
+
+// ObserveColdStart counts an invocation that was an instance's first and records
+// its init time.
+func (m *Metrics) ObserveColdStart(function string, init time.Duration) {
+	m.fnColdStarts.WithLabelValues(function).Inc()
+	m.fnInit.WithLabelValues(function).Observe(init.Seconds())
 }

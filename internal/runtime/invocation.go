@@ -275,6 +275,9 @@ func (inst *instance) complete(c *invocation, o outcome, cold bool, submitted ti
 		inst.mu.Unlock()
 	}
 	rep := newReport(id, duration, initDur, cold, status)
+	if cold {
+		res.InitDuration = initDur
+	}
 	// Lines the function printed before answering may still be in the pipe; they
 	// must land before END, as in CloudWatch. A dead process's pipe closes once its
 	// children are gone too.

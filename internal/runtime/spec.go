@@ -83,6 +83,9 @@ type Result struct {
 	Payload       []byte
 	FunctionError string // "" | "Unhandled"
 	LogTail       []byte // last 4 KB of this invocation's log lines, when asked for
+	// InitDuration is the instance's init time when this invocation was its cold
+	// start (REPORT's Init Duration), 0 on a warm instance.
+	InitDuration time.Duration
 	// Streamed is true when the response went to Invocation.Stream; Payload is then
 	// empty, or the error object when the stream ended in an error.
 	Streamed bool

@@ -58,10 +58,16 @@ func TestPrometheusMetrics(t *testing.T) {
 	invocations := `sluice_lambda_invocations_total{function="m"}`
 	duration := `sluice_lambda_duration_seconds_count{function="m"}`
 	errs := `sluice_lambda_errors_total{function="m"}`
-	series := []string{ok200, none404, fourxx, latency, integration, invocations, duration, errs}
+	coldStarts := `sluice_lambda_cold_starts_total{function="m"}`
+	initCount := `sluice_lambda_init_duration_seconds_count{function="m"}`
+	series := []string{ok200, none404, fourxx, latency, integration, invocations, duration, errs, coldStarts, initCount}
 	before := map[string]float64{}
 	for _, k := range series {
 		before[k] = scrape(t, url, k)
+	}
+	// The warm-up request started the function's only instance: one cold start.
+	if before[coldStarts] != 1 || before[initCount] != 1 || scrape(t, url, `sluice_lambda_init_duration_seconds_sum{function="m"}`) <= 0 {
+		t.Fatalf("cold starts after the first request: %v", before)
 	}
 	if before[ok200] < 1 || before[invocations] < 1 {
 		t.Fatalf("after the warm-up request: %v", before)
@@ -79,7 +85,7 @@ func TestPrometheusMetrics(t *testing.T) {
 	}
 	// The gateway reports a request once it has been answered: allow the last
 	// one's bookkeeping to finish.
-	want := map[string]float64{ok200: 5, none404: 3, fourxx: 3, latency: 5, integration: 5, invocations: 5, duration: 5, errs: 0}
+	want := map[string]float64{ok200: 5, none404: 3, fourxx: 3, latency: 5, integration: 5, invocations: 5, duration: 5, errs: 0, coldStarts: 0, initCount: 0}
 	var got map[string]float64
 	eventually(t, 5*time.Second, func() bool {
 		got = map[string]float64{}
