@@ -34,6 +34,13 @@ var actions = map[string]action{
 	"DescribeStackResource":  (*Service).describeStackResource,
 	"GetTemplate":            (*Service).getTemplate,
 	"ValidateTemplate":       (*Service).validateTemplate,
+	"GetTemplateSummary":     (*Service).getTemplateSummary,
+	"UpdateStack":            func(s *Service, ctx context.Context, f url.Values) (any, error) { return s.updateStack(ctx, f) },
+	"CreateChangeSet":        (*Service).createChangeSet,
+	"DescribeChangeSet":      (*Service).describeChangeSet,
+	"ExecuteChangeSet":       (*Service).executeChangeSet,
+	"DeleteChangeSet":        (*Service).deleteChangeSet,
+	"ListChangeSets":         (*Service).listChangeSets,
 }
 
 // ServeHTTP answers one CloudFormation Query-protocol request (POST / with a
@@ -249,7 +256,7 @@ func (s *Service) deleteStack(ctx context.Context, f url.Values) (any, error) {
 	if rec.Status == statusDeleteComplete {
 		return nil, nil
 	}
-	if strings.HasSuffix(rec.Status, "_IN_PROGRESS") {
+	if strings.HasSuffix(rec.Status, "_IN_PROGRESS") && rec.Status != statusReviewInProgress {
 		if rec.Status == statusDeleteInProgress {
 			return nil, nil
 		}
@@ -643,6 +650,91 @@ func (s *Service) validateTemplate(ctx context.Context, f url.Values) (any, erro
 		if c != "CAPABILITY_AUTO_EXPAND" {
 			out.Capabilities = append(out.Capabilities, c)
 		}
+	}
+	if len(out.Capabilities) > 0 {
+		out.CapabilitiesReason = "The following resource(s) require capabilities: [AWS::IAM::Role]"
+	}
+	return out, nil
+}
+
+func (s *Service) getTemplateSummary(ctx context.Context, f url.Values) (any, error) {
+	var body string
+	if name := f.Get("StackName"); name != "" {
+		if f.Get("TemplateBody") != "" || f.Get("TemplateURL") != "" {
+			return nil, validationError("Specify exactly one of TemplateBody, TemplateURL or StackName.")
+		}
+		rec, err := s.loadStack(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		body = rec.TemplateBody
+	} else {
+		b, err := s.templateBody(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	t, err := parseTemplate(body)
+	if err != nil {
+		return nil, err
+	}
+	type param struct {
+		ParameterKey         string `xml:"ParameterKey"`
+		DefaultValue         string `xml:"DefaultValue,omitempty"`
+		ParameterType        string `xml:"ParameterType"`
+		NoEcho               bool   `xml:"NoEcho"`
+		Description          string `xml:"Description,omitempty"`
+		ParameterConstraints struct {
+			AllowedValues []string `xml:"AllowedValues>member"`
+		} `xml:"ParameterConstraints"`
+	}
+	out := struct {
+		Parameters         []param  `xml:"Parameters>member"`
+		Description        string   `xml:"Description,omitempty"`
+		Capabilities       []string `xml:"Capabilities>member"`
+		CapabilitiesReason string   `xml:"CapabilitiesReason,omitempty"`
+		ResourceTypes      []string `xml:"ResourceTypes>member"`
+		Version            string   `xml:"Version"`
+		DeclaredTransforms []string `xml:"DeclaredTransforms>member"`
+	}{Parameters: []param{}, Description: t.Description, Version: "2010-09-09", DeclaredTransforms: t.Transform}
+	names := make([]string, 0, len(t.Parameters))
+	for n := range t.Parameters {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		d := t.Parameters[n]
+		x := param{ParameterKey: n}
+		x.ParameterType, _ = d["Type"].(string)
+		if v, ok := d["Default"]; ok {
+			x.DefaultValue, _ = stringOf(v)
+		}
+		x.Description, _ = d["Description"].(string)
+		x.NoEcho, _ = d["NoEcho"].(bool)
+		if l, ok := d["AllowedValues"].([]any); ok {
+			for _, a := range l {
+				v, _ := stringOf(a)
+				x.ParameterConstraints.AllowedValues = append(x.ParameterConstraints.AllowedValues, v)
+			}
+		}
+		out.Parameters = append(out.Parameters, x)
+	}
+	seen := map[string]bool{}
+	for _, r := range t.Resources {
+		if !seen[r.Type] {
+			seen[r.Type] = true
+			out.ResourceTypes = append(out.ResourceTypes, r.Type)
+		}
+		if r.Type == "AWS::IAM::Role" || r.Type == "AWS::Serverless::Function" && r.Properties["Role"] == nil {
+			if !contains(out.Capabilities, "CAPABILITY_IAM") {
+				out.Capabilities = append(out.Capabilities, "CAPABILITY_IAM")
+			}
+		}
+	}
+	sort.Strings(out.ResourceTypes)
+	if len(t.Transform) > 0 {
+		out.Capabilities = append(out.Capabilities, "CAPABILITY_AUTO_EXPAND")
 	}
 	if len(out.Capabilities) > 0 {
 		out.CapabilitiesReason = "The following resource(s) require capabilities: [AWS::IAM::Role]"

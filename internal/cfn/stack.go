@@ -337,10 +337,20 @@ func (o *op) finishDelete(ctx context.Context) {
 		o.s.log.Error("cloudformation: record stack deletion", "stack", o.rec.StackName, "err", err)
 		return
 	}
-	// The name is free again; the stack stays describable by its id.
+	// The name is free again; the stack stays describable by its id. Its change
+	// sets go with it.
 	err := o.s.store.Update(ctx, func(tx store.Tx) error {
 		if err := store.PutRecord(tx, deletedPrefix+stackUUID(o.rec.StackID), o.rec); err != nil {
 			return err
+		}
+		kvs, err := tx.List(changeSetPrefix + o.rec.StackName + "/")
+		if err != nil {
+			return err
+		}
+		for _, kv := range kvs {
+			if err := tx.Delete(kv.Key); err != nil {
+				return err
+			}
 		}
 		return tx.Delete(stackPrefix + o.rec.StackName)
 	})
