@@ -82,3 +82,59 @@ func TestStageAccessLogs(t *testing.T) {
 		t.Fatalf("a line after delete-access-log-settings: %s", out)
 	}
 }
+
+// REST execution logs: methodSettings logging/loglevel INFO (with dataTrace) writes
+// each request's steps to API-Gateway-Execution-Logs_{apiId}/{stage}; a method set
+// to ERROR logs only its failures.
+func TestRESTExecutionLogs(t *testing.T) {
+	s := startSluice(t, startOpts{})
+	arn := s.nodeGW(t, "gw")
+	rest := newRESTAPI(t, s, "exec-logged")
+	p := rest.resource(rest.root, "p")
+	rest.lambdaProxy(rest.resource(p, "{proxy+}"), "ANY", fnURI(arn))
+	s.allowInvoke("gw", rest.id)
+	rest.deploy("v1")
+	s.aws("apigateway", "update-stage", "--rest-api-id", rest.id, "--stage-name", "v1", "--patch-operations",
+		"op=replace,path=/*/*/logging/loglevel,value=INFO", "op=replace,path=/*/*/logging/dataTrace,value=true")
+
+	r := s.awaitStatus(t, 200, "GET", rest.id, "/v1/p/echo?q=1", "")
+	id := r.Header.Get("x-amzn-RequestId")
+	group := "API-Gateway-Execution-Logs_" + rest.id + "/v1"
+	var lines []string
+	eventually(t, 10*time.Second, func() bool {
+		out := s.awsJSON("logs", "filter-log-events", "--log-group-name", group, "--filter-pattern", `"`+id+`"`)
+		events, _ := out["events"].([]any)
+		lines = lines[:0]
+		for _, e := range events {
+			lines = append(lines, str(e.(map[string]any)["message"]))
+		}
+		return len(lines) > 0 && strings.HasSuffix(lines[len(lines)-1], "Method completed with status: 200")
+	})
+	text := strings.Join(lines, "\n")
+	for _, want := range []string{
+		"(" + id + ") Starting execution for request: " + id,
+		"(" + id + ") HTTP Method: GET, Resource Path: /p/{proxy+}",
+		"(" + id + ") Method request path: {proxy=echo}",
+		"(" + id + ") Method request query string: {q=1}",
+		"(" + id + ") Received response. Status: 200, Integration latency: ",
+		"(" + id + ") Successfully completed execution",
+		"(" + id + ") Method completed with status: 200",
+	} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("execution log lacks %q:\n%s", want, text)
+		}
+	}
+
+	// ERROR: a success writes nothing, a function error does.
+	s.aws("apigateway", "update-stage", "--rest-api-id", rest.id, "--stage-name", "v1", "--patch-operations",
+		"op=replace,path=/*/*/logging/loglevel,value=ERROR")
+	time.Sleep(500 * time.Millisecond)
+	ok := s.awaitStatus(t, 200, "GET", rest.id, "/v1/p/fine", "").Header.Get("x-amzn-RequestId")
+	bad := s.awaitStatus(t, 502, "GET", rest.id, "/v1/p/badstatus", "").Header.Get("x-amzn-RequestId")
+	eventually(t, 10*time.Second, func() bool {
+		return strings.Contains(string(s.aws("logs", "filter-log-events", "--log-group-name", group)), "("+bad+") Method completed with status: 502")
+	})
+	if out := string(s.aws("logs", "filter-log-events", "--log-group-name", group)); strings.Contains(out, ok) || !strings.Contains(out, "("+bad+") Execution failed") {
+		t.Fatalf("ERROR level: success %s logged or failure %s not explained:\n%s", ok, bad, out)
+	}
+}

@@ -90,3 +90,23 @@ func parseAccessLogFormat(format string) []AccessLogPart {
 func isVarChar(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
 }
+
+// executionLogs keeps the method settings whose loggingLevel is INFO or ERROR, keyed
+// "/{resourcePath}/{METHOD}" ("*/*" as is).
+func executionLogs(settings map[string]model.MethodSetting) map[string]model.MethodSetting {
+	var out map[string]model.MethodSetting
+	for k, ms := range settings {
+		if ms.LoggingLevel != "INFO" && ms.LoggingLevel != "ERROR" {
+			continue
+		}
+		if out == nil {
+			out = map[string]model.MethodSetting{}
+		}
+		k = strings.ReplaceAll(k, "~1", "/")
+		if k != "*/*" && !strings.HasPrefix(k, "/") {
+			k = "/" + k
+		}
+		out[k] = ms
+	}
+	return out
+}

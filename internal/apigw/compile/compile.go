@@ -151,6 +151,10 @@ type Stage struct {
 	Throttle map[string]model.ThrottleSettings
 	// AccessLog is the stage's access logging, nil when it is off.
 	AccessLog *AccessLog
+	// ExecutionLogs (REST) are the method settings that turn execution logging on
+	// (loggingLevel INFO or ERROR), by "/{resourcePath}/{METHOD}", "*/*" for every
+	// method; nil when none does.
+	ExecutionLogs map[string]model.MethodSetting
 	// APIKeySource (REST) is HEADER (x-api-key) or AUTHORIZER (the authorizer's
 	// usageIdentifierKey).
 	APIKeySource string
@@ -396,6 +400,7 @@ func (b *builder) restStage(api *API, st *model.Stage) *Stage {
 	s.APIKeySource = snap.API.APIKeySource
 	s.AccessLog = compileAccessLog(api.ID, st.StageName, st.AccessLogSettings)
 	s.Throttle = restThrottles(st.MethodSettings)
+	s.ExecutionLogs = executionLogs(st.MethodSettings)
 	s.Router = b.restRouter(s, &snap)
 	return s
 }

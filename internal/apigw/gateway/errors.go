@@ -102,6 +102,7 @@ var httpErrors = map[failure]struct {
 
 // fail answers a failure in the dialect of the API kind; cause (optional) is logged.
 func (g *Gateway) fail(x *exchange, f failure, cause error) {
+	x.failure = cause
 	if cause != nil {
 		apiID, stage, route := x.names()
 		// A client that hung up is not the gateway's failure: keep it out of warnings.

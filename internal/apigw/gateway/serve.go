@@ -67,6 +67,9 @@ type exchange struct {
 	// integration (function or HTTP backend) took, for metrics.
 	status      int
 	integration time.Duration
+	// failure is why the gateway answered with an error of its own, for the
+	// execution log.
+	failure error
 }
 
 // names are the request's API id, stage name and route key, "" where not known yet.
@@ -102,6 +105,7 @@ func (g *Gateway) done(x *exchange) {
 	}
 	latency := time.Since(x.now)
 	g.accessLog(x, latency)
+	g.executionLog(x)
 	if g.observer == nil {
 		return
 	}
