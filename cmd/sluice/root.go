@@ -25,7 +25,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCommand(), newVersionCommand(), newLogsCommand(), newClusterCommand())
+	root.AddCommand(newServeCommand(), newVersionCommand(), newLogsCommand(), newDeployCommand(), newClusterCommand())
 	return root
 }
 

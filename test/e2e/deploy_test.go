@@ -1,0 +1,87 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func (s *instance) sluiceDeploy(dir string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, sluiceBin, append([]string{"deploy", "--endpoint-url", s.URL}, args...)...)
+	cmd.Env = awsEnv()
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+var apiLine = regexp.MustCompile(`ServerlessHttpApi \(([a-z0-9]+)\) http://`)
+
+// `sluice deploy` zips the local CodeUri folder, uploads it, creates the stack and
+// prints its events, outputs and API URL; a redeploy changes nothing; a changed
+// handler file gives new code behind the same API; --delete removes it all.
+func TestCloudFormationSluiceDeploy(t *testing.T) {
+	s := startSluice(t, startOpts{})
+	dir := t.TempDir()
+	tmpl, err := os.ReadFile(filepath.Join("testdata", "cloudformation", "deploy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "template.yaml"), tmpl, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeHandler(t, dir, "v1")
+
+	out, err := s.sluiceDeploy(dir, "--stack-name", "app", "--parameter-overrides", "Greeting=hey")
+	if err != nil || !strings.Contains(out, "Stack app is CREATE_COMPLETE") || !strings.Contains(out, "Uploaded ./src") ||
+		!strings.Contains(out, "CREATE_COMPLETE                      Hello ") {
+		t.Fatalf("deploy: %v\n%s", err, out)
+	}
+	m := apiLine.FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "ApiId = "+m[1]) {
+		t.Fatalf("deploy printed no API URL / outputs:\n%s", out)
+	}
+	apiID := m[1]
+	if r := s.awaitStatus(t, 200, "GET", apiID, "/x", ""); string(r.Body) != `{"v1":"hey"}` {
+		t.Fatalf("after deploy: %d %s", r.Status, r.Body)
+	}
+
+	out, err = s.sluiceDeploy(dir, "--stack-name", "app")
+	if err != nil || !strings.Contains(out, "No changes to deploy. Stack app is up to date") || strings.Contains(out, "Uploaded") {
+		t.Fatalf("redeploy: %v\n%s", err, out)
+	}
+
+	writeHandler(t, dir, "v2")
+	out, err = s.sluiceDeploy(dir, "--stack-name", "app")
+	if err != nil || !strings.Contains(out, "Stack app is UPDATE_COMPLETE") || !strings.Contains(out, "("+apiID+")") {
+		t.Fatalf("deploy after a handler change: %v\n%s", err, out)
+	}
+	// Greeting kept its value (UsePreviousValue), the code is new.
+	if r := s.awaitStatus(t, 200, "GET", apiID, "/x", ""); string(r.Body) != `{"v2":"hey"}` {
+		t.Fatalf("after update: %d %s", r.Status, r.Body)
+	}
+
+	out, err = s.sluiceDeploy(dir, "--stack-name", "app", "--delete")
+	if err != nil || !strings.Contains(out, "Stack app deleted") || !strings.Contains(out, "DELETE_COMPLETE") {
+		t.Fatalf("deploy --delete: %v\n%s", err, out)
+	}
+	if fns, _ := s.awsJSON("lambda", "list-functions")["Functions"].([]any); len(fns) != 0 {
+		t.Fatalf("functions left after --delete: %v", fns)
+	}
+
+	// A template error names the resource and property at fault.
+	bad := strings.Replace(string(tmpl), "Runtime: nodejs22.x", "Runtime: nodejs22.x\n      AutoPublishAlias: live", 1)
+	if err := os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = s.sluiceDeploy(dir, "--stack-name", "bad", "-t", "bad.yaml")
+	if err == nil || !strings.Contains(out, "Resource with id [Hello] is invalid. Sluice's SAM transform does not implement property 'AutoPublishAlias' yet.") {
+		t.Fatalf("deploy of a bad template: %v\n%s", err, out)
+	}
+}
