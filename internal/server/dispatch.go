@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/awsproto"
+	"github.com/sluice-dev/sluice/internal/cfn"
 	"github.com/sluice-dev/sluice/internal/listen"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 )
@@ -165,8 +166,13 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var err error
 		if r, err = d.s.authenticate(r); err != nil {
 			// Authentication is answered by AWS's front door before any service
-			// sees the request, in one shape for every service:
+			// sees the request, in one shape for the REST-JSON services:
 			// {"message":"Missing Authentication Token"} (Lambda included).
+			// CloudFormation's clients only read its Query-protocol XML errors.
+			if service == "cloudformation" {
+				awsproto.WriteQueryXMLError(w, r, cfn.Namespace, queryAuthError(err))
+				return
+			}
 			awsproto.WriteError(w, awsproto.StyleAPIGateway, err)
 			return
 		}
@@ -191,6 +197,27 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			serveOrUnbuilt(w, r, d.s.restAPI, "API Gateway", style)
 		}
 	}
+}
+
+// queryAuthError renames an authentication error for the Query-protocol services,
+// whose front door uses IAM's codes (SignatureDoesNotMatch, InvalidClientTokenId,
+// MissingAuthenticationToken, IncompleteSignature) rather than the JSON services'
+// *Exception names.
+func queryAuthError(err error) error {
+	ae, ok := awsproto.Public(err)
+	if !ok {
+		return err
+	}
+	code := ae.Code
+	switch code {
+	case sigv4.CodeInvalidSignature:
+		code = "SignatureDoesNotMatch"
+	case sigv4.CodeUnrecognizedClient:
+		code = "InvalidClientTokenId"
+	default:
+		code = strings.TrimSuffix(code, "Exception")
+	}
+	return awsproto.Errorf(ae.Status, code, "%s", ae.Message)
 }
 
 // serviceFor names the AWS service a control-plane request is for: the signing

@@ -12,10 +12,14 @@ import (
 )
 
 func (s *instance) sluiceDeploy(dir string, args ...string) (string, error) {
+	return s.sluiceDeployAs(awsEnv(), dir, args...)
+}
+
+func (s *instance) sluiceDeployAs(env []string, dir string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, sluiceBin, append([]string{"deploy", "--endpoint-url", s.URL}, args...)...)
-	cmd.Env = awsEnv()
+	cmd.Env = env
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	return string(out), err
@@ -83,5 +87,41 @@ func TestCloudFormationSluiceDeploy(t *testing.T) {
 	out, err = s.sluiceDeploy(dir, "--stack-name", "bad", "-t", "bad.yaml")
 	if err == nil || !strings.Contains(out, "Resource with id [Hello] is invalid. Sluice's SAM transform does not implement property 'AutoPublishAlias' yet.") {
 		t.Fatalf("deploy of a bad template: %v\n%s", err, out)
+	}
+}
+
+// In verify mode CloudFormation's own calls are signed with the root key and
+// pass the same verification as any client's; a wrong secret is refused before
+// CloudFormation sees the request.
+func TestCloudFormationVerifyMode(t *testing.T) {
+	s := startSluice(t, startOpts{args: []string{"--auth-mode", "verify"}, env: rootEnv()})
+	dir := t.TempDir()
+	tmpl, err := os.ReadFile(filepath.Join("testdata", "cloudformation", "deploy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "template.yaml"), tmpl, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeHandler(t, dir, "v1")
+	root := append(awsEnv(), "AWS_ACCESS_KEY_ID="+rootKeyID, "AWS_SECRET_ACCESS_KEY="+rootSecret)
+	out, err := s.sluiceDeployAs(root, dir, "--stack-name", "app")
+	if err != nil || !strings.Contains(out, "Stack app is CREATE_COMPLETE") {
+		t.Fatalf("deploy in verify mode: %v\n%s", err, out)
+	}
+	m := apiLine.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no API URL:\n%s", out)
+	}
+	if r := s.awaitStatus(t, 200, "GET", m[1], "/x", ""); string(r.Body) != `{"v1":"hi"}` {
+		t.Fatalf("GET: %d %s", r.Status, r.Body)
+	}
+	_, stderr, err := s.awsAs(rootKeyID, "wrong-secret", "cloudformation", "describe-stacks")
+	if err == nil || !strings.Contains(stderr, "(SignatureDoesNotMatch) when calling the DescribeStacks operation: The request signature we calculated") {
+		t.Fatalf("wrong secret: %v %s", err, stderr)
+	}
+	_, stderr, err = s.awsAs("AKIDUNKNOWN", "x", "cloudformation", "describe-stacks")
+	if err == nil || !strings.Contains(stderr, "(InvalidClientTokenId)") {
+		t.Fatalf("unknown key: %v %s", err, stderr)
 	}
 }
