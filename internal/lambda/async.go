@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -400,4 +402,38 @@ func (q *asyncQueue) drain(ctx context.Context) int {
 		case <-t.C:
 		}
 	}
+}
+
+// AsyncQueueStats reports the async queue as this node sees it: events queued
+// (waiting, retrying or running, on any node) and when the oldest was queued (zero
+// when none is).
+func (s *Service) AsyncQueueStats() (depth int, oldest time.Time) {
+	q := s.asyncQueue()
+	if q == nil {
+		return 0, time.Time{}
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	first := ""
+	consider := func(key string) {
+		depth++
+		if first == "" || key < first {
+			first = key
+		}
+	}
+	for k := range q.pending {
+		consider(k)
+	}
+	for k := range q.running {
+		if _, dup := q.pending[k]; !dup {
+			consider(k)
+		}
+	}
+	// Keys are keyAsync + 20-digit enqueue time in Unix nanoseconds + "-" + id.
+	if ts, _, ok := strings.Cut(strings.TrimPrefix(first, keyAsync), "-"); ok {
+		if ns, err := strconv.ParseInt(ts, 10, 64); err == nil {
+			oldest = time.Unix(0, ns)
+		}
+	}
+	return depth, oldest
 }

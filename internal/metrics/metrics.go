@@ -76,7 +76,7 @@ func New() *Metrics {
 	m.fnColdStarts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_lambda_cold_starts_total",
 		Help: "Invocations that started a new execution environment (REPORT shows an Init Duration)."}, []string{"function"})
 	m.fnInit = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sluice_lambda_init_duration_seconds",
-		Help: "Lambda Init Duration: an execution environment's init phase, from process start to its first /next.",
+		Help:    "Lambda Init Duration: an execution environment's init phase, from process start to its first /next.",
 		Buckets: latencyBuckets}, []string{"function"})
 	m.reg.MustRegister(m.apiRequests, m.api4xx, m.api5xx, m.apiLatency, m.apiIntegration,
 		m.fnInvocations, m.fnErrors, m.fnThrottles, m.fnDuration, m.fnConcurrent, m.fnColdStarts, m.fnInit,
@@ -142,4 +142,23 @@ func (m *Metrics) ObserveInvoke(function, outcome string, d time.Duration) {
 func (m *Metrics) ObserveColdStart(function string, init time.Duration) {
 	m.fnColdStarts.WithLabelValues(function).Inc()
 	m.fnInit.WithLabelValues(function).Observe(init.Seconds())
+}
+
+// WatchAsyncQueue exports the Lambda async queue, read at scrape time:
+// sluice_lambda_async_events_queued and sluice_lambda_async_oldest_event_age_seconds
+// (CloudWatch's AsyncEventsReceived backlog and AsyncEventAge).
+func (m *Metrics) WatchAsyncQueue(stats func() (depth int, oldest time.Time)) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_lambda_async_events_queued",
+			Help: "Async (Event) invocations queued: waiting, being retried or running."},
+			func() float64 { d, _ := stats(); return float64(d) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_lambda_async_oldest_event_age_seconds",
+			Help: "Age of the oldest queued async event (0 when the queue is empty)."},
+			func() float64 {
+				_, oldest := stats()
+				if oldest.IsZero() {
+					return 0
+				}
+				return time.Since(oldest).Seconds()
+			}))
 }

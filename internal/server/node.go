@@ -199,6 +199,9 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	}
 	functionExists = fns.FunctionExists
 	n.fns = fns
+	if n.metrics != nil {
+		n.metrics.WatchAsyncQueue(fns.AsyncQueueStats)
+	}
 	// The lambda service's watch and async workers run until the node closes; it
 	// must stop before the store does.
 	lambdaCtx, stopLambda := context.WithCancel(ctx)

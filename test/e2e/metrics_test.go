@@ -104,6 +104,18 @@ func TestPrometheusMetrics(t *testing.T) {
 			t.Errorf("%s moved by %v, want %v", k, got[k], w)
 		}
 	}
+	// An async invocation of a function that sleeps is queued until it ran.
+	s.aws("lambda", "invoke", "--function-name", "m", "--invocation-type", "Event",
+		"--payload", `{"mode":"sleep","ms":1500}`, "/dev/null")
+	seen := eventually(t, 5*time.Second, func() bool { return scrape(t, url, "sluice_lambda_async_events_queued") >= 1 })
+	if !seen {
+		t.Error("sluice_lambda_async_events_queued never showed the queued event")
+	}
+	if !eventually(t, 15*time.Second, func() bool {
+		return scrape(t, url, "sluice_lambda_async_events_queued") == 0 && scrape(t, url, "sluice_lambda_async_oldest_event_age_seconds") == 0
+	}) {
+		t.Error("async queue gauges did not return to 0")
+	}
 	if v := scrape(t, url, `sluice_lambda_concurrent_executions{function="m"}`); v != 0 {
 		t.Errorf("concurrent executions at rest = %v", v)
 	}
