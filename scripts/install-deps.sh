@@ -10,6 +10,7 @@ command -v wrk >/dev/null || need+=(wrk)
 command -v hyperfine >/dev/null || need+=(hyperfine)
 command -v aws >/dev/null || need+=(awscli)
 command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm) # npm ci packages the Node.js examples (image-pipeline presign) in e2e tests
 command -v python3 >/dev/null || need+=(python3)
 command -v ruby >/dev/null || need+=(ruby) # the ruby3.x runtimes' interpreter
 command -v zip >/dev/null || need+=(zip)
