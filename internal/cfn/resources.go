@@ -43,6 +43,8 @@ type resourceCall struct {
 var provisioners = map[string]*provisioner{
 	"AWS::Lambda::Function":          lambdaFunction,
 	"AWS::Lambda::Permission":        lambdaPermission,
+	"AWS::Lambda::Version":           lambdaVersion,
+	"AWS::Lambda::Alias":             lambdaAlias,
 	"AWS::IAM::Role":                 iamRole,
 	"AWS::S3::Bucket":                s3Bucket,
 	"AWS::ApiGatewayV2::Api":         httpAPI,

@@ -1,6 +1,9 @@
 package cfn
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -28,11 +31,11 @@ func samResourceError(id, format string, args ...any) string {
 
 var samFunctionProps = []string{"Handler", "Runtime", "CodeUri", "InlineCode", "Environment", "Timeout", "MemorySize", "Description",
 	"Role", "Policies", "Events", "FunctionName", "Layers", "Architectures", "Tags", "ReservedConcurrentExecutions", "EphemeralStorage",
-	"Tracing", "LoggingConfig", "PackageType", "PermissionsBoundary"}
+	"Tracing", "LoggingConfig", "PackageType", "PermissionsBoundary", "AutoPublishAlias", "VersionDescription"}
 
-var samFunctionUnsupported = []string{"AutoPublishAlias", "AutoPublishCodeSha256", "DeploymentPreference", "ProvisionedConcurrencyConfig",
+var samFunctionUnsupported = []string{"AutoPublishCodeSha256", "DeploymentPreference", "ProvisionedConcurrencyConfig",
 	"VpcConfig", "DeadLetterQueue", "EventInvokeConfig", "FunctionUrlConfig", "ImageUri", "ImageConfig", "KmsKeyArn", "FileSystemConfigs",
-	"CodeSigningConfigArn", "SnapStart", "RuntimeManagementConfig", "AssumeRolePolicyDocument", "RolePath", "VersionDescription"}
+	"CodeSigningConfigArn", "SnapStart", "RuntimeManagementConfig", "AssumeRolePolicyDocument", "RolePath"}
 
 // samFunctionGlobals are the Function properties Globals may set.
 var samFunctionGlobals = []string{"Handler", "Runtime", "CodeUri", "Environment", "Timeout", "MemorySize", "Description", "Layers",
@@ -41,8 +44,11 @@ var samFunctionGlobals = []string{"Handler", "Runtime", "CodeUri", "Environment"
 
 type httpAPIEvent struct {
 	fn, event, method, path string
-	payload                 any
-	timeout                 any
+	// target is what the route invokes and the permission names: the
+	// function, or its AutoPublishAlias alias.
+	target  string
+	payload any
+	timeout any
 }
 
 func transformSAM(t *template) error {
@@ -130,6 +136,8 @@ func mergeGlobal(global, local any) any {
 	return local
 }
 
+var aliasName = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
+
 var s3URI = regexp.MustCompile(`^s3://([^/]+)/(.+)$`)
 
 func samFunction(t *template, id string, r *resourceDef, globals map[string]any) ([]httpAPIEvent, []string) {
@@ -207,6 +215,31 @@ func samFunction(t *template, id string, r *resourceDef, globals map[string]any)
 		t.Resources[id+"Role"] = role
 		fn["Role"] = map[string]any{"Fn::GetAtt": []any{id + "Role", "Arn"}}
 	}
+	target := ""
+	if alias, ok := p["AutoPublishAlias"]; ok {
+		name, ok := alias.(string)
+		if !ok || name == "" || !aliasName.MatchString(name) {
+			return nil, []string{samResourceError(id, "'AutoPublishAlias' must be a string of letters, digits, '-' and '_'.")}
+		}
+		// The version's logical id carries a hash of the function's
+		// properties, so new code or configuration publishes a new version
+		// (the old one is retained, as SAM does) and the alias moves to it.
+		b, _ := json.Marshal(fn)
+		sum := sha256.Sum256(b)
+		versionID := id + "Version" + hex.EncodeToString(sum[:])[:10]
+		vprops := map[string]any{"FunctionName": map[string]any{"Ref": id}}
+		if d, ok := p["VersionDescription"]; ok {
+			vprops["Description"] = d
+		}
+		t.Resources[versionID] = &resourceDef{Type: "AWS::Lambda::Version", DeletionPolicy: "Retain", Properties: vprops}
+		target = id + "Alias" + strings.NewReplacer("-", "", "_", "").Replace(name)
+		t.Resources[target] = &resourceDef{Type: "AWS::Lambda::Alias", Properties: map[string]any{
+			"Name": name, "FunctionName": map[string]any{"Ref": id},
+			"FunctionVersion": map[string]any{"Fn::GetAtt": []any{versionID, "Version"}},
+		}}
+	} else if _, ok := p["VersionDescription"]; ok {
+		return nil, []string{samResourceError(id, "'VersionDescription' needs 'AutoPublishAlias'.")}
+	}
 	var events []httpAPIEvent
 	if evs, ok := p["Events"].(map[string]any); ok {
 		names := make([]string, 0, len(evs))
@@ -220,6 +253,7 @@ func samFunction(t *template, id string, r *resourceDef, globals map[string]any)
 				errs = append(errs, err)
 				continue
 			}
+			e.target = target
 			events = append(events, e)
 		}
 	} else if p["Events"] != nil {
@@ -368,10 +402,14 @@ var pathParam = regexp.MustCompile(`\{[^}]+\}`)
 func addImplicitHTTPAPI(t *template, events []httpAPIEvent) {
 	paths := map[string]any{}
 	for _, e := range events {
+		fnRef, permTarget := e.fn+".Arn", e.fn
+		if e.target != "" {
+			fnRef, permTarget = e.target, e.target
+		}
 		integ := map[string]any{
 			"type":                 "aws_proxy",
 			"httpMethod":           "POST",
-			"uri":                  map[string]any{"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${" + e.fn + ".Arn}/invocations"},
+			"uri":                  map[string]any{"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${" + fnRef + "}/invocations"},
 			"payloadFormatVersion": "2.0",
 		}
 		if e.payload != nil {
@@ -405,7 +443,7 @@ func addImplicitHTTPAPI(t *template, events []httpAPIEvent) {
 		}
 		t.Resources[e.fn+e.event+"Permission"] = &resourceDef{Type: "AWS::Lambda::Permission", Properties: map[string]any{
 			"Action":       "lambda:InvokeFunction",
-			"FunctionName": map[string]any{"Ref": e.fn},
+			"FunctionName": map[string]any{"Ref": permTarget},
 			"Principal":    "apigateway.amazonaws.com",
 			"SourceArn":    map[string]any{"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:" + src},
 		}}

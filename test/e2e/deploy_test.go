@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,12 +81,12 @@ func TestCloudFormationSluiceDeploy(t *testing.T) {
 	}
 
 	// A template error names the resource and property at fault.
-	bad := strings.Replace(string(tmpl), "Runtime: nodejs22.x", "Runtime: nodejs22.x\n      AutoPublishAlias: live", 1)
+	bad := strings.Replace(string(tmpl), "Runtime: nodejs22.x", "Runtime: nodejs22.x\n      DeploymentPreference: {Type: AllAtOnce}", 1)
 	if err := os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte(bad), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, err = s.sluiceDeploy(dir, "--stack-name", "bad", "-t", "bad.yaml")
-	if err == nil || !strings.Contains(out, "Resource with id [Hello] is invalid. Sluice's SAM transform does not implement property 'AutoPublishAlias' yet.") {
+	if err == nil || !strings.Contains(out, "Resource with id [Hello] is invalid. Sluice's SAM transform does not implement property 'DeploymentPreference' yet.") {
 		t.Fatalf("deploy of a bad template: %v\n%s", err, out)
 	}
 }
@@ -123,5 +124,40 @@ func TestCloudFormationVerifyMode(t *testing.T) {
 	_, stderr, err = s.awsAs("AKIDUNKNOWN", "x", "cloudformation", "describe-stacks")
 	if err == nil || !strings.Contains(stderr, "(InvalidClientTokenId)") {
 		t.Fatalf("unknown key: %v %s", err, stderr)
+	}
+}
+
+// AutoPublishAlias: each deploy with new code publishes a version and moves the
+// alias, and the API invokes the alias.
+func TestCloudFormationAutoPublishAlias(t *testing.T) {
+	s := startSluice(t, startOpts{})
+	dir := t.TempDir()
+	tmpl, err := os.ReadFile(filepath.Join("testdata", "cloudformation", "deploy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withAlias := strings.Replace(string(tmpl), "Runtime: nodejs22.x", "Runtime: nodejs22.x\n      AutoPublishAlias: live", 1)
+	if err := os.WriteFile(filepath.Join(dir, "template.yaml"), []byte(withAlias), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range []string{"v1", "v2"} {
+		writeHandler(t, dir, v)
+		out, err := s.sluiceDeploy(dir, "--stack-name", "aliased")
+		if err != nil || !strings.Contains(out, "Stack aliased is") || !strings.Contains(out, "HelloAliaslive") {
+			t.Fatalf("deploy %s: %v\n%s", v, err, out)
+		}
+		m := apiLine.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no API URL:\n%s", out)
+		}
+		if r := s.awaitStatus(t, 200, "GET", m[1], "/x", ""); string(r.Body) != `{"`+v+`":"hi"}` {
+			t.Fatalf("deploy %s: GET = %d %s", v, r.Status, r.Body)
+		}
+		res, _ := s.awsJSON("cloudformation", "describe-stack-resources", "--stack-name", "aliased", "--logical-resource-id", "Hello")["StackResources"].([]any)
+		fn := str(res[0].(map[string]any)["PhysicalResourceId"])
+		alias := s.awsJSON("lambda", "get-alias", "--function-name", fn, "--name", "live")
+		if alias["FunctionVersion"] != fmt.Sprint(i+1) {
+			t.Fatalf("deploy %s: alias = %v", v, alias)
+		}
 	}
 }
