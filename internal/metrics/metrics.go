@@ -43,6 +43,7 @@ type Metrics struct {
 	fnConcurrent  *prometheus.GaugeVec
 	fnColdStarts  *prometheus.CounterVec
 	fnInit        *prometheus.HistogramVec
+	compile       prometheus.Histogram
 }
 
 // New registers every series, with Go's runtime and process collectors.
@@ -78,7 +79,9 @@ func New() *Metrics {
 	m.fnInit = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sluice_lambda_init_duration_seconds",
 		Help:    "Lambda Init Duration: an execution environment's init phase, from process start to its first /next.",
 		Buckets: latencyBuckets}, []string{"function"})
-	m.reg.MustRegister(m.apiRequests, m.api4xx, m.api5xx, m.apiLatency, m.apiIntegration,
+	m.compile = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "sluice_apigateway_snapshot_compile_seconds",
+		Help: "Time to compile the gateway's snapshot of every API after a change.", Buckets: latencyBuckets})
+	m.reg.MustRegister(m.compile, m.apiRequests, m.api4xx, m.api5xx, m.apiLatency, m.apiIntegration,
 		m.fnInvocations, m.fnErrors, m.fnThrottles, m.fnDuration, m.fnConcurrent, m.fnColdStarts, m.fnInit,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -161,4 +164,28 @@ func (m *Metrics) WatchAsyncQueue(stats func() (depth int, oldest time.Time)) {
 				}
 				return time.Since(oldest).Seconds()
 			}))
+}
+
+// ObserveCompile records how long the gateway took to compile a snapshot of every
+// API after a change.
+func (m *Metrics) ObserveCompile(d time.Duration) { m.compile.Observe(d.Seconds()) }
+
+// WatchInstances exports live function instances per function, read at scrape
+// time: sluice_lambda_instances{function}.
+func (m *Metrics) WatchInstances(counts func() map[string]int) {
+	m.reg.MustRegister(&instancesCollector{counts: counts, desc: prometheus.NewDesc("sluice_lambda_instances",
+		"Live execution environments (busy, idle or starting) per function.", []string{"function"}, nil)})
+}
+
+type instancesCollector struct {
+	counts func() map[string]int
+	desc   *prometheus.Desc
+}
+
+func (c *instancesCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *instancesCollector) Collect(ch chan<- prometheus.Metric) {
+	for fn, n := range c.counts() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), fn)
+	}
 }

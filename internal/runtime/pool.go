@@ -679,6 +679,19 @@ func (p *Pool) Stats() Stats {
 	return s
 }
 
+// InstancesByFunction counts live instances (busy, idle or starting) per function.
+func (p *Pool) InstancesByFunction() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]int, len(p.functions))
+	for name, fs := range p.functions {
+		if n := len(fs.all); n > 0 {
+			out[name] = n
+		}
+	}
+	return out
+}
+
 // SweepCode removes extracted code directories that keep rejects, no live
 // instance runs, and were last used before before; it returns how many.
 func (p *Pool) SweepCode(keep func(sha string) bool, before time.Time) int {

@@ -149,6 +149,9 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		return nil, fmt.Errorf("function pool: %w", err)
 	}
 	n.closers = append(n.closers, pool.Close)
+	if n.metrics != nil {
+		n.metrics.WatchInstances(pool.InstancesByFunction)
+	}
 
 	ids := iam.New(iam.Options{Store: st, AccountID: cfg.AccountID, Logger: logger.With("component", "iam")})
 	iamCtx, stopIAM := context.WithCancel(ctx)

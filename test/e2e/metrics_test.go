@@ -104,6 +104,14 @@ func TestPrometheusMetrics(t *testing.T) {
 			t.Errorf("%s moved by %v, want %v", k, got[k], w)
 		}
 	}
+	// One warm instance served the sequential requests; the gateway compiled its
+	// snapshot at least once per change.
+	if v := scrape(t, url, `sluice_lambda_instances{function="m"}`); v != 1 {
+		t.Errorf("sluice_lambda_instances = %v, want 1", v)
+	}
+	if v := scrape(t, url, "sluice_apigateway_snapshot_compile_seconds_count"); v < 1 {
+		t.Errorf("snapshot compiles observed: %v", v)
+	}
 	// An async invocation of a function that sleeps is queued until it ran.
 	s.aws("lambda", "invoke", "--function-name", "m", "--invocation-type", "Event",
 		"--payload", `{"mode":"sleep","ms":1500}`, "/dev/null")

@@ -184,9 +184,13 @@ func (g *Gateway) Reload(ctx context.Context) error {
 	defer g.reloadMu.Unlock()
 	opts := g.compileOptions()
 	opts.Previous = g.snap.Load()
+	start := time.Now()
 	snap, err := compile.FromStore(ctx, g.store, opts)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
+	}
+	if g.observer != nil {
+		g.observer.ObserveCompile(time.Since(start))
 	}
 	g.snap.Store(snap)
 	g.log.Debug("apigw snapshot swapped", "apis", snap.APIs(), "revision", snap.Revision)

@@ -96,6 +96,8 @@ func (x *exchange) writeHeader(status int) {
 // called on the request's goroutine and must not block.
 type Observer interface {
 	ObserveRequest(apiID, stage, route string, status int, latency, integration time.Duration)
+	// ObserveCompile is called after each snapshot compile with its duration.
+	ObserveCompile(d time.Duration)
 }
 
 // done reports an answered request to the observer.
