@@ -15,10 +15,26 @@ import (
 type props struct {
 	logicalID string
 	m         map[string]any
+	// at is the JSON pointer of m inside the resource's properties ("" at the
+	// top, "Integration" or "MethodResponses/0" below), so messages name the
+	// nested key as CloudFormation does ("#/Integration/Type: ...").
+	at string
+}
+
+// sub reads a nested object of the properties.
+func (p props) sub(at string, m map[string]any) props {
+	if p.at != "" {
+		at = p.at + "/" + at
+	}
+	return props{logicalID: p.logicalID, m: m, at: at}
 }
 
 func (p props) fail(format string, args ...any) error {
-	return &resourceError{msg: fmt.Sprintf("Properties validation failed for resource %s with message: ", p.logicalID) + fmt.Sprintf(format, args...)}
+	msg := fmt.Sprintf(format, args...)
+	if p.at != "" && strings.HasPrefix(msg, "#") {
+		msg = "#/" + p.at + msg[1:]
+	}
+	return &resourceError{msg: fmt.Sprintf("Properties validation failed for resource %s with message: ", p.logicalID) + msg}
 }
 
 // check refuses keys outside allowed and missing required keys. unsupported names
@@ -28,7 +44,11 @@ func (p props) check(allowed, required, unsupported []string) error {
 	var extra []string
 	for k := range p.m {
 		if contains(unsupported, k) {
-			return &resourceError{msg: fmt.Sprintf("Sluice does not support property %s of resource %s yet", k, p.logicalID)}
+			name := k
+			if p.at != "" {
+				name = strings.ReplaceAll(p.at, "/", ".") + "." + k
+			}
+			return &resourceError{msg: fmt.Sprintf("Sluice does not support property %s of resource %s yet", name, p.logicalID)}
 		}
 		if !contains(allowed, k) && !contains(required, k) {
 			extra = append(extra, k)

@@ -51,6 +51,15 @@ var provisioners = map[string]*provisioner{
 	"AWS::ApiGatewayV2::Stage":       httpAPIStage,
 	"AWS::ApiGatewayV2::Route":       httpAPIRoute,
 	"AWS::ApiGatewayV2::Integration": httpAPIIntegration,
+	"AWS::ApiGateway::RestApi":       restAPI,
+	"AWS::ApiGateway::Resource":      restResource,
+	"AWS::ApiGateway::Method":        restMethod,
+	"AWS::ApiGateway::Deployment":    restDeployment,
+	"AWS::ApiGateway::Stage":         restStage,
+	"AWS::ApiGateway::Authorizer":    restAuthorizer,
+	"AWS::ApiGateway::ApiKey":        restAPIKey,
+	"AWS::ApiGateway::UsagePlan":     restUsagePlan,
+	"AWS::ApiGateway::UsagePlanKey":  restUsagePlanKey,
 }
 
 // notFound reports whether err is the service's "it is already gone" answer, which
