@@ -121,7 +121,7 @@ func supportedTypes() string {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	return strings.Join(append(names, "AWS::Serverless::Function (with Transform "+samTransform+")"), ", ")
+	return strings.Join(append(names, "AWS::Serverless::Function and AWS::Serverless::Api (with Transform "+samTransform+")"), ", ")
 }
 
 // checkCapabilities is CreateStack's InsufficientCapabilitiesException.

@@ -51,62 +51,112 @@ type httpAPIEvent struct {
 	timeout any
 }
 
+// samEvents are a function's events, by the API they attach to.
+type samEvents struct {
+	http []httpAPIEvent
+	rest []restAPIEvent
+}
+
 func transformSAM(t *template) error {
 	var errs []string
-	globals, gerrs := samGlobals(t.Globals)
+	g, gerrs := samGlobals(t.Globals)
 	errs = append(errs, gerrs...)
-	var events []httpAPIEvent
+	var events samEvents
 	names := make([]string, 0, len(t.Resources))
 	for n := range t.Resources {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	apis := map[string]*samRestAPI{}
 	for _, id := range names {
 		r := t.Resources[id]
-		if !strings.HasPrefix(r.Type, "AWS::Serverless::") {
+		if r.Type != "AWS::Serverless::Api" {
+			continue
+		}
+		api, aerrs := samAPI(id, r, g.api)
+		errs = append(errs, aerrs...)
+		apis[id] = api
+	}
+	for _, id := range names {
+		r := t.Resources[id]
+		if !strings.HasPrefix(r.Type, "AWS::Serverless::") || r.Type == "AWS::Serverless::Api" {
 			continue
 		}
 		if r.Type != "AWS::Serverless::Function" {
-			errs = append(errs, samResourceError(id, "Sluice's SAM transform does not implement %s yet (it implements AWS::Serverless::Function).", r.Type))
+			errs = append(errs, samResourceError(id, "Sluice's SAM transform does not implement %s yet (it implements AWS::Serverless::Function and AWS::Serverless::Api).", r.Type))
 			continue
 		}
-		ev, ferrs := samFunction(t, id, r, globals)
+		ev, ferrs := samFunction(t, id, r, g.function, apis)
 		errs = append(errs, ferrs...)
-		events = append(events, ev...)
+		events.http = append(events.http, ev.http...)
+		events.rest = append(events.rest, ev.rest...)
 	}
 	if len(errs) > 0 {
 		return samError(errs)
 	}
-	if len(events) > 0 {
-		addImplicitHTTPAPI(t, events)
+	if len(events.http) > 0 {
+		addImplicitHTTPAPI(t, events.http)
+	}
+	if err := addRestAPIs(t, apis, events.rest, g.api); err != "" {
+		return samError([]string{err})
 	}
 	t.Globals = nil
 	t.Transform = nil
 	return nil
 }
 
-func samGlobals(g map[string]any) (map[string]any, []string) {
+// samGlobalSections are the Globals sections Sluice's transform applies.
+type samGlobalSections struct {
+	function, api map[string]any
+}
+
+func samGlobals(g map[string]any) (samGlobalSections, []string) {
 	var errs []string
-	var fn map[string]any
+	var out samGlobalSections
 	for k, v := range g {
+		var allowed []string
 		switch k {
 		case "Function":
-			m, ok := v.(map[string]any)
-			if !ok {
-				errs = append(errs, "'Globals' section is invalid. 'Function' must be a dictionary.")
-				continue
-			}
-			for p := range m {
-				if !contains(samFunctionGlobals, p) {
-					errs = append(errs, fmt.Sprintf("'Globals' section is invalid. '%s' is not a supported property of 'Function'.", p))
-				}
-			}
-			fn = m
+			allowed = samFunctionGlobals
+		case "Api":
+			allowed = samAPIGlobals
 		default:
 			errs = append(errs, fmt.Sprintf("'Globals' section is invalid. Sluice's SAM transform does not implement Globals.%s yet.", k))
+			continue
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			errs = append(errs, fmt.Sprintf("'Globals' section is invalid. '%s' must be a dictionary.", k))
+			continue
+		}
+		for p := range m {
+			if !contains(allowed, p) {
+				errs = append(errs, fmt.Sprintf("'Globals' section is invalid. '%s' is not a supported property of '%s'.", p, k))
+			}
+		}
+		if k == "Function" {
+			out.function = m
+		} else {
+			out.api = m
 		}
 	}
-	return fn, errs
+	return out, errs
+}
+
+// withGlobals is a resource's properties with a Globals section merged under them.
+func withGlobals(globals, own map[string]any) map[string]any {
+	p := map[string]any{}
+	for k, v := range globals {
+		p[k] = v
+	}
+	for k, v := range own {
+		if g, ok := p[k]; ok {
+			p[k] = mergeGlobal(g, v)
+		} else {
+			p[k] = v
+		}
+	}
+	return p
 }
 
 // mergeGlobal merges a Globals value under the function's own: maps merge key by
@@ -140,18 +190,9 @@ var aliasName = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
 
 var s3URI = regexp.MustCompile(`^s3://([^/]+)/(.+)$`)
 
-func samFunction(t *template, id string, r *resourceDef, globals map[string]any) ([]httpAPIEvent, []string) {
-	p := map[string]any{}
-	for k, v := range globals {
-		p[k] = v
-	}
-	for k, v := range r.Properties {
-		if g, ok := p[k]; ok {
-			p[k] = mergeGlobal(g, v)
-		} else {
-			p[k] = v
-		}
-	}
+func samFunction(t *template, id string, r *resourceDef, globals map[string]any, apis map[string]*samRestAPI) (samEvents, []string) {
+	var none samEvents
+	p := withGlobals(globals, r.Properties)
 	var errs []string
 	for k := range p {
 		if contains(samFunctionUnsupported, k) {
@@ -161,7 +202,7 @@ func samFunction(t *template, id string, r *resourceDef, globals map[string]any)
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return none, errs
 	}
 	fn := map[string]any{}
 	for _, k := range []string{"Handler", "Runtime", "Environment", "Timeout", "MemorySize", "Description", "FunctionName", "Layers",
@@ -176,17 +217,17 @@ func samFunction(t *template, id string, r *resourceDef, globals map[string]any)
 	switch {
 	case p["InlineCode"] != nil:
 		if p["CodeUri"] != nil {
-			return nil, []string{samResourceError(id, "Specify either 'CodeUri' or 'InlineCode' for a function, not both.")}
+			return none, []string{samResourceError(id, "Specify either 'CodeUri' or 'InlineCode' for a function, not both.")}
 		}
 		fn["Code"] = map[string]any{"ZipFile": p["InlineCode"]}
 	case p["CodeUri"] != nil:
 		code, err := samCode(p["CodeUri"])
 		if err != "" {
-			return nil, []string{samResourceError(id, "%s", err)}
+			return none, []string{samResourceError(id, "%s", err)}
 		}
 		fn["Code"] = code
 	default:
-		return nil, []string{samResourceError(id, "Missing required property 'CodeUri'.")}
+		return none, []string{samResourceError(id, "Missing required property 'CodeUri'.")}
 	}
 	tags := []any{map[string]any{"Key": "lambda:createdBy", "Value": "SAM"}}
 	if m, ok := p["Tags"].(map[string]any); ok {
@@ -199,18 +240,18 @@ func samFunction(t *template, id string, r *resourceDef, globals map[string]any)
 			tags = append(tags, map[string]any{"Key": k, "Value": m[k]})
 		}
 	} else if p["Tags"] != nil {
-		return nil, []string{samResourceError(id, "Type of property 'Tags' is invalid.")}
+		return none, []string{samResourceError(id, "Type of property 'Tags' is invalid.")}
 	}
 	fn["Tags"] = tags
 	if role, ok := p["Role"]; ok {
 		fn["Role"] = role
 		if p["Policies"] != nil {
-			return nil, []string{samResourceError(id, "Specify either 'Role' or 'Policies' for a function, not both.")}
+			return none, []string{samResourceError(id, "Specify either 'Role' or 'Policies' for a function, not both.")}
 		}
 	} else {
 		role, err := samRole(id, p)
 		if err != "" {
-			return nil, []string{err}
+			return none, []string{err}
 		}
 		t.Resources[id+"Role"] = role
 		fn["Role"] = map[string]any{"Fn::GetAtt": []any{id + "Role", "Arn"}}
@@ -219,7 +260,7 @@ func samFunction(t *template, id string, r *resourceDef, globals map[string]any)
 	if alias, ok := p["AutoPublishAlias"]; ok {
 		name, ok := alias.(string)
 		if !ok || name == "" || !aliasName.MatchString(name) {
-			return nil, []string{samResourceError(id, "'AutoPublishAlias' must be a string of letters, digits, '-' and '_'.")}
+			return none, []string{samResourceError(id, "'AutoPublishAlias' must be a string of letters, digits, '-' and '_'.")}
 		}
 		// The version's logical id carries a hash of the function's
 		// properties, so new code or configuration publishes a new version
@@ -238,9 +279,9 @@ func samFunction(t *template, id string, r *resourceDef, globals map[string]any)
 			"FunctionVersion": map[string]any{"Fn::GetAtt": []any{versionID, "Version"}},
 		}}
 	} else if _, ok := p["VersionDescription"]; ok {
-		return nil, []string{samResourceError(id, "'VersionDescription' needs 'AutoPublishAlias'.")}
+		return none, []string{samResourceError(id, "'VersionDescription' needs 'AutoPublishAlias'.")}
 	}
-	var events []httpAPIEvent
+	var events samEvents
 	if evs, ok := p["Events"].(map[string]any); ok {
 		names := make([]string, 0, len(evs))
 		for n := range evs {
@@ -248,19 +289,15 @@ func samFunction(t *template, id string, r *resourceDef, globals map[string]any)
 		}
 		sort.Strings(names)
 		for _, en := range names {
-			e, err := samEvent(id, en, evs[en])
-			if err != "" {
+			if err := samEvent(&events, id, en, evs[en], target, apis); err != "" {
 				errs = append(errs, err)
-				continue
 			}
-			e.target = target
-			events = append(events, e)
 		}
 	} else if p["Events"] != nil {
 		errs = append(errs, samResourceError(id, "Type of property 'Events' is invalid."))
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return none, errs
 	}
 	t.Resources[id] = &resourceDef{Type: "AWS::Lambda::Function", Properties: fn, DependsOn: r.DependsOn, Condition: r.Condition,
 		DeletionPolicy: r.DeletionPolicy, Metadata: r.Metadata}
@@ -353,16 +390,31 @@ func samRole(id string, p map[string]any) (*resourceDef, string) {
 	return &resourceDef{Type: "AWS::IAM::Role", Properties: props}, ""
 }
 
-func samEvent(fn, name string, v any) (httpAPIEvent, string) {
+// samEvent reads one of a function's events into events; target is what the
+// event invokes (the function, or its AutoPublishAlias alias).
+func samEvent(events *samEvents, fn, name string, v any, target string, apis map[string]*samRestAPI) string {
 	m, ok := v.(map[string]any)
 	if !ok {
-		return httpAPIEvent{}, samResourceError(fn, "Event with id [%s] is invalid. Type of property 'Events' is invalid.", name)
+		return samResourceError(fn, "Event with id [%s] is invalid. Type of property 'Events' is invalid.", name)
 	}
 	typ, _ := m["Type"].(string)
-	if typ != "HttpApi" {
-		return httpAPIEvent{}, samResourceError(fn, "Event with id [%s] is invalid. Sluice's SAM transform does not implement event type '%s' yet (it implements HttpApi).", name, typ)
-	}
 	ep, _ := m["Properties"].(map[string]any)
+	switch typ {
+	case "HttpApi":
+		e, err := samHTTPAPIEvent(fn, name, ep)
+		e.target = target
+		events.http = append(events.http, e)
+		return err
+	case "Api":
+		e, err := samRestEvent(fn, name, ep, apis)
+		e.target = target
+		events.rest = append(events.rest, e)
+		return err
+	}
+	return samResourceError(fn, "Event with id [%s] is invalid. Sluice's SAM transform does not implement event type '%s' yet (it implements Api and HttpApi).", name, typ)
+}
+
+func samHTTPAPIEvent(fn, name string, ep map[string]any) (httpAPIEvent, string) {
 	e := httpAPIEvent{fn: fn, event: name, path: "$default", method: "ANY"}
 	for k, val := range ep {
 		switch k {
