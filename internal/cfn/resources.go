@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -561,14 +562,19 @@ func applyRolePolicies(ctx context.Context, r *resourceCall, role string, had, w
 
 // S3.
 
+var s3BucketUnsupported = []string{"CorsConfiguration", "VersioningConfiguration", "LifecycleConfiguration", "WebsiteConfiguration",
+	"BucketEncryption", "Tags", "PublicAccessBlockConfiguration", "OwnershipControls", "AccessControl", "LoggingConfiguration",
+	"ObjectLockConfiguration", "ObjectLockEnabled", "ReplicationConfiguration"}
+
 var s3Bucket = &provisioner{
 	attrs:     []string{"Arn", "DomainName", "RegionalDomainName", "DualStackDomainName", "WebsiteURL"},
 	replaceOn: []string{"BucketName"},
 	create: func(ctx context.Context, r *resourceCall) (string, map[string]any, error) {
-		if err := r.props.check([]string{"BucketName"}, nil, []string{"NotificationConfiguration", "CorsConfiguration",
-			"VersioningConfiguration", "LifecycleConfiguration", "WebsiteConfiguration", "BucketEncryption", "Tags",
-			"PublicAccessBlockConfiguration", "OwnershipControls", "AccessControl", "LoggingConfiguration",
-			"ObjectLockConfiguration", "ObjectLockEnabled", "ReplicationConfiguration"}); err != nil {
+		if err := r.props.check([]string{"BucketName", "NotificationConfiguration"}, nil, s3BucketUnsupported); err != nil {
+			return "", nil, err
+		}
+		notification, err := bucketNotification(r.props)
+		if err != nil {
 			return "", nil, err
 		}
 		name, err := r.props.str("BucketName")
@@ -586,15 +592,115 @@ var s3Bucket = &provisioner{
 		if _, err := r.c.do(ctx, request{service: "s3", display: "S3", method: http.MethodPut, path: "/" + name, body: body}); err != nil {
 			return "", nil, err
 		}
+		if notification != nil {
+			if err := putBucketNotification(ctx, r, name, notification); err != nil {
+				return name, bucketAttrs(name, r.region), err
+			}
+		}
 		return name, bucketAttrs(name, r.region), nil
 	},
 	update: func(ctx context.Context, r *resourceCall, old *resourceRecord) (map[string]any, error) {
-		return old.Attrs, r.props.check([]string{"BucketName"}, nil, nil)
+		if err := r.props.check([]string{"BucketName", "NotificationConfiguration"}, nil, s3BucketUnsupported); err != nil {
+			return nil, err
+		}
+		notification, err := bucketNotification(r.props)
+		if err != nil {
+			return nil, err
+		}
+		if jsonEqual(old.Properties["NotificationConfiguration"], r.props.m["NotificationConfiguration"]) {
+			return old.Attrs, nil
+		}
+		if notification == nil {
+			notification = []byte(`<NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>`)
+		}
+		return old.Attrs, putBucketNotification(ctx, r, old.PhysicalID, notification)
 	},
 	delete: func(ctx context.Context, r *resourceCall, rec *resourceRecord) error {
 		_, err := r.c.do(ctx, request{service: "s3", display: "S3", method: http.MethodDelete, path: "/" + rec.PhysicalID})
 		return err
 	},
+}
+
+func putBucketNotification(ctx context.Context, r *resourceCall, bucket string, doc []byte) error {
+	_, err := r.c.do(ctx, request{service: "s3", display: "S3", method: http.MethodPut, path: "/" + bucket,
+		query: url.Values{"notification": {""}}, contentType: "application/xml", body: doc})
+	return err
+}
+
+// bucketNotification maps NotificationConfiguration (LambdaConfigurations: Event,
+// Function, Filter.S3Key.Rules) to PutBucketNotificationConfiguration's XML;
+// nil when there is none.
+func bucketNotification(p props) ([]byte, error) {
+	nc, ok, err := p.subObject("NotificationConfiguration")
+	if err != nil || !ok {
+		return nil, err
+	}
+	if err := nc.check([]string{"LambdaConfigurations"}, nil, []string{"QueueConfigurations", "TopicConfigurations",
+		"EventBridgeConfiguration"}); err != nil {
+		return nil, err
+	}
+	lcs, err := nc.objects("LambdaConfigurations")
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	b.WriteString(`<NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">`)
+	for _, lc := range lcs {
+		if err := lc.check([]string{"Filter"}, []string{"Event", "Function"}, nil); err != nil {
+			return nil, err
+		}
+		event, err := lc.str("Event")
+		if err != nil {
+			return nil, err
+		}
+		fn, err := lc.str("Function")
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString("<CloudFunctionConfiguration><CloudFunction>" + xmlText(fn) + "</CloudFunction><Event>" + xmlText(event) + "</Event>")
+		filter, ok, err := lc.subObject("Filter")
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if err := filter.check([]string{"S3Key"}, nil, nil); err != nil {
+				return nil, err
+			}
+			key, _, err := filter.subObject("S3Key")
+			if err != nil {
+				return nil, err
+			}
+			if err := key.check(nil, []string{"Rules"}, nil); err != nil {
+				return nil, err
+			}
+			rules, err := key.objects("Rules")
+			if err != nil {
+				return nil, err
+			}
+			b.WriteString("<Filter><S3Key>")
+			for _, rule := range rules {
+				if err := rule.check(nil, []string{"Name", "Value"}, nil); err != nil {
+					return nil, err
+				}
+				name, _ := rule.str("Name")
+				value, err := rule.str("Value")
+				if err != nil {
+					return nil, err
+				}
+				b.WriteString("<FilterRule><Name>" + xmlText(name) + "</Name><Value>" + xmlText(value) + "</Value></FilterRule>")
+			}
+			b.WriteString("</S3Key></Filter>")
+		}
+		b.WriteString("</CloudFunctionConfiguration>")
+	}
+	b.WriteString("</NotificationConfiguration>")
+	return []byte(b.String()), nil
+}
+
+func xmlText(s string) string {
+	var b bytes.Buffer
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
 }
 
 func bucketAttrs(name, region string) map[string]any {

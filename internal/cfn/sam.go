@@ -55,6 +55,7 @@ type httpAPIEvent struct {
 type samEvents struct {
 	http []httpAPIEvent
 	rest []restAPIEvent
+	s3   []s3Event
 }
 
 func transformSAM(t *template) error {
@@ -90,6 +91,7 @@ func transformSAM(t *template) error {
 		errs = append(errs, ferrs...)
 		events.http = append(events.http, ev.http...)
 		events.rest = append(events.rest, ev.rest...)
+		events.s3 = append(events.s3, ev.s3...)
 	}
 	if len(errs) > 0 {
 		return samError(errs)
@@ -99,6 +101,9 @@ func transformSAM(t *template) error {
 	}
 	if err := addRestAPIs(t, apis, events.rest, g.api); err != "" {
 		return samError([]string{err})
+	}
+	if errs := addS3Notifications(t, events.s3); len(errs) > 0 {
+		return samError(errs)
 	}
 	t.Globals = nil
 	t.Transform = nil
@@ -410,8 +415,13 @@ func samEvent(events *samEvents, fn, name string, v any, target string, apis map
 		e.target = target
 		events.rest = append(events.rest, e)
 		return err
+	case "S3":
+		e, err := samS3Event(fn, name, ep)
+		e.target = target
+		events.s3 = append(events.s3, e)
+		return err
 	}
-	return samResourceError(fn, "Event with id [%s] is invalid. Sluice's SAM transform does not implement event type '%s' yet (it implements Api and HttpApi).", name, typ)
+	return samResourceError(fn, "Event with id [%s] is invalid. Sluice's SAM transform does not implement event type '%s' yet (it implements Api, HttpApi and S3).", name, typ)
 }
 
 func samHTTPAPIEvent(fn, name string, ep map[string]any) (httpAPIEvent, string) {
