@@ -176,6 +176,11 @@ var nonAlnum = regexp.MustCompile(`[^A-Za-z0-9]`)
 // become * in permission ARNs.
 var samPathParam = regexp.MustCompile(`\{([a-zA-Z0-9._-]+|[a-zA-Z0-9._-]+\+|proxy\+)\}`)
 
+// swaggerMethods are the operation keys of a swagger path item (CORS preflights
+// are added after the defaults, with their own flags).
+var swaggerMethods = map[string]bool{"get": true, "put": true, "post": true, "delete": true, "head": true, "patch": true,
+	"options": true, "x-amazon-apigateway-any-method": true}
+
 var allMethods = []string{"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"}
 
 // samAuthorizer is one of Auth.Authorizers.
@@ -447,6 +452,7 @@ func addRestAPI(t *template, api *samRestAPI, events []restAPIEvent) string {
 			suffix = "Stage"
 		}
 	}
+	handled := map[string]bool{} // "path method" of the events' methods
 	for _, e := range events {
 		if !known[e.authorizer] && e.authorizer != "" {
 			return samResourceError(e.fn, "Event with id [%s] is invalid. Unable to set Authorizer [%s] on API method [%s] for path [%s] because the related API does not define any Authorizers.",
@@ -470,14 +476,16 @@ func addRestAPI(t *template, api *samRestAPI, events []restAPIEvent) string {
 			op = map[string]any{"responses": map[string]any{}}
 			ops[method] = op
 		}
-		if _, ok := op["x-amazon-apigateway-integration"]; !ok {
-			integ := map[string]any{"type": "aws_proxy", "httpMethod": "POST",
-				"uri": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${" + fnRef + "}/invocations"}}
-			if e.timeout != nil {
-				integ["timeoutInMillis"] = e.timeout
-			}
-			op["x-amazon-apigateway-integration"] = integ
+		if _, ok := op["x-amazon-apigateway-integration"]; ok {
+			return samResourceError(e.fn, "Event with id [%s] is invalid. API method '%s' defined multiple times for path '%s'.", e.event, e.method, e.path)
 		}
+		integ := map[string]any{"type": "aws_proxy", "httpMethod": "POST",
+			"uri": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${" + fnRef + "}/invocations"}}
+		if e.timeout != nil {
+			integ["timeoutInMillis"] = e.timeout
+		}
+		op["x-amazon-apigateway-integration"] = integ
+		handled[e.path+" "+method] = true
 		authorizer := e.authorizer
 		if authorizer == "" {
 			authorizer = defaultAuth
@@ -510,6 +518,20 @@ func addRestAPI(t *template, api *samRestAPI, events []restAPIEvent) string {
 			perm["FunctionName"] = map[string]any{"Ref": e.target}
 		}
 		t.Resources[e.fn+e.event+"Permission"+suffix] = &resourceDef{Type: "AWS::Lambda::Permission", Properties: perm}
+	}
+	// DefaultAuthorizer and ApiKeyRequired also cover the methods DefinitionBody
+	// defines without a security of their own, as SAM's set_path_default_authorizer does.
+	for _, path := range sortedKeys(paths) {
+		ops, _ := paths[path].(map[string]any)
+		for _, method := range sortedKeys(ops) {
+			op, _ := ops[method].(map[string]any)
+			if op == nil || handled[path+" "+method] || op["security"] != nil || !swaggerMethods[method] {
+				continue
+			}
+			if sec := security(defaultAuth, apiKeyDefault); len(sec) > 0 {
+				op["security"] = sec
+			}
+		}
 	}
 	if cors != nil {
 		preflightAuth := ""

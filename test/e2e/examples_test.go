@@ -17,7 +17,7 @@ func runExample(t *testing.T, s *instance, script string, args ...string) string
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", append([]string{script}, args...)...)
-	cmd.Env = append(awsEnv(), "ENDPOINT="+s.URL)
+	cmd.Env = append(awsEnv(), "ENDPOINT="+s.URL, "SLUICE="+sluiceBin)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("bash %s: %v\n%s", script, err, out)
@@ -66,4 +66,40 @@ func listDir(t *testing.T, dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+// examples/token-authorizer: the SAM template deploys with `sluice deploy` and the
+// API answers each kind of token as scenario 2 says; a second run changes nothing.
+func TestTokenAuthorizerExample(t *testing.T) {
+	s := startSluice(t, startOpts{})
+	dir := filepath.Join("..", "..", "examples", "token-authorizer")
+	before := listDir(t, dir)
+	first := runExample(t, s, filepath.Join(dir, "deploy.sh"))
+	for _, want := range []string{"Stack token-authorizer is CREATE_COMPLETE", "BlocksApiTokenAuthorizerPermission",
+		`token allow-1    → 200 {"blocks": [{"height": 1, "hash": "00ab"}, {"height": 2, "hash": "00cd"}]}`,
+		`token deny-1     → 403 {"Message":"User is not authorized to access this resource with an explicit deny"}`,
+		`token nonsense   → 401 {"message":"Unauthorized"}`,
+		`token (none)     → 401 {"message":"Unauthorized"}`} {
+		if !strings.Contains(first, want) {
+			t.Fatalf("no %q in:\n%s", want, first)
+		}
+	}
+	// The malformed token never reached the authorizer: it ran for allow-1 and deny-1 only.
+	fns := s.awsJSON("lambda", "list-functions")["Functions"].([]any)
+	var auth string
+	for _, f := range fns {
+		if name := str(f.(map[string]any)["FunctionName"]); strings.HasPrefix(name, "token-authorizer-TokenAuth-") {
+			auth = name
+		}
+	}
+	if got := s.logged(auth, "START RequestId"); len(got) != 2 {
+		t.Fatalf("authorizer invocations = %q, want 2", got)
+	}
+	second := runExample(t, s, filepath.Join(dir, "deploy.sh"))
+	if !strings.Contains(second, "No changes to deploy") || !strings.Contains(second, "token allow-1    → 200") {
+		t.Fatalf("second run:\n%s", second)
+	}
+	if after := listDir(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
+		t.Fatalf("deploy.sh left files behind: before %v, after %v", before, after)
+	}
 }
