@@ -49,6 +49,13 @@ type httpAPIEvent struct {
 	target  string
 	payload any
 	timeout any
+	api     string // the AWS::Serverless::HttpApi's logical id; "" for ServerlessHttpApi
+}
+
+// samAPIs are the template's AWS::Serverless::Api and ::HttpApi resources.
+type samAPIs struct {
+	rest map[string]*samRestAPI
+	http map[string]*samHTTPAPI
 }
 
 // samEvents are a function's events, by the API they attach to.
@@ -68,23 +75,27 @@ func transformSAM(t *template) error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	apis := map[string]*samRestAPI{}
+	apis := samAPIs{rest: map[string]*samRestAPI{}, http: map[string]*samHTTPAPI{}}
 	for _, id := range names {
 		r := t.Resources[id]
-		if r.Type != "AWS::Serverless::Api" {
-			continue
+		switch r.Type {
+		case "AWS::Serverless::Api":
+			api, aerrs := samAPI(id, r, g.api)
+			errs = append(errs, aerrs...)
+			apis.rest[id] = api
+		case "AWS::Serverless::HttpApi":
+			api, aerrs := samHTTPAPIDef(id, r)
+			errs = append(errs, aerrs...)
+			apis.http[id] = api
 		}
-		api, aerrs := samAPI(id, r, g.api)
-		errs = append(errs, aerrs...)
-		apis[id] = api
 	}
 	for _, id := range names {
 		r := t.Resources[id]
-		if !strings.HasPrefix(r.Type, "AWS::Serverless::") || r.Type == "AWS::Serverless::Api" {
+		if !strings.HasPrefix(r.Type, "AWS::Serverless::") || r.Type == "AWS::Serverless::Api" || r.Type == "AWS::Serverless::HttpApi" {
 			continue
 		}
 		if r.Type != "AWS::Serverless::Function" {
-			errs = append(errs, samResourceError(id, "Sluice's SAM transform does not implement %s yet (it implements AWS::Serverless::Function and AWS::Serverless::Api).", r.Type))
+			errs = append(errs, samResourceError(id, "Sluice's SAM transform does not implement %s yet (it implements AWS::Serverless::Function, AWS::Serverless::Api and AWS::Serverless::HttpApi).", r.Type))
 			continue
 		}
 		ev, ferrs := samFunction(t, id, r, g.function, apis)
@@ -96,10 +107,10 @@ func transformSAM(t *template) error {
 	if len(errs) > 0 {
 		return samError(errs)
 	}
-	if len(events.http) > 0 {
-		addImplicitHTTPAPI(t, events.http)
+	if err := addHTTPAPIs(t, apis.http, events.http); err != "" {
+		return samError([]string{err})
 	}
-	if err := addRestAPIs(t, apis, events.rest, g.api); err != "" {
+	if err := addRestAPIs(t, apis.rest, events.rest, g.api); err != "" {
 		return samError([]string{err})
 	}
 	if errs := addS3Notifications(t, events.s3); len(errs) > 0 {
@@ -195,7 +206,7 @@ var aliasName = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
 
 var s3URI = regexp.MustCompile(`^s3://([^/]+)/(.+)$`)
 
-func samFunction(t *template, id string, r *resourceDef, globals map[string]any, apis map[string]*samRestAPI) (samEvents, []string) {
+func samFunction(t *template, id string, r *resourceDef, globals map[string]any, apis samAPIs) (samEvents, []string) {
 	var none samEvents
 	p := withGlobals(globals, r.Properties)
 	var errs []string
@@ -397,7 +408,7 @@ func samRole(id string, p map[string]any) (*resourceDef, string) {
 
 // samEvent reads one of a function's events into events; target is what the
 // event invokes (the function, or its AutoPublishAlias alias).
-func samEvent(events *samEvents, fn, name string, v any, target string, apis map[string]*samRestAPI) string {
+func samEvent(events *samEvents, fn, name string, v any, target string, apis samAPIs) string {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return samResourceError(fn, "Event with id [%s] is invalid. Type of property 'Events' is invalid.", name)
@@ -406,12 +417,12 @@ func samEvent(events *samEvents, fn, name string, v any, target string, apis map
 	ep, _ := m["Properties"].(map[string]any)
 	switch typ {
 	case "HttpApi":
-		e, err := samHTTPAPIEvent(fn, name, ep)
+		e, err := samHTTPAPIEvent(fn, name, ep, apis.http)
 		e.target = target
 		events.http = append(events.http, e)
 		return err
 	case "Api":
-		e, err := samRestEvent(fn, name, ep, apis)
+		e, err := samRestEvent(fn, name, ep, apis.rest)
 		e.target = target
 		events.rest = append(events.rest, e)
 		return err
@@ -424,7 +435,7 @@ func samEvent(events *samEvents, fn, name string, v any, target string, apis map
 	return samResourceError(fn, "Event with id [%s] is invalid. Sluice's SAM transform does not implement event type '%s' yet (it implements Api, HttpApi and S3).", name, typ)
 }
 
-func samHTTPAPIEvent(fn, name string, ep map[string]any) (httpAPIEvent, string) {
+func samHTTPAPIEvent(fn, name string, ep map[string]any, httpAPIs map[string]*samHTTPAPI) (httpAPIEvent, string) {
 	e := httpAPIEvent{fn: fn, event: name, path: "$default", method: "ANY"}
 	for k, val := range ep {
 		switch k {
@@ -444,7 +455,14 @@ func samHTTPAPIEvent(fn, name string, ep map[string]any) (httpAPIEvent, string) 
 			e.payload = val
 		case "TimeoutInMillis":
 			e.timeout = val
-		case "ApiId", "Auth", "RouteSettings":
+		case "ApiId":
+			ref, _ := val.(map[string]any)
+			id, _ := ref["Ref"].(string)
+			if len(ref) != 1 || httpAPIs[id] == nil {
+				return e, samResourceError(fn, "Event with id [%s] is invalid. ApiId must be a valid reference to an 'AWS::Serverless::HttpApi' resource in same template.", name)
+			}
+			e.api = id
+		case "Auth", "RouteSettings":
 			return e, samResourceError(fn, "Event with id [%s] is invalid. Sluice's SAM transform does not implement HttpApi event property '%s' yet.", name, k)
 		default:
 			return e, samResourceError(fn, "Event with id [%s] is invalid. property %s not defined for resource of type HttpApi", name, k)
@@ -458,11 +476,27 @@ func samHTTPAPIEvent(fn, name string, ep map[string]any) (httpAPIEvent, string) 
 
 var pathParam = regexp.MustCompile(`\{[^}]+\}`)
 
-// addImplicitHTTPAPI adds ServerlessHttpApi (an OpenAPI body with one
-// aws_proxy integration per event), its $default stage, and one permission per
-// event.
-func addImplicitHTTPAPI(t *template, events []httpAPIEvent) {
-	paths := map[string]any{}
+// addHTTPAPI generates one HTTP API: its OpenAPI body (DefinitionBody, or a new
+// one) with one aws_proxy integration per event, its stage (the auto-deployed
+// $default unless StageName says otherwise) and one permission per event.
+func addHTTPAPI(t *template, api *samHTTPAPI, events []httpAPIEvent) string {
+	body := map[string]any{
+		"openapi": "3.0.1",
+		"info":    map[string]any{"title": map[string]any{"Ref": "AWS::StackName"}, "version": "1.0"},
+		"paths":   map[string]any{},
+	}
+	if def, ok := api.props["DefinitionBody"]; ok {
+		m, ok := deepCopy(def).(map[string]any)
+		if !ok {
+			return samResourceError(api.id, "Type of property 'DefinitionBody' is invalid.")
+		}
+		body = m
+	}
+	paths, _ := body["paths"].(map[string]any)
+	if paths == nil {
+		paths = map[string]any{}
+		body["paths"] = paths
+	}
 	for _, e := range events {
 		fnRef, permTarget := e.fn+".Arn", e.fn
 		if e.target != "" {
@@ -493,15 +527,18 @@ func addImplicitHTTPAPI(t *template, events []httpAPIEvent) {
 			ops = map[string]any{}
 			paths[path] = ops
 		}
+		if op, ok := ops[method].(map[string]any); ok && op["x-amazon-apigateway-integration"] != nil {
+			return samResourceError(e.fn, "Event with id [%s] is invalid. API method '%s' defined multiple times for path '%s'.", e.event, method, path)
+		}
 		ops[method] = map[string]any{"responses": map[string]any{}, "x-amazon-apigateway-integration": integ}
 
-		src := "${ServerlessHttpApi}/*"
+		src := "${" + api.id + "}/*"
 		if e.path != "$default" {
 			m := e.method
 			if m == "ANY" {
 				m = "*"
 			}
-			src = "${ServerlessHttpApi}/*/" + m + pathParam.ReplaceAllString(e.path, "*")
+			src = "${" + api.id + "}/*/" + m + pathParam.ReplaceAllString(e.path, "*")
 		}
 		t.Resources[e.fn+e.event+"Permission"] = &resourceDef{Type: "AWS::Lambda::Permission", Properties: map[string]any{
 			"Action":       "lambda:InvokeFunction",
@@ -510,16 +547,30 @@ func addImplicitHTTPAPI(t *template, events []httpAPIEvent) {
 			"SourceArn":    map[string]any{"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:" + src},
 		}}
 	}
-	t.Resources["ServerlessHttpApi"] = &resourceDef{Type: "AWS::ApiGatewayV2::Api", Properties: map[string]any{
-		"Body": map[string]any{
-			"openapi": "3.0.1",
-			"info":    map[string]any{"title": map[string]any{"Ref": "AWS::StackName"}, "version": "1.0"},
-			"paths":   paths,
-		},
-	}}
-	t.Resources["ServerlessHttpApiApiGatewayDefaultStage"] = &resourceDef{Type: "AWS::ApiGatewayV2::Stage", Properties: map[string]any{
-		"ApiId":      map[string]any{"Ref": "ServerlessHttpApi"},
-		"StageName":  "$default",
-		"AutoDeploy": true,
-	}}
+	if err := applyHTTPAPIProps(api, body); err != "" {
+		return err
+	}
+	apiProps := map[string]any{"Body": body}
+	if fw, ok := api.props["FailOnWarnings"]; ok {
+		apiProps["FailOnWarnings"] = fw
+	}
+	res := &resourceDef{Type: "AWS::ApiGatewayV2::Api", Properties: apiProps}
+	if api.def != nil {
+		res.Condition, res.DependsOn, res.DeletionPolicy, res.Metadata = api.def.Condition, api.def.DependsOn, api.def.DeletionPolicy, api.def.Metadata
+	}
+	t.Resources[api.id] = res
+	stageID, stageName := api.id+"ApiGatewayDefaultStage", any("$default")
+	if n, ok := api.props["StageName"]; ok {
+		stageName = n
+		s, _ := n.(string)
+		stageID = api.id + nonAlnum.ReplaceAllString(s, "") + "Stage"
+	}
+	stage := map[string]any{"ApiId": map[string]any{"Ref": api.id}, "StageName": stageName, "AutoDeploy": true}
+	for _, k := range []string{"StageVariables", "DefaultRouteSettings", "RouteSettings", "AccessLogSettings"} {
+		if v, ok := api.props[k]; ok {
+			stage[k] = v
+		}
+	}
+	t.Resources[stageID] = &resourceDef{Type: "AWS::ApiGatewayV2::Stage", Properties: stage, Condition: res.Condition}
+	return ""
 }

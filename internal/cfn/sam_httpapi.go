@@ -1,0 +1,98 @@
+package cfn
+
+import "strings"
+
+// AWS::Serverless::HttpApi, as SAM's translator writes it
+// (tests/translator/output/http_api_*.json): an AWS::ApiGatewayV2::Api whose Body
+// is DefinitionBody (or a new OpenAPI 3.0.1 document) with the events' routes and
+// CorsConfiguration as x-amazon-apigateway-cors, and an auto-deployed stage
+// ({Api}ApiGatewayDefaultStage for $default, {Api}{StageName}Stage otherwise).
+// Auth is refused: Sluice's HTTP API import does not build authorizers from a
+// document yet, and dropping them would open the routes.
+
+var samHTTPAPIProps = []string{"StageName", "DefinitionBody", "CorsConfiguration", "Name", "Description", "FailOnWarnings",
+	"StageVariables", "DefaultRouteSettings", "RouteSettings", "AccessLogSettings", "DisableExecuteApiEndpoint"}
+
+var samHTTPAPIUnsupported = []string{"Auth", "Domain", "DefinitionUri", "Tags", "PropagateTags"}
+
+type samHTTPAPI struct {
+	id    string
+	props map[string]any
+	def   *resourceDef // nil for ServerlessHttpApi
+}
+
+func samHTTPAPIDef(id string, r *resourceDef) (*samHTTPAPI, []string) {
+	var errs []string
+	for _, k := range sortedKeys(r.Properties) {
+		switch {
+		case contains(samHTTPAPIUnsupported, k):
+			errs = append(errs, samResourceError(id, "Sluice's SAM transform does not implement property '%s' yet.", k))
+		case !contains(samHTTPAPIProps, k):
+			errs = append(errs, samResourceError(id, "property %s not defined for resource of type AWS::Serverless::HttpApi", k))
+		}
+	}
+	return &samHTTPAPI{id: id, props: r.Properties, def: r}, errs
+}
+
+// addHTTPAPIs generates every HTTP API: the explicit ones, and ServerlessHttpApi
+// when an HttpApi event names no ApiId.
+func addHTTPAPIs(t *template, apis map[string]*samHTTPAPI, events []httpAPIEvent) string {
+	byAPI := map[string][]httpAPIEvent{}
+	for _, e := range events {
+		id := e.api
+		if id == "" {
+			id = "ServerlessHttpApi"
+		}
+		byAPI[id] = append(byAPI[id], e)
+	}
+	if len(byAPI["ServerlessHttpApi"]) > 0 {
+		apis["ServerlessHttpApi"] = &samHTTPAPI{id: "ServerlessHttpApi", props: map[string]any{}}
+	}
+	for _, id := range sortedKeys(apis) {
+		if err := addHTTPAPI(t, apis[id], byAPI[id]); err != "" {
+			return err
+		}
+	}
+	return ""
+}
+
+// applyHTTPAPIProps writes the properties SAM keeps in the body: Name and
+// Description in info, CorsConfiguration, DisableExecuteApiEndpoint.
+func applyHTTPAPIProps(api *samHTTPAPI, body map[string]any) string {
+	info, _ := body["info"].(map[string]any)
+	if info == nil {
+		info = map[string]any{"version": "1.0"}
+		body["info"] = info
+	}
+	if n, ok := api.props["Name"]; ok {
+		info["title"] = n
+	}
+	if d, ok := api.props["Description"]; ok {
+		info["description"] = d
+	}
+	if d, ok := api.props["DisableExecuteApiEndpoint"]; ok {
+		body["x-amazon-apigateway-disable-execute-api-endpoint"] = d
+	}
+	cors, ok := api.props["CorsConfiguration"]
+	if !ok {
+		return ""
+	}
+	switch x := cors.(type) {
+	case bool:
+		if x {
+			body["x-amazon-apigateway-cors"] = map[string]any{"allowOrigins": []any{"*"}, "allowHeaders": []any{"*"}, "allowMethods": []any{"*"}}
+		}
+	case map[string]any:
+		out := map[string]any{}
+		for k, v := range x {
+			if !contains([]string{"AllowOrigins", "AllowHeaders", "AllowMethods", "AllowCredentials", "ExposeHeaders", "MaxAge"}, k) {
+				return samResourceError(api.id, "Unsupported CorsConfiguration property '%s'.", k)
+			}
+			out[strings.ToLower(k[:1])+k[1:]] = v
+		}
+		body["x-amazon-apigateway-cors"] = out
+	default:
+		return samResourceError(api.id, "Type of property 'CorsConfiguration' is invalid.")
+	}
+	return ""
+}
