@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -27,7 +29,7 @@ func newDeployCommand() *cobra.Command {
 		Long: "Zip each local CodeUri folder of the template, upload the zips to --s3-bucket (keyed by their\n" +
 			"SHA-256, so unchanged code is not uploaded again), then create or update the stack through the\n" +
 			"CloudFormation API with a change set, printing each resource's events, the stack's Outputs and\n" +
-			"its HTTP APIs' URLs. A redeploy with nothing changed changes nothing. --delete deletes the stack\n" +
+			"the URLs of its HTTP APIs and REST API stages. A redeploy with nothing changed changes nothing. --delete deletes the stack\n" +
 			"and what it created. The server is --endpoint-url, else $AWS_ENDPOINT_URL, else the listen\n" +
 			"address of the Sluice configuration; requests are signed with the usual AWS credentials.",
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -41,6 +43,9 @@ func newDeployCommand() *cobra.Command {
 				Stacks:  cloudformation.NewFromConfig(cfg),
 				Objects: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
 				APIs:    apigatewayv2.NewFromConfig(cfg),
+
+				RestAPIs: apigateway.NewFromConfig(cfg),
+				Endpoint: aws.ToString(cfg.BaseEndpoint),
 			}
 			out := cmd.OutOrStdout()
 			if del {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
@@ -36,6 +37,11 @@ type HTTPAPIs interface {
 	GetApi(ctx context.Context, in *apigatewayv2.GetApiInput, optFns ...func(*apigatewayv2.Options)) (*apigatewayv2.GetApiOutput, error)
 }
 
+// RestAPIs is what deploy needs of API Gateway (REST APIs' stages, for their URLs).
+type RestAPIs interface {
+	GetStages(ctx context.Context, in *apigateway.GetStagesInput, optFns ...func(*apigateway.Options)) (*apigateway.GetStagesOutput, error)
+}
+
 // Options say what to deploy.
 type Options struct {
 	Template   string            // path of template.yaml
@@ -53,6 +59,10 @@ type Clients struct {
 	Stacks  StackAPI
 	Objects ObjectAPI
 	APIs    HTTPAPIs
+	// RestAPIs and Endpoint (Sluice's URL) give each REST API stage's URL, in
+	// the path form every client reaches: {Endpoint}/restapis/{id}/{stage}/_user_request_/.
+	RestAPIs RestAPIs
+	Endpoint string
 }
 
 // maxTemplateBody is CloudFormation's TemplateBody limit; larger templates go
@@ -315,7 +325,8 @@ func follow(ctx context.Context, api StackAPI, stackID string, seen map[string]b
 	}
 }
 
-// printResult prints the stack's outputs and the URL of each of its HTTP APIs.
+// printResult prints the stack's outputs, the URL of each of its HTTP APIs and of
+// each stage of its REST APIs.
 func printResult(ctx context.Context, c Clients, stackName string, w io.Writer) error {
 	stack, err := describe(ctx, c.Stacks, stackName)
 	if err != nil || stack == nil {
@@ -345,6 +356,28 @@ func printResult(ctx context.Context, c Clients, stackName string, w io.Writer) 
 			printed = true
 		}
 		fmt.Fprintf(w, "  %s (%s) %s\n", aws.ToString(r.LogicalResourceId), aws.ToString(r.PhysicalResourceId), aws.ToString(api.ApiEndpoint))
+	}
+	for _, r := range res.StackResourceSummaries {
+		if aws.ToString(r.ResourceType) != "AWS::ApiGateway::RestApi" || c.RestAPIs == nil || c.Endpoint == "" {
+			continue
+		}
+		stages, err := c.RestAPIs.GetStages(ctx, &apigateway.GetStagesInput{RestApiId: r.PhysicalResourceId})
+		if err != nil {
+			return apiError(err)
+		}
+		names := make([]string, 0, len(stages.Item))
+		for _, st := range stages.Item {
+			names = append(names, aws.ToString(st.StageName))
+		}
+		sort.Strings(names)
+		for _, stage := range names {
+			if !printed {
+				fmt.Fprintln(w, "APIs:")
+				printed = true
+			}
+			fmt.Fprintf(w, "  %s (%s) %s/restapis/%s/%s/_user_request_/\n", aws.ToString(r.LogicalResourceId), aws.ToString(r.PhysicalResourceId),
+				strings.TrimSuffix(c.Endpoint, "/"), aws.ToString(r.PhysicalResourceId), stage)
+		}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +84,11 @@ func TestTokenAuthorizerExample(t *testing.T) {
 		if !strings.Contains(first, want) {
 			t.Fatalf("no %q in:\n%s", want, first)
 		}
+	}
+	// sluice deploy prints the stage's URL, the one deploy.sh calls.
+	if m := regexp.MustCompile(`GET (\S+)/restapis/(\w+)/prod/_user_request_/blocks`).FindStringSubmatch(first); m == nil ||
+		!strings.Contains(first, "BlocksApi ("+m[2]+") "+m[1]+"/restapis/"+m[2]+"/prod/_user_request_/") {
+		t.Fatalf("no REST API URL printed:\n%s", first)
 	}
 	// The malformed token never reached the authorizer: it ran for allow-1 and deny-1 only.
 	fns := s.awsJSON("lambda", "list-functions")["Functions"].([]any)
