@@ -277,6 +277,13 @@ func (s *Service) Resolve(accessKeyID, sessionToken string) (*Identity, bool) {
 	return id, true
 }
 
+// IsLongTermKey reports whether accessKeyID is an IAM user's access key (active or
+// not), as opposed to AssumeRole session credentials or a key IAM does not know.
+func (s *Service) IsLongTermKey(accessKeyID string) bool {
+	id := s.lookup(accessKeyID)
+	return id != nil && id.SessionToken == ""
+}
+
 func (s *Service) lookup(accessKeyID string) *Identity {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

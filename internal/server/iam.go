@@ -51,6 +51,9 @@ func (a *invokeAuthenticator) AuthenticateInvoke(r *http.Request) (*access.Calle
 		return nil, awsproto.Errorf(http.StatusForbidden, sigv4.CodeInvalidSignature,
 			"Credential should be scoped to a valid region, not '%s'. ", id.Region)
 	}
+	if tokenOnLongTermKey(a.iam, a.rootKey, id) {
+		return nil, errTokenOnLongTermKey
+	}
 	if a.rootKey != "" && id.AccessKeyID == a.rootKey {
 		return &access.Caller{AccessKeyID: id.AccessKeyID, Account: a.account, ARN: "arn:aws:iam::" + a.account + ":root",
 			UserID: a.account, Root: true}, nil
@@ -71,6 +74,24 @@ func (a *invokeAuthenticator) AuthenticateInvoke(r *http.Request) (*access.Calle
 		Name: ident.Name, Policies: ident.Policies}, nil
 }
 
+// errTokenOnLongTermKey refuses a session token sent with a long-term key, as STS
+// validates every X-Amz-Security-Token: the key's owner did not get that token, so
+// the request is not what it claims to be.
+var errTokenOnLongTermKey = awsproto.Errorf(http.StatusForbidden, sigv4.CodeUnrecognizedClient, "The security token included in the request is invalid.")
+
+// tokenOnLongTermKey reports a request signed with a long-term key (the root key or
+// an IAM user's) that also carries X-Amz-Security-Token. Keys Sluice does not know
+// are left to open mode's rules; session keys are checked against their own token.
+func tokenOnLongTermKey(ids *iam.Service, rootKey string, id *sigv4.Identity) bool {
+	if id.SessionToken == "" || fncreds.IsSessionKey(id.AccessKeyID) {
+		return false
+	}
+	if rootKey != "" && id.AccessKeyID == rootKey {
+		return true
+	}
+	return ids.IsLongTermKey(id.AccessKeyID)
+}
+
 // guardControlPlane lets an IAM (non-root) caller use a control-plane service only
 // when its identity policies allow every action of that service ("lambda:*",
 // "apigateway:*", or "*"): Sluice does not map each control-plane operation to its
@@ -80,7 +101,7 @@ func (a *invokeAuthenticator) AuthenticateInvoke(r *http.Request) (*access.Calle
 // A function's session is held to its execution role's policies the same way when
 // IAM knows the role; a role IAM does not know leaves it unrestricted, because
 // Sluice does not (yet) require a function's role to exist as AWS does.
-func guardControlPlane(next func(*http.Request) (*http.Request, error), ids *iam.Service, sessions *fncreds.Issuer, account string) func(*http.Request) (*http.Request, error) {
+func guardControlPlane(next func(*http.Request) (*http.Request, error), ids *iam.Service, sessions *fncreds.Issuer, account, rootKey string) func(*http.Request) (*http.Request, error) {
 	return func(r *http.Request) (*http.Request, error) {
 		r, err := next(r)
 		if err != nil {
@@ -89,6 +110,9 @@ func guardControlPlane(next func(*http.Request) (*http.Request, error), ids *iam
 		id, ok := sigv4.IdentityFrom(r.Context())
 		if !ok {
 			return r, nil
+		}
+		if tokenOnLongTermKey(ids, rootKey, id) {
+			return r, errTokenOnLongTermKey
 		}
 		ident, ok := ids.Resolve(id.AccessKeyID, id.SessionToken)
 		if fn, roleKnown, isFn, err := functionCaller(sessions, ids, account, id); isFn {

@@ -226,7 +226,10 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		AccountID:      cfg.AccountID,
 		Logger:         logger.With("component", "gateway"),
 		IAM: &invokeAuthenticator{
-			verifier: sigv4.NewVerifier(sigv4.Options{Mode: sigv4.ModeVerify, Credentials: creds,
+			// API Gateway allows 5 minutes of skew on execute-api ("Signature expired:
+			// ... (... - 5 min.)"), not the 15 some services allow: a wider window would
+			// accept replays AWS refuses.
+			verifier: sigv4.NewVerifier(sigv4.Options{Mode: sigv4.ModeVerify, Credentials: creds, MaxSkew: 5 * time.Minute,
 				MaxBodyBytes: 10 << 20, SpoolDir: spool, IncompleteSignatureStatus: http.StatusForbidden}),
 			iam: ids, sessions: sessions, rootKey: cfg.RootAccessKeyID, account: cfg.AccountID, region: cfg.Region,
 		},
@@ -263,7 +266,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		}
 		return r.WithContext(sigv4.WithIdentity(r.Context(), id)), nil
 	}
-	authenticate = guardControlPlane(authenticate, ids, sessions, cfg.AccountID)
+	authenticate = guardControlPlane(authenticate, ids, sessions, cfg.AccountID, cfg.RootAccessKeyID)
 	n.services = services{
 		functionURLs:  fns.ServeFunctionURL,
 		isFunctionURL: lambda.FunctionURLRequest,
