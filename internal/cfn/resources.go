@@ -52,6 +52,7 @@ var provisioners = map[string]*provisioner{
 	"AWS::ApiGatewayV2::Stage":       httpAPIStage,
 	"AWS::ApiGatewayV2::Route":       httpAPIRoute,
 	"AWS::ApiGatewayV2::Integration": httpAPIIntegration,
+	"AWS::ApiGatewayV2::Authorizer":  httpAPIAuthorizer,
 	"AWS::ApiGateway::RestApi":       restAPI,
 	"AWS::ApiGateway::Resource":      restResource,
 	"AWS::ApiGateway::Method":        restMethod,
@@ -914,6 +915,11 @@ var httpAPIIntegration = v2Child("integrations", "integrationId",
 		"ConnectionId", "CredentialsArn", "Description", "RequestParameters", "ResponseParameters", "RequestTemplates",
 		"TemplateSelectionExpression", "PassthroughBehavior", "ContentHandlingStrategy", "IntegrationSubtype", "TlsConfig"},
 	[]string{"IntegrationType"}, []string{"TimeoutInMillis"}, nil, []string{"IntegrationId"}, false)
+
+var httpAPIAuthorizer = v2Child("authorizers", "authorizerId",
+	[]string{"AuthorizerType", "Name", "AuthorizerUri", "IdentitySource", "JwtConfiguration", "AuthorizerPayloadFormatVersion",
+		"EnableSimpleResponses", "AuthorizerResultTtlInSeconds", "AuthorizerCredentialsArn", "IdentityValidationExpression"},
+	[]string{"AuthorizerType", "Name"}, []string{"AuthorizerResultTtlInSeconds"}, nil, []string{"AuthorizerId"}, false)
 
 func jsonEqual(a, b any) bool {
 	x, err1 := json.Marshal(a)

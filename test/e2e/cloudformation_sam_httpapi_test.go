@@ -33,3 +33,29 @@ func TestCloudFormationSAMExplicitHTTPAPI(t *testing.T) {
 	s.aws("cloudformation", "delete-stack", "--stack-name", "httpx")
 	s.waitStack(t, "stack-delete-complete", "httpx")
 }
+
+// AWS::ApiGatewayV2::Authorizer: a Lambda REQUEST authorizer with simple responses
+// guards a route built from plain resources.
+func TestCloudFormationHTTPAPIAuthorizer(t *testing.T) {
+	s := startSluice(t, startOpts{})
+	tmpl := "file://" + filepath.Join("testdata", "cloudformation", "httpapi-authorizer.yaml")
+	s.aws("cloudformation", "create-stack", "--stack-name", "authed", "--template-body", tmpl, "--capabilities", "CAPABILITY_IAM")
+	s.waitStack(t, "stack-create-complete", "authed")
+	outs := stackOutputs(s.describeStack(t, "authed"))
+	au := s.awsJSON("apigatewayv2", "get-authorizer", "--api-id", outs["ApiId"], "--authorizer-id", outs["AuthorizerId"])
+	if au["Name"] != "lambda-auth" || au["EnableSimpleResponses"] != true || au["AuthorizerPayloadFormatVersion"] != "2.0" {
+		t.Fatalf("get-authorizer = %v", au)
+	}
+	r := s.awaitStatus(t, 200, "GET", outs["ApiId"], "/hi", "", "Authorization", "open-sesame")
+	if r.JSON(t)["who"] != "ali" {
+		t.Fatalf("authorized = %d %s", r.Status, r.Body)
+	}
+	if r := s.call(t, "GET", outs["ApiId"], "/hi", "", "Authorization", "nope"); r.Status != 403 {
+		t.Fatalf("refused = %d %s", r.Status, r.Body)
+	}
+	if r := s.call(t, "GET", outs["ApiId"], "/hi", ""); r.Status != 401 {
+		t.Fatalf("no identity = %d %s", r.Status, r.Body)
+	}
+	s.aws("cloudformation", "delete-stack", "--stack-name", "authed")
+	s.waitStack(t, "stack-delete-complete", "authed")
+}
