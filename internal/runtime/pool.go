@@ -84,9 +84,13 @@ type Options struct {
 	// the function has at least as many instances as the host has cores;
 	// SchedulerSpawn starts a new instance whenever none is idle.
 	Scheduler string
-	Logs      LogSink    // optional
-	Shims     ShimSource // optional; without it only provided.* runtimes run
-	Logger    *slog.Logger
+	// Concurrency, when set, admits each invocation under limits shared with
+	// other nodes (a cluster's reserved and account concurrency) before the
+	// pool's own limits apply; nil (a single node) costs nothing.
+	Concurrency ConcurrencyGate
+	Logs        LogSink    // optional
+	Shims       ShimSource // optional; without it only provided.* runtimes run
+	Logger      *slog.Logger
 }
 
 const (
@@ -101,6 +105,15 @@ const (
 	// Sluice approximates that by allowing init this long plus the function timeout.
 	defaultInitTimeout = 10 * time.Second
 )
+
+// ConcurrencyGate holds concurrency limits beyond this node. Acquire takes one of
+// the function's slots (reserved is its reserved concurrency; nil draws on the
+// account's unreserved pool), waiting up to wait for one; ok is false when none
+// freed up. release gives the slot back, exactly once. An error means the limit
+// could not be checked; the invocation does not run.
+type ConcurrencyGate interface {
+	Acquire(ctx context.Context, function string, reserved *int, wait time.Duration) (release func(), ok bool, err error)
+}
 
 // Pool runs function instances. It is safe for concurrent use.
 type Pool struct {
@@ -227,6 +240,21 @@ func (p *Pool) Invoke(ctx context.Context, spec *FunctionSpec, inv Invocation) (
 	codeDir, err := p.code.extracted(spec.CodeSHA256, spec.CodeZip)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: function %q code: %w", spec.FunctionName, err)
+	}
+	if g := p.opts.Concurrency; g != nil {
+		// The slot is held until Invoke returns; a caller that goes away returns
+		// early while the function runs on (detached), so for that run the
+		// cluster may count one fewer than actually run.
+		release, ok, err := g.Acquire(ctx, spec.FunctionName, spec.ReservedConcurrency, p.opts.QueueTimeout)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, ctx.Err()
+		case err != nil:
+			return nil, fmt.Errorf("runtime: function %q: cluster concurrency: %w", spec.FunctionName, err)
+		case !ok:
+			return nil, ErrThrottled
+		}
+		defer release()
 	}
 	for attempt := 0; ; attempt++ {
 		res, err := p.invokeOnce(ctx, spec, codeDir, &inv)

@@ -126,7 +126,14 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	// Functions never get the root key: each instance gets temporary credentials
 	// for its execution role, checked statelessly by every node.
 	sessions := fncreds.New(secret)
+	var gate runtime.ConcurrencyGate
+	if n.cluster != nil {
+		// Reserved and account concurrency hold across the cluster (AWS counts
+		// them per account and function, not per machine).
+		gate = cluster.NewSlots(n.cluster, cfg.AccountConcurrency)
+	}
 	pool, err := runtime.NewPool(runtime.Options{
+		Concurrency:  gate,
 		DataDir:      cfg.DataDir,
 		MaxInstances: cfg.MaxInstances,
 		IdleTimeout:  cfg.IdleTimeout,

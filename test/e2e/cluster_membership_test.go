@@ -23,19 +23,28 @@ import (
 type runProbe struct {
 	*httptest.Server
 	started chan string // the node endpoint of each run that began
-	mu      sync.Mutex  // guards done
+	mu      sync.Mutex  // guards the counts below
 	done    int
+	running int // begun and not finished
+	peak    int // most running at once
 }
 
 func newRunProbe(t *testing.T) *runProbe {
 	p := &runProbe{started: make(chan string, 16)}
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		p.mu.Lock()
 		if r.URL.Path == "/start" {
-			p.started <- string(body)
+			p.running++
+			p.peak = max(p.peak, p.running)
+			p.mu.Unlock()
+			select {
+			case p.started <- string(body):
+			default:
+			}
 			return
 		}
-		p.mu.Lock()
+		p.running--
 		p.done++
 		n := p.done
 		p.mu.Unlock()
@@ -43,6 +52,13 @@ func newRunProbe(t *testing.T) *runProbe {
 	}))
 	t.Cleanup(p.Close)
 	return p
+}
+
+// peakRunning is the most runs in flight at once.
+func (p *runProbe) peakRunning() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.peak
 }
 
 func (p *runProbe) count() int {

@@ -1,0 +1,95 @@
+package cluster
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/sluice-dev/sluice/internal/store/etcdstore/etcdtest"
+)
+
+// Three nodes hammering a function with reserved concurrency 3: never more than 3
+// hold a slot at once, and the slots of a node that leaves free up.
+func TestSlotsHoldAcrossNodes(t *testing.T) {
+	endpoint := etcdtest.Start(t)
+	var nodes []*Slots
+	for _, id := range []string{"a", "b", "c"} {
+		nodes = append(nodes, NewSlots(join(t, client(t, endpoint), id), 1000))
+	}
+	limit := 3
+	var running, peak, got, refused atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Go(func() {
+			release, ok, err := nodes[i%3].Acquire(context.Background(), "fn", &limit, 2*time.Second)
+			if err != nil {
+				t.Error(err)
+			}
+			if !ok {
+				refused.Add(1)
+				return
+			}
+			got.Add(1)
+			n := running.Add(1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+			running.Add(-1)
+			release()
+		})
+	}
+	wg.Wait()
+	if peak.Load() > int64(limit) || got.Load() == 0 {
+		t.Fatalf("peak %d concurrent (limit %d), %d ran, %d refused", peak.Load(), limit, got.Load(), refused.Load())
+	}
+	// Every slot held by a node is freed when it leaves.
+	one := 1
+	if _, ok, err := nodes[0].Acquire(context.Background(), "single", &one, 0); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if _, ok, err := nodes[1].Acquire(context.Background(), "single", &one, 0); ok || err != nil {
+		t.Fatalf("second slot of a limit of 1 = %v %v, want refused", ok, err)
+	}
+	if err := nodes[0].node.Leave(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := nodes[1].Acquire(context.Background(), "single", &one, time.Second); !ok || err != nil {
+		t.Fatalf("slot after its holder left: %v %v", ok, err)
+	}
+	zero := 0
+	if _, ok, err := nodes[1].Acquire(context.Background(), "none", &zero, 0); ok || err != nil {
+		t.Fatalf("reserved 0 = %v %v", ok, err)
+	}
+}
+
+// BenchmarkSlot is one invocation's cost: take a slot and give it back.
+func BenchmarkSlot(b *testing.B) {
+	endpoint := etcdtest.Start(b)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cli.Close()
+	n, err := Join(context.Background(), cli, Member{ID: "bench"}, Options{Prefix: "/b/cluster"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := NewSlots(n, 1000)
+	limit := 10
+	b.ResetTimer()
+	for b.Loop() {
+		release, ok, err := s.Acquire(context.Background(), "fn", &limit, time.Second)
+		if !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+		release()
+	}
+}
