@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"sync"
@@ -182,6 +183,11 @@ func (a *LambdaAuthorizer) ParseResult(payload []byte) (*Result, error) {
 	dec.UseNumber()
 	if err := dec.Decode(&out); err != nil {
 		return nil, fmt.Errorf("%w: not a JSON object: %v", ErrAuthorizerResponse, err)
+	}
+	// One JSON value and nothing after it: bytes past the object are not a
+	// response API Gateway can read (found by FuzzParseResult).
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: data after the JSON object", ErrAuthorizerResponse)
 	}
 	r := &Result{UsageIdentifierKey: out.UsageIdentifierKey}
 	if out.PrincipalID != nil {
