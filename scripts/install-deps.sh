@@ -2,7 +2,8 @@
 # Installs everything Sluice's tests and benchmarks need on a Debian machine:
 # etcd (the cluster store backend's tests run a real etcd), wrk and hyperfine (the
 # bench script), pebble (the ACME CA of the certificate tests), the AWS CLI (end-to-end tests drive Sluice with it),
-# the node, python3 and ruby interpreters the managed runtimes run on, and Go modules.
+# the node, python3 and ruby interpreters the managed runtimes run on, Chromium (the web
+# console's browser test), and Go modules.
 set -euo pipefail
 need=()
 command -v etcd >/dev/null || need+=(etcd-server)
@@ -15,6 +16,7 @@ command -v python3 >/dev/null || need+=(python3)
 command -v ruby >/dev/null || need+=(ruby) # the ruby3.x runtimes' interpreter
 command -v zip >/dev/null || need+=(zip)
 command -v pebble >/dev/null || need+=(pebble) # ACME test CA for the certificate e2e tests
+[ -x /usr/bin/chromium ] || need+=(chromium) # the web console's browser test (playwright-core drives it)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq

@@ -92,6 +92,10 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
+// Gatherer is the registry, for readers in the same process (the web console's
+// metrics page) that want the families without scraping /metrics.
+func (m *Metrics) Gatherer() prometheus.Gatherer { return m.reg }
+
 // ObserveRequest records one execute-api request (the gateway's Observer). route
 // is the matched route key ("" when none matched); integration is zero when the
 // request never reached its integration.

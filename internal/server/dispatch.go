@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/awsproto"
 	"github.com/sluice-dev/sluice/internal/cfn"
+	"github.com/sluice-dev/sluice/internal/console"
 	"github.com/sluice-dev/sluice/internal/listen"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 )
@@ -47,6 +48,9 @@ type services struct {
 	ready func(ctx context.Context) error
 	// cluster serves /_sluice/cluster: the registered nodes.
 	cluster http.HandlerFunc
+	// console serves the read-only web console under console.Path; it checks
+	// its own credentials (Basic auth with the root key, or none in open mode).
+	console http.Handler
 }
 
 // s3MaxRequestBody is the body cap of S3 requests: a 5 GiB PutObject or UploadPart
@@ -117,6 +121,11 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	path := r.URL.Path
 	switch {
+	case path == console.Path || strings.HasPrefix(path, console.Path+"/"):
+		// Only the control-plane listener reaches this dispatcher; data-only,
+		// TLS and private listeners serve the data plane alone.
+		serveOrUnbuilt(w, r, d.s.console, "Web console", awsproto.StyleAPIGateway)
+		return
 	case path == "/_sluice/cluster":
 		// Node addresses are for operators: signed like the logs in verify mode.
 		if d.s.authenticateLogs != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/apigw/restapi"
 	"github.com/sluice-dev/sluice/internal/cfn"
 	"github.com/sluice-dev/sluice/internal/cluster"
+	"github.com/sluice-dev/sluice/internal/console"
 	"github.com/sluice-dev/sluice/internal/cwlogs"
 	"github.com/sluice-dev/sluice/internal/domains"
 	"github.com/sluice-dev/sluice/internal/fncreds"
@@ -317,6 +318,14 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	stacks.Start(cfnCtx)
 	n.closers = append(n.closers, func() error { stopCFN(); stacks.Wait(); return nil })
 	n.services.cloudFormation = stacks
+	consoleOpts := console.Options{Functions: fns, Logs: logs, APIs: st,
+		Open:            mode == sigv4.ModeOpen,
+		RootAccessKeyID: cfg.RootAccessKeyID, RootSecretAccessKey: cfg.RootSecretAccessKey,
+		Endpoint: endpoint, ExecuteAPIDomain: cfg.ExecuteAPIDomain, Logger: logger.With("component", "console")}
+	if n.metrics != nil {
+		consoleOpts.Metrics = n.metrics.Gatherer()
+	}
+	n.services.console = console.New(consoleOpts)
 	if mode == sigv4.ModeVerify {
 		n.services.authenticateLogs = authenticate
 	} else {
