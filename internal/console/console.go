@@ -73,7 +73,11 @@ type Options struct {
 	Endpoint string
 	// ExecuteAPIDomain is the Host-form domain ("execute-api.localhost").
 	ExecuteAPIDomain string
-	Logger           *slog.Logger
+	// Draining, when set, reports that the node is shutting down: live tails
+	// then end (the browser reconnects elsewhere, or later), so a drain does not
+	// wait its whole grace for an open console tab.
+	Draining func() bool
+	Logger   *slog.Logger
 }
 
 // Console serves the pages. It holds no state of its own beyond its options.

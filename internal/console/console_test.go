@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -477,5 +479,34 @@ func TestTail(t *testing.T) {
 	rec := get(t, f.console(nil), Path+"/functions/nope/tail")
 	if rec.Code != http.StatusNotFound {
 		t.Errorf("unknown function's tail: %d", rec.Code)
+	}
+}
+
+// A node that starts draining ends its live tails, so shutdown does not wait for
+// an open console tab.
+func TestTailEndsOnDrain(t *testing.T) {
+	f := newFixture(t)
+	var draining atomic.Bool
+	srv := httptest.NewServer(f.console(func(o *Options) { o.Draining = draining.Load }))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + Path + "/functions/hello/tail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	if first, _ := br.ReadString('\n'); first != "retry: 2000\n" {
+		t.Fatalf("stream starts with %q", first)
+	}
+	draining.Store(true)
+	done := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, br); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("stream ended with %v, want EOF", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the tail did not end when the node started draining")
 	}
 }

@@ -64,7 +64,7 @@ func (c *Console) serveTail(w http.ResponseWriter, r *http.Request) {
 	s.comment("retry: 2000", true)
 	ctx, cancel := context.WithCancel(r.Context())
 	var wg sync.WaitGroup
-	wg.Go(func() { s.pump(ctx) })
+	wg.Go(func() { s.pump(ctx, c.opts.Draining, cancel) })
 	defer wg.Wait()
 	defer cancel()
 
@@ -146,8 +146,9 @@ func (s *sseWriter) flushLocked() {
 }
 
 // pump flushes buffered events every tailFlushEvery and sends a heartbeat after
-// tailHeartbeat of silence, until ctx is done.
-func (s *sseWriter) pump(ctx context.Context) {
+// tailHeartbeat of silence, until ctx is done; it ends the stream (stop) once
+// draining says the node is shutting down.
+func (s *sseWriter) pump(ctx context.Context, draining func() bool, stop context.CancelFunc) {
 	flush := time.NewTicker(tailFlushEvery)
 	defer flush.Stop()
 	quiet := time.Now()
@@ -156,6 +157,10 @@ func (s *sseWriter) pump(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-flush.C:
+			if draining != nil && draining() {
+				stop()
+				return
+			}
 			s.mu.Lock()
 			if s.dirty {
 				quiet = now

@@ -321,7 +321,8 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	consoleOpts := console.Options{Functions: fns, Logs: logs, APIs: st,
 		Open:            mode == sigv4.ModeOpen,
 		RootAccessKeyID: cfg.RootAccessKeyID, RootSecretAccessKey: cfg.RootSecretAccessKey,
-		Endpoint: endpoint, ExecuteAPIDomain: cfg.ExecuteAPIDomain, Logger: logger.With("component", "console")}
+		Endpoint: endpoint, ExecuteAPIDomain: cfg.ExecuteAPIDomain, Draining: n.draining.Load,
+		Logger: logger.With("component", "console")}
 	if n.metrics != nil {
 		consoleOpts.Metrics = n.metrics.Gatherer()
 	}
