@@ -18,6 +18,12 @@
 #   edge    — the same Go function through a function URL (no router) against the HTTP
 #             API $default route, and the HTTP API over the TLS listener (default
 #             certificate, ECDSA P-256, keep-alive) against plain HTTP; interleaved.
+#   control — the control plane: scripts/cpbench (aws-sdk-go-v2, 8 workers) on a
+#             create/get/update mix of REST API resources, HTTP API routes and Lambda
+#             functions against this sluice and moto_server (if installed), same run.
+#   scale   — SCALE_FUNCTIONS (1000) Go functions created and invoked once each
+#             (cpbench --scale-functions): create and cold-invoke latency of the first
+#             and last hundred, a warm invoke before and after, RSS per idle function.
 #   s3      — S3 GetObject/PutObject through presigned URLs (signature verified per
 #             request) for 4 KiB and 16 MiB objects against the plain file server
 #             floor, and Sluice's RSS while a 1 GiB object streams in and out.
@@ -25,7 +31,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-8s}
 REPS=${REPS:-3}
-SECTIONS=${SECTIONS:-floors routes cold edge s3}
+SECTIONS=${SECTIONS:-floors routes cold edge s3 control scale}
+MOTO_PORT=${MOTO_PORT:-4597}
+CP_DURATION=${CP_DURATION:-8s}
 FILES_PORT=${FILES_PORT:-4598}
 TLS_PORT=${TLS_PORT:-4578}
 SLUICE_FLAGS=${SLUICE_FLAGS:-}
@@ -38,6 +46,7 @@ export GOFLAGS=-buildvcs=false AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY
 
 go build -o "$work/sluice" ./cmd/sluice
 go build -o "$work/benchfloor" ./scripts/benchfloor
+go build -o "$work/cpbench" ./scripts/cpbench
 (cd test/e2e/testdata/gofn && CGO_ENABLED=0 go build -o "$work/bootstrap" .)
 (cd "$work" && zip -q fn.zip bootstrap)
 
@@ -265,5 +274,30 @@ PY
     printf "1 GiB object: RSS idle %d MB; peak %d MB during PutObject (%.0f MB/s), %d MB during GetObject (%.0f MB/s)\n", i, u, 1024/(b-a), d, 1024/(c-b) }'
   rm -f "$work/obj-1g"
   kill "$files_pid" 2>/dev/null || true
+  echo
+fi
+
+if has control; then
+  # Each target gets fresh state; the functions' role must exist where IAM is checked.
+  role='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+  awsx iam create-role --role-name cpbench --assume-role-policy-document "$role" >/dev/null 2>&1 || true
+  "$work/cpbench" --endpoint "$base" --label "**sluice**" --duration "$CP_DURATION" --header
+  if command -v moto_server >/dev/null; then
+    moto_server -p "$MOTO_PORT" >"$work/moto.log" 2>&1 &
+    moto_pid=$!
+    for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$MOTO_PORT/moto-api/" && break; sleep 0.2; done
+    aws --endpoint-url "http://127.0.0.1:$MOTO_PORT" iam create-role --role-name cpbench --assume-role-policy-document "$role" >/dev/null
+    "$work/cpbench" --endpoint "http://127.0.0.1:$MOTO_PORT" --label "moto_server $(python3 -c 'import moto; print(moto.__version__)')" --duration "$CP_DURATION"
+    kill "$moto_pid" 2>/dev/null || true
+  else
+    echo "(moto_server not installed: pip install 'moto[server]')"
+  fi
+  echo
+fi
+
+if has scale; then
+  echo "| target | functions | create p50 ms (first / last 100) | first invoke p50 ms (first / last 100) | warm invoke p50 ms (before / after) | RSS growth MB | KB per function |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  "$work/cpbench" --endpoint "$base" --label "**sluice**" --scale-functions "${SCALE_FUNCTIONS:-1000}" --code-zip "$work/fn.zip" --pid "$sluice_pid"
   echo
 fi

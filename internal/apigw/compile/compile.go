@@ -290,6 +290,18 @@ func recordPrefix(key string) (string, Kind) {
 	return "", 0
 }
 
+// Reads reports whether key is a record Build compiles (an API, a stage, a
+// deployment snapshot, an API key, a usage plan or its membership). A change to any
+// other record (a route, resource or integration not yet deployed, a deployment's
+// own metadata) cannot change the snapshot, so the data plane need not recompile.
+func Reads(key string) bool {
+	if p, _ := recordPrefix(key); p != "" {
+		return true
+	}
+	return strings.HasPrefix(key, model.APIKeyPrefix) || strings.HasPrefix(key, model.UsagePlanPrefix) ||
+		strings.HasPrefix(key, model.UsagePlanKeyPrefix)
+}
+
 func (b *builder) restAPI(id string, g *apiRecords) *API {
 	var a model.RestAPI
 	if !b.decode(g.api, &a) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/apigw/compile"
 	"github.com/sluice-dev/sluice/internal/apigw/compile/compiletest"
 	"github.com/sluice-dev/sluice/internal/apigw/model"
 	"github.com/sluice-dev/sluice/internal/invoke"
@@ -100,7 +101,9 @@ func (e *env) sync() {
 	kvs, _ := e.st.List(context.Background(), model.Prefix)
 	var rev int64
 	for _, kv := range kvs {
-		rev = max(rev, kv.Revision)
+		if compile.Reads(kv.Key) { // other records do not trigger a recompile
+			rev = max(rev, kv.Revision)
+		}
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for e.gw.Snapshot().Revision < rev {

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -200,4 +202,45 @@ func TestGatewayResponseContextReference(t *testing.T) {
 	if _, ok := r.Header["X-Bad"]; ok {
 		t.Errorf("X-Bad = %q, want no header", r.Header.Get("X-Bad"))
 	}
+}
+
+// compileCounter counts snapshot compiles.
+type compileCounter struct{ n atomic.Int64 }
+
+func (c *compileCounter) ObserveRequest(string, string, string, int, time.Duration, time.Duration) {}
+func (c *compileCounter) ObserveCompile(time.Duration)                                             { c.n.Add(1) }
+
+// Writing routes and resources that no deployment includes recompiles nothing (they
+// reach the data plane through the snapshot a deploy writes); writing a stage does.
+func TestUndeployedEditsDoNotRecompile(t *testing.T) {
+	st := memstore.New()
+	obs := &compileCounter{}
+	g := New(Options{Store: st, Invoker: &fakeInvoker{}, Region: testRegion, AccountID: testAccount, Debounce: time.Millisecond, Observer: obs})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := g.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	base := obs.n.Load()
+	for i := range 20 {
+		compiletest.Put(t, st, model.Key(model.HTTPRoutePrefix, "h1", fmt.Sprint("r", i)), model.Route{RouteID: fmt.Sprint("r", i), RouteKey: "GET /x"})
+		compiletest.Put(t, st, model.Key(model.RestResourcePrefix, "api1", fmt.Sprint("r", i)), compiletest.Resource(fmt.Sprint("r", i), "/x", nil))
+	}
+	time.Sleep(50 * time.Millisecond) // many debounce periods
+	if n := obs.n.Load() - base; n != 0 {
+		t.Fatalf("%d recompiles after undeployed edits, want 0", n)
+	}
+	compiletest.Put(t, st, model.Key(model.HTTPAPIPrefix, "h1"), model.HTTPAPI{APIID: "h1", ProtocolType: "HTTP"})
+	if !eventuallyTrue(func() bool { return obs.n.Load() > base }) {
+		t.Fatal("writing an API record did not recompile")
+	}
+}
+
+func eventuallyTrue(f func() bool) bool {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if f() {
+			return true
+		}
+	}
+	return false
 }
