@@ -99,6 +99,14 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		}
 		n.self = cluster.Member{ID: id, Address: endpoint, Version: cfg.Version, Started: time.Now().UTC()}
 	}
+	if n.metrics != nil {
+		// After the cluster join, which needs the etcd store itself.
+		backend := "bolt"
+		if cfg.Store == "etcd" {
+			backend = "etcd"
+		}
+		st = n.metrics.InstrumentStore(st, backend)
+	}
 	secret, err := loadSecret(ctx, st)
 	if err != nil {
 		return nil, err

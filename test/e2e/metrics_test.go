@@ -112,6 +112,16 @@ func TestPrometheusMetrics(t *testing.T) {
 	if v := scrape(t, url, "sluice_apigateway_snapshot_compile_seconds_count"); v < 1 {
 		t.Errorf("snapshot compiles observed: %v", v)
 	}
+	// Creating the function and the API committed store transactions; nothing failed.
+	if v := scrape(t, url, `sluice_store_operation_seconds_count{backend="bolt",op="update"}`); v < 3 {
+		t.Errorf("store updates observed: %v", v)
+	}
+	if v := scrape(t, url, `sluice_store_operation_seconds_count{backend="bolt",op="get"}`); v < 1 {
+		t.Errorf("store reads observed: %v", v)
+	}
+	if v := scrape(t, url, `sluice_store_errors_total{backend="bolt",op="update"}`); v != 0 {
+		t.Errorf("store update errors: %v", v)
+	}
 	// An async invocation of a function that sleeps is queued until it ran.
 	s.aws("lambda", "invoke", "--function-name", "m", "--invocation-type", "Event",
 		"--payload", `{"mode":"sleep","ms":1500}`, "/dev/null")
