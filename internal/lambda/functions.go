@@ -49,6 +49,7 @@ type createFunctionInput struct {
 	EphemeralStorage *EphemeralStorage `json:"EphemeralStorage"`
 	LoggingConfig    *LoggingConfig    `json:"LoggingConfig"`
 	Layers           []string          `json:"Layers"`
+	unsupportedSettings
 }
 
 // storedCode is a validated zip in the blob store.
@@ -92,6 +93,9 @@ func (s *Service) codeFromInput(ctx context.Context, code *functionCode) ([]byte
 func (s *Service) createFunction(c *call) error {
 	var in createFunctionInput
 	if err := c.decode("CreateFunction", &in); err != nil {
+		return err
+	}
+	if err := in.check(); err != nil {
 		return err
 	}
 	if in.FunctionName == "" {
@@ -734,6 +738,7 @@ type updateFunctionConfigurationInput struct {
 	EphemeralStorage *EphemeralStorage `json:"EphemeralStorage"`
 	LoggingConfig    *LoggingConfig    `json:"LoggingConfig"`
 	Layers           *[]string         `json:"Layers"`
+	unsupportedSettings
 }
 
 func (s *Service) updateFunctionConfiguration(c *call) error {
@@ -743,6 +748,9 @@ func (s *Service) updateFunctionConfiguration(c *call) error {
 	}
 	var in updateFunctionConfigurationInput
 	if err := c.decode("UpdateFunctionConfiguration", &in); err != nil {
+		return err
+	}
+	if err := in.check(); err != nil {
 		return err
 	}
 	var out Configuration
