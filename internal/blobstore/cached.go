@@ -265,15 +265,25 @@ func (c *Cached) Exists(sha string) bool {
 	return err == nil
 }
 
-// Delete implements Blobs: from the backend, then from this node's cache. Other
-// nodes' cached copies are harmless (same bytes, same name) and age out.
+// SharedDeleteGrace is how long after its last Put a blob in a shared backend is
+// safe from Delete. Another node may have just put the same bytes (content
+// addressing makes them one blob) for a record it is about to commit, and what
+// that node holds in flight is invisible here; its Put renewed the blob's
+// modification time, so the blob looks young and stays. A blob Delete leaves
+// goes with the leader's next sweep once it is unreferenced and older than this.
+const SharedDeleteGrace = time.Hour
+
+// Delete implements Blobs for a backend other nodes share: the blob leaves this
+// node's cache at once, and the backend only when nobody put it within
+// SharedDeleteGrace (see there). Other nodes' cached copies are harmless (same
+// bytes, same name) and age out.
 func (c *Cached) Delete(sha string) error {
 	if !validDigest(sha) {
 		return fmt.Errorf("blobstore delete %q: %w", sha, ErrInvalidDigest)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := c.backend.Delete(ctx, sha); err != nil {
+	if _, err := c.DeleteIfOlder(ctx, sha, time.Now().Add(-SharedDeleteGrace)); err != nil {
 		return err
 	}
 	c.dropLocal(sha)

@@ -252,3 +252,35 @@ func TestCachedSweepHonoursGrace(t *testing.T) {
 		t.Fatalf("DeleteIfOlder of a renewed blob = %v, %v", ok, err)
 	}
 }
+
+// Delete on a shared backend spares a blob put within SharedDeleteGrace: another
+// node may have just put the same bytes for a record it is about to commit. An
+// older blob goes, from the backend and the cache.
+func TestCachedDeleteSparesYoungBlobs(t *testing.T) {
+	be := newMemBackend()
+	c, err := NewCached(t.TempDir(), be, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	young, _, _ := c.Put(strings.NewReader("just put by some node"))
+	old, _, _ := c.Put(strings.NewReader("put long ago"))
+	be.age(old, SharedDeleteGrace+time.Minute)
+	for _, sha := range []string{young, old} {
+		if err := c.Delete(sha); err != nil {
+			t.Fatalf("Delete %s: %v", sha[:8], err)
+		}
+	}
+	if _, err := be.Modified(context.Background(), young); err != nil {
+		t.Errorf("a blob put within the grace was deleted from the backend: %v", err)
+	}
+	if _, err := be.Modified(context.Background(), old); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("an old blob is still in the backend: %v", err)
+	}
+	if _, err := os.Stat(c.Path(old)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a deleted blob is still cached: %v", err)
+	}
+	// The young blob left this node's cache but is still readable.
+	if err := c.Fetch(context.Background(), young); err != nil {
+		t.Errorf("Fetch of the spared blob: %v", err)
+	}
+}

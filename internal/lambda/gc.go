@@ -2,6 +2,7 @@ package lambda
 
 import (
 	"context"
+	"log/slog"
 	"regexp"
 	"time"
 )
@@ -33,9 +34,17 @@ var digestRE = regexp.MustCompile(`[0-9a-f]{64}`)
 // collectGarbage sweeps blobs and extracted code older than before that no
 // record references.
 func (s *Service) collectGarbage(ctx context.Context, before time.Time) (blobs, dirs int, err error) {
+	blobs, dirs, _, err = s.sweepCode(ctx, before)
+	return blobs, dirs, err
+}
+
+// sweepCode is collectGarbage telling whether it swept the blobs: where they are
+// shared with other nodes, only the node sweepsBlobs names (the cluster's
+// leader) does; every node sweeps its own extracted directories.
+func (s *Service) sweepCode(ctx context.Context, before time.Time) (blobs, dirs int, sweptBlobs bool, err error) {
 	kvs, err := s.store.List(ctx, "/lambda/")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, false, err
 	}
 	refs := map[string]bool{}
 	for _, kv := range kvs {
@@ -44,20 +53,21 @@ func (s *Service) collectGarbage(ctx context.Context, before time.Time) (blobs, 
 		}
 	}
 	keep := func(sha string) bool { return refs[sha] }
-	if sw, ok := s.blobs.(blobSweeper); ok {
+	if sw, ok := s.blobs.(blobSweeper); ok && s.sweepsBlobs() {
+		sweptBlobs = true
 		if blobs, err = sw.Sweep(keep, before); err != nil {
-			return blobs, 0, err
+			return blobs, 0, true, err
 		}
 	}
 	if sw, ok := s.runner.(codeSweeper); ok {
 		dirs = sw.SweepCode(keep, before)
 	}
-	return blobs, dirs, nil
+	return blobs, dirs, sweptBlobs, nil
 }
 
 // collectGarbageLoop sweeps every gcInterval until ctx ends.
 func (s *Service) collectGarbageLoop(ctx context.Context) {
-	t := time.NewTicker(gcInterval)
+	t := time.NewTicker(s.gcInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -65,13 +75,15 @@ func (s *Service) collectGarbageLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		blobs, dirs, err := s.collectGarbage(ctx, time.Now().Add(-gcGrace))
+		blobs, dirs, swept, err := s.sweepCode(ctx, time.Now().Add(-gcGrace))
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("lambda: code garbage collection failed", "err", err)
 			continue
 		}
+		level := slog.LevelDebug
 		if blobs+dirs > 0 {
-			s.log.Info("lambda: removed unreferenced code", "blobs", blobs, "extracted_dirs", dirs)
+			level = slog.LevelInfo
 		}
+		s.log.Log(ctx, level, "lambda: code garbage collection", "swept_blobs", swept, "blobs", blobs, "extracted_dirs", dirs)
 	}
 }

@@ -96,6 +96,13 @@ type Options struct {
 	// Metrics, when set, sees every invocation (Prometheus).
 	Metrics InvokeObserver
 	Logger  *slog.Logger
+	// SweepsSharedBlobs reports whether this node may sweep Blobs, when they are
+	// shared with other nodes (a cluster's bucket): only the elected leader
+	// does, so nodes do not race each other deleting. Each node still sweeps its
+	// own extracted code. Nil means always (one node, its own blobs).
+	SweepsSharedBlobs func() bool
+	// GCInterval is how often unreferenced code is swept (default an hour).
+	GCInterval time.Duration
 }
 
 // InvokeObserver sees invocations as they run: InvokeStarted when one starts in an
@@ -126,6 +133,9 @@ type Service struct {
 
 	retryDelays  []time.Duration
 	asyncWorkers int
+
+	sweepsBlobs func() bool
+	gcInterval  time.Duration
 
 	cache      *functionCache
 	codeSource CodeSource
@@ -170,6 +180,14 @@ func New(opts Options) (*Service, error) {
 		retryDelays:  opts.AsyncRetryDelays,
 		asyncWorkers: opts.AsyncWorkers,
 		codeSource:   opts.CodeSource,
+		sweepsBlobs:  opts.SweepsSharedBlobs,
+		gcInterval:   opts.GCInterval,
+	}
+	if s.sweepsBlobs == nil {
+		s.sweepsBlobs = func() bool { return true }
+	}
+	if s.gcInterval <= 0 {
+		s.gcInterval = gcInterval
 	}
 	if s.region == "" {
 		s.region = "us-east-1"

@@ -88,11 +88,14 @@ func putGC(tx store.Tx, item gcItem) error {
 	return store.PutRecord(tx, prefixGC+time.Now().UTC().Format("20060102T150405.000000000")+"-"+uuid.NewString(), item)
 }
 
-// collector deletes blobs no owner references.
+// collector deletes blobs no owner references. On a cluster it runs on the
+// leader only (leader); the other nodes queue gcItems for it.
 type collector struct {
-	store store.Store
-	bytes ObjectBytes
-	log   *slog.Logger
+	store       store.Store
+	bytes       ObjectBytes
+	log         *slog.Logger
+	leader      func() bool
+	orphanEvery time.Duration
 
 	stripes [64]sync.Mutex // lock of a blob: stripes[fnv(sha)%64]
 
@@ -103,7 +106,8 @@ type collector struct {
 }
 
 func newCollector(st store.Store, b ObjectBytes, log *slog.Logger) *collector {
-	return &collector{store: st, bytes: b, log: log, inflight: map[string]int{}, poke: make(chan struct{}, 1)}
+	return &collector{store: st, bytes: b, log: log, leader: func() bool { return true }, orphanEvery: orphanInterval,
+		inflight: map[string]int{}, poke: make(chan struct{}, 1)}
 }
 
 func (g *collector) stripe(sha string) *sync.Mutex {
@@ -156,11 +160,13 @@ func (g *collector) start(ctx context.Context, wg *sync.WaitGroup) error {
 		defer wg.Done()
 		t := time.NewTicker(30 * time.Second)
 		defer t.Stop()
-		orphans := time.NewTicker(orphanInterval)
+		orphans := time.NewTicker(g.orphanEvery)
 		defer orphans.Stop()
 		g.sweepOrphans(ctx, time.Now().Add(-orphanGrace))
 		for {
-			g.sweep(ctx)
+			if g.leader() {
+				g.sweep(ctx)
+			}
 			select {
 			case <-ctx.Done():
 				return
@@ -195,7 +201,7 @@ func (b BlobBytes) Sweep(keep func(sha string) bool, before time.Time) (int, err
 
 func (g *collector) sweepOrphans(ctx context.Context, before time.Time) int {
 	sw, ok := g.bytes.(blobSweeper)
-	if !ok {
+	if !ok || !g.leader() {
 		return 0
 	}
 	kvs, err := g.store.List(ctx, prefixRefs)
@@ -219,9 +225,11 @@ func (g *collector) sweepOrphans(ctx context.Context, before time.Time) int {
 	if err != nil && ctx.Err() == nil {
 		g.log.Warn("s3 gc: sweep orphans", "err", err)
 	}
+	level := slog.LevelDebug
 	if n > 0 {
-		g.log.Info("s3 gc: removed blobs no object references", "blobs", n)
+		level = slog.LevelInfo
 	}
+	g.log.Log(ctx, level, "s3 gc: swept blobs no object references", "blobs", n)
 	return n
 }
 

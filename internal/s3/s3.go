@@ -57,6 +57,14 @@ type Options struct {
 	Logger    *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// SweepsSharedBlobs reports whether this node collects garbage in Bytes when
+	// they are shared with other nodes (a cluster's bucket): only the elected
+	// leader does, so two nodes never race deleting the same blob. Nil means
+	// always (one node, its own blobs).
+	SweepsSharedBlobs func() bool
+	// GCInterval is how often blobs no object references are swept (default an
+	// hour; dropped references are processed every 30 s regardless).
+	GCInterval time.Duration
 }
 
 // Service is the S3 API. It implements http.Handler.
@@ -105,6 +113,12 @@ func New(opts Options) (*Service, error) {
 		s.now = time.Now
 	}
 	s.gc = newCollector(s.store, s.bytes, s.log)
+	if opts.SweepsSharedBlobs != nil {
+		s.gc.leader = opts.SweepsSharedBlobs
+	}
+	if opts.GCInterval > 0 {
+		s.gc.orphanEvery = opts.GCInterval
+	}
 	s.outbox = newOutbox(s)
 	return s, nil
 }

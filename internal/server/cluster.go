@@ -49,6 +49,18 @@ func joinCluster(ctx context.Context, cfg Config, st store.Store, endpoint strin
 		cluster.Options{Prefix: clusterPrefix(es), Logger: logger.With("component", "cluster")})
 }
 
+// sweepsSharedBlobs says whether this node collects garbage in the blob store:
+// with a bucket shared by a cluster, only the elected leader sweeps (nodes racing
+// to delete could remove bytes another node's record is about to name, since what
+// a node holds in flight is visible only to it). Nil otherwise: each node sweeps
+// its own blobs.
+func (n *node) sweepsSharedBlobs(cfg Config) func() bool {
+	if n.cluster == nil || !cfg.sharedBlobs() {
+		return nil
+	}
+	return n.cluster.IsLeader
+}
+
 // nodeID is this data dir's node id, made once (hostname and a random suffix)
 // and kept in data-dir/node-id, so a restarted node is the same member.
 func nodeID(dataDir string) (string, error) {

@@ -30,6 +30,9 @@ type Config struct {
 	BlobStore         string `mapstructure:"blob-store"`
 	BlobStoreEndpoint string `mapstructure:"blob-store-endpoint"`
 	BlobCacheBytes    int64  `mapstructure:"blob-cache-bytes"`
+	// GCInterval is how often code and object blobs no record references are
+	// swept (on a cluster with shared blobs, by the leader only).
+	GCInterval time.Duration `mapstructure:"gc-interval"`
 
 	// AuthMode is "verify", "open" or "auto" (open when Listen is a loopback
 	// address, verify elsewhere). Empty means verify: a Config built in code
@@ -89,6 +92,7 @@ func Defaults() Config {
 		EtcdPrefix:        "/sluice",
 		BlobStore:         "local",
 		BlobCacheBytes:    10 << 30,
+		GCInterval:        time.Hour,
 		MaxInstances:      64,
 		IdleTimeout:       10 * time.Minute,
 		QueueTimeout:      3 * time.Second,
@@ -134,6 +138,9 @@ func (c Config) Validate() error {
 	}
 	if s := c.InstanceScheduler; s != "" && s != "adaptive" && s != "queue" && s != "spawn" {
 		return fmt.Errorf("--instance-scheduler must be adaptive, queue or spawn, not %q", s)
+	}
+	if c.GCInterval < 0 {
+		return fmt.Errorf("--gc-interval must not be negative")
 	}
 	if c.ShutdownGrace < 0 {
 		return fmt.Errorf("--shutdown-grace must not be negative")

@@ -205,9 +205,11 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		FunctionURLBase: func(id string) string {
 			return "http://" + id + ".lambda-url." + cfg.Region + ".localhost:" + port + "/"
 		},
-		URLAuth:       urlAuthenticator{verifier: verifier, rootKey: cfg.RootAccessKeyID, account: cfg.AccountID},
-		CodeURLSecret: secret,
-		Logger:        logger.With("component", "lambda"),
+		URLAuth:           urlAuthenticator{verifier: verifier, rootKey: cfg.RootAccessKeyID, account: cfg.AccountID},
+		CodeURLSecret:     secret,
+		Logger:            logger.With("component", "lambda"),
+		SweepsSharedBlobs: n.sweepsSharedBlobs(cfg),
+		GCInterval:        cfg.GCInterval,
 	}
 	if n.metrics != nil {
 		fnOpts.Metrics = n.metrics
@@ -356,7 +358,8 @@ func buildS3(ctx context.Context, n *node, cfg Config, st store.Store, verifier 
 	}
 	objects, err := s3.New(s3.Options{Store: st, Bytes: s3.BlobBytes{Blobs: blobs}, Verifier: verifier, Invoker: fns,
 		Credentials: creds, OpenMode: open,
-		Region: cfg.Region, AccountID: cfg.AccountID, Logger: logger.With("component", "s3")})
+		Region: cfg.Region, AccountID: cfg.AccountID, Logger: logger.With("component", "s3"),
+		SweepsSharedBlobs: n.sweepsSharedBlobs(cfg), GCInterval: cfg.GCInterval})
 	if err != nil {
 		return nil, fmt.Errorf("s3: %w", err)
 	}
