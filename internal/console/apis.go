@@ -26,6 +26,8 @@ type apiView struct {
 	// endpoint disabled); empty otherwise.
 	Note   string
 	Stages []stageView
+	// Recent are its last requests, newest first (empty without a Recent).
+	Recent []RecentRequest
 }
 
 // stageView is a stage with the routes of the deployment it serves.
@@ -54,6 +56,9 @@ func (c *Console) serveAPIs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	all := append(rest, httpAPIs...)
+	for i := range all {
+		all[i].Recent = c.opts.Recent.For(all[i].ID)
+	}
 	slices.SortFunc(all, func(a, b apiView) int { return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID)) })
 	c.render(w, http.StatusOK, "apis", page{Section: "apis", Title: "APIs", Data: apisPage{APIs: all}})
 }

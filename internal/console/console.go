@@ -60,6 +60,9 @@ type Options struct {
 	// Metrics is the Prometheus registry; nil when metrics are off (no
 	// --metrics-listen), which the metrics page says.
 	Metrics prometheus.Gatherer
+	// Recent, when set, is fed by the gateway and gives each API's last requests
+	// (status and latency) on the APIs page.
+	Recent *Recent
 
 	// Open is true only when the control plane runs in open auth mode; any other
 	// value asks for the root key, so an unknown mode fails closed.
@@ -107,6 +110,7 @@ func New(opts Options) *Console {
 		"ms":       formatMillis,
 		"bytes":    formatBytes,
 		"barWidth": barWidth,
+		"dur":      func(d time.Duration) string { return formatMillis(float64(d.Microseconds()) / 1000) },
 	}
 	for _, name := range pageNames {
 		c.pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(ui, "ui/layout.html", "ui/"+name+".html"))

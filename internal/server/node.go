@@ -252,8 +252,11 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 			iam: ids, sessions: sessions, rootKey: cfg.RootAccessKeyID, account: cfg.AccountID, region: cfg.Region,
 		},
 	}
+	// The console's recent requests always; metrics when --metrics-listen is set.
+	recent := console.NewRecent(20)
+	gwOpts.Observer = recent
 	if n.metrics != nil {
-		gwOpts.Observer = n.metrics
+		gwOpts.Observer = observers{n.metrics, recent}
 	}
 	gwOpts.AccessLogs = accessLogStore{logs}
 	gw := gateway.New(gwOpts)
@@ -328,7 +331,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	stacks.Start(cfnCtx)
 	n.closers = append(n.closers, func() error { stopCFN(); stacks.Wait(); return nil })
 	n.services.cloudFormation = stacks
-	consoleOpts := console.Options{Functions: fns, Logs: logs, APIs: st,
+	consoleOpts := console.Options{Functions: fns, Logs: logs, APIs: st, Recent: recent,
 		Open:            mode == sigv4.ModeOpen,
 		RootAccessKeyID: cfg.RootAccessKeyID, RootSecretAccessKey: cfg.RootSecretAccessKey,
 		Endpoint: endpoint, ExecuteAPIDomain: cfg.ExecuteAPIDomain, Draining: n.draining.Load,
@@ -405,4 +408,19 @@ type accessLogStore struct{ logs *fnlogs.Store }
 
 func (a accessLogStore) AppendAccessLog(group, stream string, t time.Time, line string) {
 	a.logs.Append(cwlogs.StoreKey(group), stream, t, line)
+}
+
+// observers hands each gateway observation to several observers in turn.
+type observers []gateway.Observer
+
+func (o observers) ObserveRequest(apiID, stage, route string, status int, latency, integration time.Duration) {
+	for _, x := range o {
+		x.ObserveRequest(apiID, stage, route, status, latency, integration)
+	}
+}
+
+func (o observers) ObserveCompile(d time.Duration) {
+	for _, x := range o {
+		x.ObserveCompile(d)
+	}
 }

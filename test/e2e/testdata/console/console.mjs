@@ -125,6 +125,14 @@ try {
     check((await rows.first().innerText()).includes("completed"), await rows.first().innerText());
   });
 
+  await step("recent requests of the API", async () => {
+    await page.click("nav >> text=APIs");
+    const recent = page.locator(`section[data-api="${apiID}"] table.recent tbody tr`);
+    await recent.first().waitFor();
+    const row = await recent.first().innerText();
+    check(row.includes("200") && row.includes(" ms"), `recent request row: ${row}`);
+  });
+
   await step("metrics", async () => {
     await page.click("nav >> text=Metrics");
     const table = page.locator("#lambda-metrics");
