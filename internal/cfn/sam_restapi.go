@@ -420,28 +420,30 @@ func addRestAPI(t *template, api *samRestAPI, events []restAPIEvent) string {
 		schemes[a.name] = a.scheme
 	}
 	usesKey := false
-	// SAM appends api_key as a second security requirement ([{Auth: []},
-	// {api_key: []}]), which API Gateway's importer applies as well; Sluice's
-	// importer applies the first requirement only, so both go in one (the
-	// OpenAPI meaning of "both").
-	security := func(authorizer string, key bool) []any {
-		req := map[string]any{}
+	// security is the method's list in SAM's shape: the authorizer and the API key
+	// as separate requirement objects ([{Auth: []}, {api_key: []}]), which API
+	// Gateway's importer (and Sluice's) applies all of. keyFirst is SAM's order
+	// when an event asked for the key itself and the API has a DefaultAuthorizer:
+	// the event's security is written first, and set_path_default_authorizer then
+	// puts the authorizer after everything else.
+	security := func(authorizer string, key, keyFirst bool) []any {
+		var auth, apiKey []any
 		switch authorizer {
 		case "", "NONE":
 		case "AWS_IAM":
 			schemes["AWS_IAM"] = map[string]any{"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "awsSigv4"}
-			req["AWS_IAM"] = []any{}
+			auth = []any{map[string]any{"AWS_IAM": []any{}}}
 		default:
-			req[authorizer] = []any{}
+			auth = []any{map[string]any{authorizer: []any{}}}
 		}
 		if key {
 			usesKey = true
-			req["api_key"] = []any{}
+			apiKey = []any{map[string]any{"api_key": []any{}}}
 		}
-		if len(req) == 0 {
-			return nil
+		if keyFirst {
+			return append(apiKey, auth...)
 		}
-		return []any{req}
+		return append(auth, apiKey...)
 	}
 
 	suffix := "Prod"
@@ -494,7 +496,8 @@ func addRestAPI(t *template, api *samRestAPI, events []restAPIEvent) string {
 		if e.apiKeyRequired != nil {
 			key = *e.apiKeyRequired
 		}
-		if sec := security(authorizer, key); len(sec) > 0 {
+		keyFirst := defaultAuth != "" && e.apiKeyRequired != nil && *e.apiKeyRequired
+		if sec := security(authorizer, key, keyFirst); len(sec) > 0 {
 			op["security"] = sec
 		}
 
@@ -528,7 +531,7 @@ func addRestAPI(t *template, api *samRestAPI, events []restAPIEvent) string {
 			if op == nil || handled[path+" "+method] || op["security"] != nil || !swaggerMethods[method] {
 				continue
 			}
-			if sec := security(defaultAuth, apiKeyDefault); len(sec) > 0 {
+			if sec := security(defaultAuth, apiKeyDefault, false); len(sec) > 0 {
 				op["security"] = sec
 			}
 		}
@@ -548,7 +551,7 @@ func addRestAPI(t *template, api *samRestAPI, events []restAPIEvent) string {
 				continue
 			}
 			opt := corsOptions(cors, ops)
-			if sec := security(preflightAuth, preflightKey); len(sec) > 0 {
+			if sec := security(preflightAuth, preflightKey, false); len(sec) > 0 {
 				opt["security"] = sec
 			}
 			ops["options"] = opt

@@ -23,6 +23,7 @@ Resources:
         Implicit: {Type: Api, Properties: {Path: "/hello/{name}", Method: get}}
         Guarded: {Type: Api, Properties: {Path: /guarded, Method: any, RestApiId: !Ref MyApi}}
         Open: {Type: Api, Properties: {Path: /open, Method: post, RestApiId: !Ref MyApi, Auth: {Authorizer: NONE, ApiKeyRequired: false}}}
+        Keyed: {Type: Api, Properties: {Path: /keyed, Method: get, RestApiId: !Ref MyApi, Auth: {ApiKeyRequired: true}}}
   AuthFn:
     Type: AWS::Serverless::Function
     Properties: {CodeUri: s3://b/a, Handler: index.handler, Runtime: nodejs22.x}
@@ -91,8 +92,13 @@ func TestSAMRestAPI(t *testing.T) {
 	body := res["MyApi"].Properties["Body"].(map[string]any)
 	paths := body["paths"].(map[string]any)
 	guarded := paths["/guarded"].(map[string]any)
-	if got := js(guarded["x-amazon-apigateway-any-method"].(map[string]any)["security"]); got != `[{"Token":[],"api_key":[]}]` {
+	if got := js(guarded["x-amazon-apigateway-any-method"].(map[string]any)["security"]); got != `[{"Token":[]},{"api_key":[]}]` {
 		t.Errorf("guarded security = %s", got)
+	}
+	// An event that asks for the key itself on an API with a DefaultAuthorizer: SAM
+	// writes the event's api_key first and the default authorizer after it.
+	if got := js(paths["/keyed"].(map[string]any)["get"].(map[string]any)["security"]); got != `[{"api_key":[]},{"Token":[]}]` {
+		t.Errorf("keyed security = %s", got)
 	}
 	if _, ok := paths["/open"].(map[string]any)["post"].(map[string]any)["security"]; ok {
 		t.Errorf("open method has security: %v", paths["/open"])
@@ -102,7 +108,7 @@ func TestSAMRestAPI(t *testing.T) {
 	if got := js(params); got != `{"method.response.header.Access-Control-Allow-Methods":"'DELETE,GET,HEAD,OPTIONS,PATCH,POST,PUT'","method.response.header.Access-Control-Allow-Origin":"'*'"}` {
 		t.Errorf("CORS preflight = %s", got)
 	}
-	if got := js(opt["security"]); got != `[{"Token":[],"api_key":[]}]` {
+	if got := js(opt["security"]); got != `[{"Token":[]},{"api_key":[]}]` {
 		t.Errorf("preflight security = %s", got)
 	}
 	defs := body["securityDefinitions"].(map[string]any)

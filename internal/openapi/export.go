@@ -253,11 +253,9 @@ func exportOperation(snap *model.RestSnapshot, m *model.Method, opts ExportOptio
 		}
 	}
 	if m.APIKeyRequired {
-		if len(security) == 0 {
-			security = append(security, map[string]any{"api_key": []string{}})
-		} else {
-			security[0].(map[string]any)["api_key"] = []string{}
-		}
+		// Its own requirement object, as API Gateway exports it; the importer
+		// applies every object in the list.
+		security = append(security, map[string]any{"api_key": []string{}})
 		usedSchemes["api_key"] = map[string]any{"type": "apiKey", "name": "x-api-key", "in": "header"}
 	}
 	if len(security) > 0 {

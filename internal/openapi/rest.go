@@ -518,47 +518,65 @@ func (im *restImporter) responses(where string, m *model.Method, rs *openapi3.Re
 	}
 }
 
-// security applies the operation's security requirement (or the document's): an
-// authorizer, SigV4, an API key. A requirement Sluice cannot enforce fails the
-// import: skipping it would serve the method unprotected.
+// security applies the operation's security requirements (or the document's): an
+// authorizer, SigV4, an API key. API Gateway's REST import applies every
+// requirement object in the list, not the first alternative as OpenAPI reads
+// it: SAM writes an authorizer and the API key as two objects
+// ([{Auth: []}, {api_key: []}]) and AWS then requires both. A method has one
+// authorization type, so two authorizers, or an authorizer and SigV4, cannot
+// both be enforced and fail the import; so does a requirement Sluice cannot
+// enforce: skipping either would serve the method less protected than the
+// document says.
 func (im *restImporter) security(where string, m *model.Method, op *openapi3.Operation) {
 	reqs := im.doc.T.Security
 	if op.Security != nil {
 		reqs = *op.Security
 	}
-	if len(reqs) == 0 {
+	for _, req := range reqs {
+		for _, name := range sortedKeys(req) {
+			im.securityScheme(where, m, name, req[name])
+		}
+	}
+}
+
+// securityScheme applies one scheme a security requirement names.
+func (im *restImporter) securityScheme(where string, m *model.Method, name string, scopes []string) {
+	sc := im.schemes[name]
+	if sc == nil {
+		im.fail("Parse issue: attribute %s.security.%s: security scheme '%s' is not defined in components.securitySchemes", where, name, name)
 		return
 	}
-	if len(reqs) > 1 {
-		im.warn("attribute %s.security lists %d alternatives; API Gateway applies the first one only", where, len(reqs))
-	}
-	for _, name := range sortedKeys(reqs[0]) {
-		sc := im.schemes[name]
-		if sc == nil {
-			im.fail("Parse issue: attribute %s.security.%s: security scheme '%s' is not defined in components.securitySchemes", where, name, name)
-			continue
+	at, _ := sc.Extensions[extAuthType].(string)
+	switch {
+	case im.authorizers[name]:
+		if m.AuthorizerID == name {
+			return
 		}
-		at, _ := sc.Extensions[extAuthType].(string)
-		switch {
-		case im.authorizers[name]:
-			if m.AuthorizerID != "" {
-				im.fail("%s.security: more than one authorizer (%s, %s) on one method", where, m.AuthorizerID, name)
-				continue
-			}
-			m.AuthorizerID = name
-			m.AuthorizationType = "CUSTOM"
-			if strings.EqualFold(at, "cognito_user_pools") || im.authorizerType(name) == "COGNITO_USER_POOLS" {
-				m.AuthorizationType = "COGNITO_USER_POOLS"
-				m.AuthorizationScopes = reqs[0][name]
-			}
-		case strings.EqualFold(at, "awsSigv4"):
-			m.AuthorizationType = "AWS_IAM"
-		case sc.Type == "apiKey" && sc.In == "header" && strings.EqualFold(sc.Name, "x-api-key"):
-			m.APIKeyRequired = true
-		default:
-			im.fail("%s.security.%s: security scheme '%s' (type %s) is neither an API Gateway authorizer, AWS_IAM (x-amazon-apigateway-authtype: awsSigv4) nor an x-api-key API key; importing it would leave the method unprotected",
-				where, name, name, sc.Type)
+		if m.AuthorizerID != "" {
+			im.fail("%s.security: more than one authorizer (%s, %s) on one method", where, m.AuthorizerID, name)
+			return
 		}
+		if m.AuthorizationType == "AWS_IAM" {
+			im.fail("%s.security: authorizer %s and AWS_IAM on one method; a method has one authorization type", where, name)
+			return
+		}
+		m.AuthorizerID = name
+		m.AuthorizationType = "CUSTOM"
+		if strings.EqualFold(at, "cognito_user_pools") || im.authorizerType(name) == "COGNITO_USER_POOLS" {
+			m.AuthorizationType = "COGNITO_USER_POOLS"
+			m.AuthorizationScopes = scopes
+		}
+	case strings.EqualFold(at, "awsSigv4"):
+		if m.AuthorizerID != "" {
+			im.fail("%s.security: authorizer %s and AWS_IAM on one method; a method has one authorization type", where, m.AuthorizerID)
+			return
+		}
+		m.AuthorizationType = "AWS_IAM"
+	case sc.Type == "apiKey" && sc.In == "header" && strings.EqualFold(sc.Name, "x-api-key"):
+		m.APIKeyRequired = true
+	default:
+		im.fail("%s.security.%s: security scheme '%s' (type %s) is neither an API Gateway authorizer, AWS_IAM (x-amazon-apigateway-authtype: awsSigv4) nor an x-api-key API key; importing it would leave the method unprotected",
+			where, name, name, sc.Type)
 	}
 }
 

@@ -50,6 +50,14 @@ func TestCloudFormationSAMRestAPI(t *testing.T) {
 		t.Fatalf("guarded without key = %d %s", r.Status, r.Body)
 	}
 	key := s.awsJSON("apigateway", "get-api-key", "--api-key", physical["MyApiApiKey"], "--include-value")
+	// SAM lists the authorizer and the key as two security requirements; API
+	// Gateway enforces both, so the key alone does not pass the authorizer.
+	if r := s.call(t, "GET", apiID, "/dev/guarded", "", "x-api-key", str(key["value"])); r.Status != 401 {
+		t.Fatalf("guarded with key, without token = %d %s", r.Status, r.Body)
+	}
+	if r := s.call(t, "GET", apiID, "/dev/guarded", "", "X-Token", "deny", "x-api-key", str(key["value"])); r.Status != 403 {
+		t.Fatalf("guarded with key and a denied token = %d %s", r.Status, r.Body)
+	}
 	r := s.call(t, "GET", apiID, "/dev/guarded", "", "X-Token", "allow", "x-api-key", str(key["value"]))
 	if r.Status != 200 || r.JSON(t)["principal"] != "user-allow" {
 		t.Fatalf("guarded with token and key = %d %s", r.Status, r.Body)
