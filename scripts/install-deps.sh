@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs everything Sluice's tests and benchmarks need on a Debian machine:
-# etcd (the cluster store backend's tests run a real etcd), wrk and hyperfine (the
+# etcd (the cluster store backend's tests run a real etcd), redis-server (the Redis
+# quota counters' tests), haproxy (the cluster e2e test's load balancer), wrk and hyperfine (the
 # bench script), pebble (the ACME CA of the certificate tests), the AWS CLI (end-to-end tests drive Sluice with it),
 # the node, python3 and ruby interpreters the managed runtimes run on, Chromium (the web
 # console's browser test), and Go modules.
 set -euo pipefail
 need=()
 command -v etcd >/dev/null || need+=(etcd-server)
+command -v redis-server >/dev/null || need+=(redis-server) # --quota-counters redis:// tests run their own
+[ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null || need+=(haproxy) # the cluster e2e test's round-robin balancer
 command -v wrk >/dev/null || need+=(wrk)
 command -v hyperfine >/dev/null || need+=(hyperfine)
 command -v aws >/dev/null || need+=(awscli)
@@ -22,8 +25,11 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
 fi
-# Debian starts etcd as a service on install; our tests start their own.
-if command -v systemctl >/dev/null && systemctl is-active --quiet etcd 2>/dev/null; then
-  systemctl stop etcd || true
+# Debian starts etcd, redis-server and haproxy as services on install; our tests
+# start their own.
+if command -v systemctl >/dev/null; then
+  for svc in etcd redis-server haproxy; do
+    if systemctl is-active --quiet "$svc" 2>/dev/null; then systemctl stop "$svc" || true; fi
+  done
 fi
 go mod download

@@ -71,6 +71,7 @@ func newServeCommand() *cobra.Command {
 	f.String("blob-store", d.BlobStore, "where code and object bytes live: local (the data dir) or s3://bucket/prefix (shared by a cluster)")
 	f.String("blob-store-endpoint", "", "URL of the S3-compatible service behind --blob-store (empty: AWS S3); credentials come from the AWS environment/config chain")
 	f.Int64("blob-cache-bytes", d.BlobCacheBytes, "most bytes of shared blobs each node caches locally")
+	f.String("quota-counters", d.QuotaCounters, "where usage-plan quotas are counted: store (the state store) or redis://host:port/db (exact across nodes, cheaper than etcd; requests fail with 500 while Redis is unreachable)")
 	f.Duration("gc-interval", d.GCInterval, "how often code and object blobs no record references (for over an hour) are deleted; with a shared --blob-store only the cluster's leader does it")
 	f.String("auth-mode", d.AuthMode, "control-plane SigV4 mode: verify, open, or auto (open on a loopback --listen, verify elsewhere)")
 	f.Bool("insecure-open", false, "allow --auth-mode open on a non-loopback address (anyone who reaches it can run code)")

@@ -30,6 +30,9 @@ type Config struct {
 	BlobStore         string `mapstructure:"blob-store"`
 	BlobStoreEndpoint string `mapstructure:"blob-store-endpoint"`
 	BlobCacheBytes    int64  `mapstructure:"blob-cache-bytes"`
+	// QuotaCounters is where usage-plan quotas are counted: "store" (the state
+	// store, one transaction per counted request) or redis://host:port/db.
+	QuotaCounters string `mapstructure:"quota-counters"`
 	// GCInterval is how often code and object blobs no record references are
 	// swept (on a cluster with shared blobs, by the leader only).
 	GCInterval time.Duration `mapstructure:"gc-interval"`
@@ -93,6 +96,7 @@ func Defaults() Config {
 		BlobStore:         "local",
 		BlobCacheBytes:    10 << 30,
 		GCInterval:        time.Hour,
+		QuotaCounters:     "store",
 		MaxInstances:      64,
 		IdleTimeout:       10 * time.Minute,
 		QueueTimeout:      3 * time.Second,
@@ -138,6 +142,11 @@ func (c Config) Validate() error {
 	}
 	if s := c.InstanceScheduler; s != "" && s != "adaptive" && s != "queue" && s != "spawn" {
 		return fmt.Errorf("--instance-scheduler must be adaptive, queue or spawn, not %q", s)
+	}
+	switch q := c.QuotaCounters; {
+	case q == "" || q == "store" || strings.HasPrefix(q, "redis://") || strings.HasPrefix(q, "rediss://"):
+	default:
+		return fmt.Errorf("--quota-counters %q: want store or redis://host:port/db", q)
 	}
 	if c.GCInterval < 0 {
 		return fmt.Errorf("--gc-interval must not be negative")

@@ -15,6 +15,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/sluice-dev/sluice/internal/apigw/access"
 	"github.com/sluice-dev/sluice/internal/apigw/gateway"
 	"github.com/sluice-dev/sluice/internal/apigw/httpapi"
 	"github.com/sluice-dev/sluice/internal/apigw/restapi"
@@ -259,6 +260,14 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		gwOpts.Observer = observers{n.metrics, recent}
 	}
 	gwOpts.AccessLogs = accessLogStore{logs}
+	if strings.HasPrefix(cfg.QuotaCounters, "redis") {
+		counters, err := access.OpenRedisCounters(ctx, cfg.QuotaCounters)
+		if err != nil {
+			return nil, err
+		}
+		n.closers = append(n.closers, counters.Close)
+		gwOpts.Counters = counters
+	}
 	gw := gateway.New(gwOpts)
 	gwCtx, stopGateway := context.WithCancel(ctx)
 	n.closers = append(n.closers, func() error { stopGateway(); return nil })
