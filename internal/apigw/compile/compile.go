@@ -193,46 +193,59 @@ func Build(kvs []store.KV, opts Options) *Snapshot {
 		if prefix == "" {
 			continue
 		}
-		id, _, _ := strings.Cut(strings.TrimPrefix(kv.Key, prefix), "/")
-		g := group(id)
-		g.addToFingerprint(kv)
-		switch prefix {
-		case model.RestAPIPrefix, model.HTTPAPIPrefix:
-			g.api, g.kind = kv, kind
-		case model.RestStagePrefix, model.HTTPStagePrefix:
-			g.stages = append(g.stages, kv)
-		case model.RestSnapshotPrefix, model.HTTPSnapshotPrefix:
-			g.snapshots = append(g.snapshots, kv)
-		}
+		group(apiID(prefix, kv.Key)).add(prefix, kind, kv)
 	}
 	snap.Keys = keys.index()
 	for id, g := range groups {
 		if g.kind == 0 {
 			continue // stages or snapshots of a deleted API
 		}
-		sum := g.fp
-		if prev := opts.Previous.API(id); prev != nil && g.reusable && prev.fingerprint == sum && prev.Kind == g.kind {
+		if prev := opts.Previous.API(id); prev != nil && g.reusable && prev.fingerprint == g.fp && prev.Kind == g.kind {
 			snap.apis[id] = prev
 			continue
 		}
-		b.records = make(map[string][]byte, len(g.snapshots))
-		for _, kv := range g.snapshots {
-			b.records[kv.Key] = kv.Value
-		}
-		var api *API
-		if g.kind == REST {
-			api = b.restAPI(id, g)
-		} else {
-			api = b.httpAPI(id, g)
-		}
-		if api != nil {
-			if g.reusable {
-				api.fingerprint = sum
-			}
+		if api := b.group(id, g); api != nil {
 			snap.apis[id] = api
 		}
 	}
 	return snap
+}
+
+// group compiles one API from its records; nil when its API record is undecodable.
+func (b *builder) group(id string, g *apiRecords) *API {
+	b.records = make(map[string][]byte, len(g.snapshots))
+	for _, kv := range g.snapshots {
+		b.records[kv.Key] = kv.Value
+	}
+	var api *API
+	if g.kind == REST {
+		api = b.restAPI(id, g)
+	} else {
+		api = b.httpAPI(id, g)
+	}
+	if api != nil && g.reusable {
+		api.fingerprint = g.fp
+	}
+	return api
+}
+
+// add files kv (a record recordPrefix knows) into its API's group.
+func (g *apiRecords) add(prefix string, kind Kind, kv store.KV) {
+	g.addToFingerprint(kv)
+	switch prefix {
+	case model.RestAPIPrefix, model.HTTPAPIPrefix:
+		g.api, g.kind = kv, kind
+	case model.RestStagePrefix, model.HTTPStagePrefix:
+		g.stages = append(g.stages, kv)
+	case model.RestSnapshotPrefix, model.HTTPSnapshotPrefix:
+		g.snapshots = append(g.snapshots, kv)
+	}
+}
+
+// apiID is the API a record belongs to, after its prefix.
+func apiID(prefix, key string) string {
+	id, _, _ := strings.Cut(strings.TrimPrefix(key, prefix), "/")
+	return id
 }
 
 // apiRecords are the stored records one API compiles from.
@@ -298,6 +311,11 @@ func Reads(key string) bool {
 	if p, _ := recordPrefix(key); p != "" {
 		return true
 	}
+	return isKeyRecord(key)
+}
+
+// isKeyRecord reports an API key, usage plan or usage plan membership record.
+func isKeyRecord(key string) bool {
 	return strings.HasPrefix(key, model.APIKeyPrefix) || strings.HasPrefix(key, model.UsagePlanPrefix) ||
 		strings.HasPrefix(key, model.UsagePlanKeyPrefix)
 }

@@ -93,6 +93,9 @@ type Gateway struct {
 
 	snap     atomic.Pointer[compile.Snapshot]
 	reloadMu sync.Mutex // serializes Reload, so snapshots are swapped in store order
+	// incr holds the compiled records between reloads and recompiles only the
+	// APIs a watch event touched. Guarded by reloadMu.
+	incr *compile.Incremental
 }
 
 // maxBodyBytes is API Gateway's payload limit, 10 MB (see "Amazon API Gateway quotas").
@@ -177,24 +180,45 @@ func (g *Gateway) Start(ctx context.Context) error {
 	return nil
 }
 
-// Reload recompiles the store's APIs (reusing those whose records did not change) and
-// swaps the served snapshot.
+// Reload lists the store's API records, compiles them all and swaps the served
+// snapshot. The watch then keeps it current incrementally (see apply).
 func (g *Gateway) Reload(ctx context.Context) error {
 	g.reloadMu.Lock()
 	defer g.reloadMu.Unlock()
-	opts := g.compileOptions()
-	opts.Previous = g.snap.Load()
 	start := time.Now()
-	snap, err := compile.FromStore(ctx, g.store, opts)
+	kvs, err := g.store.List(ctx, model.Prefix)
 	if err != nil {
-		return fmt.Errorf("gateway: %w", err)
+		return fmt.Errorf("gateway: compile: list %s: %w", model.Prefix, err)
 	}
+	g.incr = compile.NewIncremental(kvs, g.compileOptions())
+	g.swap(g.incr.Snapshot(), start)
+	return nil
+}
+
+// recompile swaps in a snapshot with the APIs changed since the last one
+// recompiled; it is a no-op when nothing the compiler reads changed.
+func (g *Gateway) recompile() {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	start := time.Now()
+	if snap := g.incr.Snapshot(); snap != g.snap.Load() {
+		g.swap(snap, start)
+	}
+}
+
+// apply takes one watch event; it reports whether a recompile is due.
+func (g *Gateway) apply(ev store.Event) bool {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	return g.incr != nil && g.incr.Apply(ev)
+}
+
+func (g *Gateway) swap(snap *compile.Snapshot, start time.Time) {
 	if g.observer != nil {
 		g.observer.ObserveCompile(time.Since(start))
 	}
 	g.snap.Store(snap)
 	g.log.Debug("apigw snapshot swapped", "apis", snap.APIs(), "revision", snap.Revision)
-	return nil
 }
 
 // watch recompiles after every burst of changes. A closed channel (the watcher fell
@@ -202,7 +226,7 @@ func (g *Gateway) Reload(ctx context.Context) error {
 func (g *Gateway) watch(ctx context.Context, events <-chan store.Event) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	pending := false
+	pending, relist := false, false
 	for {
 		select {
 		case <-ctx.Done():
@@ -210,10 +234,12 @@ func (g *Gateway) watch(ctx context.Context, events <-chan store.Event) {
 			return
 		case ev, ok := <-events:
 			if !ok {
+				// Events may have been lost: list everything again.
 				if events = g.rewatch(ctx); events == nil {
 					return
 				}
-			} else if !compile.Reads(ev.Key) {
+				relist = true
+			} else if !g.apply(ev) {
 				// Routes, resources and integrations are compiled from the
 				// deployment snapshot that a deploy writes; editing them alone
 				// changes nothing served (cpbench: a fifth of the control plane's
@@ -226,11 +252,17 @@ func (g *Gateway) watch(ctx context.Context, events <-chan store.Event) {
 			}
 		case <-timer.C:
 			pending = false
+			if !relist {
+				g.recompile()
+				continue
+			}
 			if err := g.Reload(ctx); err != nil && ctx.Err() == nil {
 				g.log.Warn("apigw recompile failed; keeping the previous snapshot", "err", err)
 				pending = true
 				timer.Reset(time.Second)
+				continue
 			}
+			relist = false
 		}
 	}
 }
