@@ -287,12 +287,8 @@ var restAPI = &provisioner{
 		if ec != nil {
 			body["endpointConfiguration"] = ec
 		}
-		tags, err := p.tagList("Tags")
-		if err != nil {
+		if err := p.addTags(body); err != nil {
 			return "", nil, err
-		}
-		if tags != nil {
-			body["tags"] = tags
 		}
 		if err := apigw(ctx, r, http.MethodPost, "/restapis", body, &st); err != nil {
 			return "", nil, err
@@ -487,12 +483,7 @@ var restResource = &provisioner{
 		}
 		return out.ID, map[string]any{"ResourceId": out.ID}, nil
 	},
-	delete: func(ctx context.Context, r *resourceCall, rec *resourceRecord) error {
-		api, _ := stringOf(rec.Properties["RestApiId"])
-		_, err := r.c.do(ctx, request{service: apigwService, display: apigwDisplay, method: http.MethodDelete,
-			path: "/restapis/" + url.PathEscape(api) + "/resources/" + url.PathEscape(rec.PhysicalID)})
-		return err
-	},
+	delete: deleteAPIChild("resources"),
 }
 
 // Method: its identity is (RestApiId, ResourceId, HttpMethod), the physical id
@@ -552,17 +543,8 @@ func methodInput(p props) (*methodCalls, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	for _, mr := range mrs {
-		if err := mr.check(fieldNames(methodResponseFields), []string{"StatusCode"}, nil); err != nil {
-			return nil, "", err
-		}
-		code, err := mr.str("StatusCode")
-		if err != nil {
-			return nil, "", err
-		}
-		if mc.responses[code], err = mr.apiBody(methodResponseFields); err != nil {
-			return nil, "", err
-		}
+	if err := byStatusCode(mrs, methodResponseFields, mc.responses); err != nil {
+		return nil, "", err
 	}
 	integ, ok, err := p.subObject("Integration")
 	if err != nil {
@@ -579,20 +561,29 @@ func methodInput(p props) (*methodCalls, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		for _, ir := range irs {
-			if err := ir.check(fieldNames(integrationResponseFields), []string{"StatusCode"}, nil); err != nil {
-				return nil, "", err
-			}
-			code, err := ir.str("StatusCode")
-			if err != nil {
-				return nil, "", err
-			}
-			if mc.intResps[code], err = ir.apiBody(integrationResponseFields); err != nil {
-				return nil, "", err
-			}
+		if err := byStatusCode(irs, integrationResponseFields, mc.intResps); err != nil {
+			return nil, "", err
 		}
 	}
 	return mc, api + "|" + res + "|" + verb, nil
+}
+
+// byStatusCode converts method or integration responses (each with a StatusCode)
+// into API Gateway request bodies, keyed by status code, into out.
+func byStatusCode(list []props, fields []field, out map[string]map[string]any) error {
+	for _, x := range list {
+		if err := x.check(fieldNames(fields), []string{"StatusCode"}, nil); err != nil {
+			return err
+		}
+		code, err := x.str("StatusCode")
+		if err != nil {
+			return err
+		}
+		if out[code], err = x.apiBody(fields); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -906,12 +897,8 @@ var restStage = &provisioner{
 			name = physicalName(r.stackName, r.logicalID, 128, false)
 		}
 		body["stageName"] = name
-		tags, err := p.tagList("Tags")
-		if err != nil {
+		if err := p.addTags(body); err != nil {
 			return "", nil, err
-		}
-		if tags != nil {
-			body["tags"] = tags
 		}
 		settings, err := stageSettings(p)
 		if err != nil {
@@ -980,12 +967,7 @@ var restStage = &provisioner{
 		}
 		return old.Attrs, syncTags(ctx, r, r.apigwARN(path), op)
 	},
-	delete: func(ctx context.Context, r *resourceCall, rec *resourceRecord) error {
-		api, _ := stringOf(rec.Properties["RestApiId"])
-		_, err := r.c.do(ctx, request{service: apigwService, display: apigwDisplay, method: http.MethodDelete,
-			path: "/restapis/" + url.PathEscape(api) + "/stages/" + url.PathEscape(rec.PhysicalID)})
-		return err
-	},
+	delete: deleteAPIChild("stages"),
 }
 
 // Authorizer.
@@ -1061,12 +1043,7 @@ var restAuthorizer = &provisioner{
 		}
 		return old.Attrs, apigwPatch(ctx, r, "/restapis/"+url.PathEscape(api)+"/authorizers/"+url.PathEscape(old.PhysicalID), ops)
 	},
-	delete: func(ctx context.Context, r *resourceCall, rec *resourceRecord) error {
-		api, _ := stringOf(rec.Properties["RestApiId"])
-		_, err := r.c.do(ctx, request{service: apigwService, display: apigwDisplay, method: http.MethodDelete,
-			path: "/restapis/" + url.PathEscape(api) + "/authorizers/" + url.PathEscape(rec.PhysicalID)})
-		return err
-	},
+	delete: deleteAPIChild("authorizers"),
 }
 
 // ApiKey: a new Name or Value is a new key, as CloudFormation replaces it.
@@ -1135,12 +1112,8 @@ var restAPIKey = &provisioner{
 		if list != nil {
 			body["stageKeys"] = list
 		}
-		tags, err := p.tagList("Tags")
-		if err != nil {
+		if err := p.addTags(body); err != nil {
 			return "", nil, err
-		}
-		if tags != nil {
-			body["tags"] = tags
 		}
 		var out struct {
 			ID string `json:"id"`
@@ -1318,12 +1291,8 @@ var restUsagePlan = &provisioner{
 		if in.quota != nil {
 			body["quota"] = in.quota
 		}
-		tags, err := r.props.tagList("Tags")
-		if err != nil {
+		if err := r.props.addTags(body); err != nil {
 			return "", nil, err
-		}
-		if tags != nil {
-			body["tags"] = tags
 		}
 		var out struct {
 			ID string `json:"id"`
@@ -1425,4 +1394,15 @@ var restUsagePlanKey = &provisioner{
 			path: "/usageplans/" + url.PathEscape(plan) + "/keys/" + url.PathEscape(rec.PhysicalID)})
 		return err
 	},
+}
+
+// deleteAPIChild deletes a resource that lives under its RestApiId
+// (/restapis/{api}/{kind}/{physical id}).
+func deleteAPIChild(kind string) func(context.Context, *resourceCall, *resourceRecord) error {
+	return func(ctx context.Context, r *resourceCall, rec *resourceRecord) error {
+		api, _ := stringOf(rec.Properties["RestApiId"])
+		_, err := r.c.do(ctx, request{service: apigwService, display: apigwDisplay, method: http.MethodDelete,
+			path: "/restapis/" + url.PathEscape(api) + "/" + kind + "/" + url.PathEscape(rec.PhysicalID)})
+		return err
+	}
 }

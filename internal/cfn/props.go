@@ -169,6 +169,16 @@ func (p props) stringMap(path string, m map[string]any) (map[string]string, erro
 }
 
 // tagList reads CloudFormation's [{Key, Value}] tag list.
+// addTags puts the resource's Tags, if any, into a create request's body as "tags".
+func (p props) addTags(body map[string]any) error {
+	tags, err := p.tagList("Tags")
+	if err != nil || tags == nil {
+		return err
+	}
+	body["tags"] = tags
+	return nil
+}
+
 func (p props) tagList(name string) (map[string]string, error) {
 	v, ok := p.m[name]
 	if !ok || v == nil {
