@@ -49,7 +49,8 @@ type httpAPIEvent struct {
 	target  string
 	payload any
 	timeout any
-	api     string // the AWS::Serverless::HttpApi's logical id; "" for ServerlessHttpApi
+	api     string         // the AWS::Serverless::HttpApi's logical id; "" for ServerlessHttpApi
+	auth    map[string]any // the event's Auth (Authorizer, AuthorizationScopes); nil without one
 }
 
 // samAPIs are the template's AWS::Serverless::Api and ::HttpApi resources.
@@ -462,7 +463,13 @@ func samHTTPAPIEvent(fn, name string, ep map[string]any, httpAPIs map[string]*sa
 				return e, samResourceError(fn, "Event with id [%s] is invalid. ApiId must be a valid reference to an 'AWS::Serverless::HttpApi' resource in same template.", name)
 			}
 			e.api = id
-		case "Auth", "RouteSettings":
+		case "Auth":
+			m, ok := val.(map[string]any)
+			if !ok {
+				return e, samResourceError(fn, "Event with id [%s] is invalid. Property 'Auth' should be a map.", name)
+			}
+			e.auth = m
+		case "RouteSettings":
 			return e, samResourceError(fn, "Event with id [%s] is invalid. Sluice's SAM transform does not implement HttpApi event property '%s' yet.", name, k)
 		default:
 			return e, samResourceError(fn, "Event with id [%s] is invalid. property %s not defined for resource of type HttpApi", name, k)
@@ -497,6 +504,10 @@ func addHTTPAPI(t *template, api *samHTTPAPI, events []httpAPIEvent) string {
 		paths = map[string]any{}
 		body["paths"] = paths
 	}
+	auth, err := samHTTPAPIAuth(api)
+	if err != "" {
+		return err
+	}
 	for _, e := range events {
 		fnRef, permTarget := e.fn+".Arn", e.fn
 		if e.target != "" {
@@ -530,7 +541,15 @@ func addHTTPAPI(t *template, api *samHTTPAPI, events []httpAPIEvent) string {
 		if op, ok := ops[method].(map[string]any); ok && op["x-amazon-apigateway-integration"] != nil {
 			return samResourceError(e.fn, "Event with id [%s] is invalid. API method '%s' defined multiple times for path '%s'.", e.event, method, path)
 		}
-		ops[method] = map[string]any{"responses": map[string]any{}, "x-amazon-apigateway-integration": integ}
+		op := map[string]any{"responses": map[string]any{}, "x-amazon-apigateway-integration": integ}
+		security, err := auth.eventSecurity(e)
+		if err != "" {
+			return err
+		}
+		if security != nil {
+			op["security"] = security
+		}
+		ops[method] = op
 
 		src := "${" + api.id + "}/*"
 		if e.path != "$default" {
@@ -547,6 +566,8 @@ func addHTTPAPI(t *template, api *samHTTPAPI, events []httpAPIEvent) string {
 			"SourceArn":    map[string]any{"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:" + src},
 		}}
 	}
+	auth.applyDefaultAuthorizer(paths)
+	auth.addSecuritySchemes(body)
 	if err := applyHTTPAPIProps(api, body); err != "" {
 		return err
 	}
@@ -559,6 +580,7 @@ func addHTTPAPI(t *template, api *samHTTPAPI, events []httpAPIEvent) string {
 		res.Condition, res.DependsOn, res.DeletionPolicy, res.Metadata = api.def.Condition, api.def.DependsOn, api.def.DeletionPolicy, api.def.Metadata
 	}
 	t.Resources[api.id] = res
+	auth.addPermissions(t, api, res.Condition)
 	stageID, stageName := api.id+"ApiGatewayDefaultStage", any("$default")
 	if n, ok := api.props["StageName"]; ok {
 		stageName = n

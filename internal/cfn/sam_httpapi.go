@@ -7,13 +7,12 @@ import "strings"
 // is DefinitionBody (or a new OpenAPI 3.0.1 document) with the events' routes and
 // CorsConfiguration as x-amazon-apigateway-cors, and an auto-deployed stage
 // ({Api}ApiGatewayDefaultStage for $default, {Api}{StageName}Stage otherwise).
-// Auth is refused: Sluice's HTTP API import does not build authorizers from a
-// document yet, and dropping them would open the routes.
+// Auth (sam_httpapi_auth.go) goes into the body as securitySchemes and security.
 
-var samHTTPAPIProps = []string{"StageName", "DefinitionBody", "CorsConfiguration", "Name", "Description", "FailOnWarnings",
+var samHTTPAPIProps = []string{"StageName", "DefinitionBody", "Auth", "CorsConfiguration", "Name", "Description", "FailOnWarnings",
 	"StageVariables", "DefaultRouteSettings", "RouteSettings", "AccessLogSettings", "DisableExecuteApiEndpoint"}
 
-var samHTTPAPIUnsupported = []string{"Auth", "Domain", "DefinitionUri", "Tags", "PropagateTags"}
+var samHTTPAPIUnsupported = []string{"Domain", "DefinitionUri", "Tags", "PropagateTags"}
 
 type samHTTPAPI struct {
 	id    string

@@ -29,24 +29,28 @@ import (
 //     connectionType, timeoutInMillis, credentials, requestParameters,
 //     responseParameters)
 //
-// Operations with security requirements would need authorizers, which Sluice does
-// not build yet; importing them without their protection would silently open the
-// API, so such documents are refused with 501.
+//   - security schemes with x-amazon-apigateway-authorizer → authorizers, and each
+//     operation's security (or the document's) → its route's authorization (see
+//     openapi_security.go)
 
 type importInput struct {
 	Body *string `json:"body"`
 }
 
 type oasDoc struct {
-	OpenAPI           string                `yaml:"openapi"`
-	Swagger           string                `yaml:"swagger"`
-	Info              oasInfo               `yaml:"info"`
-	Servers           []oasServer           `yaml:"servers"`
-	BasePath          string                `yaml:"basePath"`
-	Paths             map[string]yaml.Node  `yaml:"paths"`
-	Security          []map[string][]string `yaml:"security"`
-	Cors              *oasCors              `yaml:"x-amazon-apigateway-cors"`
-	DisableExecuteAPI *bool                 `yaml:"x-amazon-apigateway-disable-execute-api-endpoint"`
+	OpenAPI    string               `yaml:"openapi"`
+	Swagger    string               `yaml:"swagger"`
+	Info       oasInfo              `yaml:"info"`
+	Servers    []oasServer          `yaml:"servers"`
+	BasePath   string               `yaml:"basePath"`
+	Paths      map[string]yaml.Node `yaml:"paths"`
+	Security   securityRequirements `yaml:"security"`
+	Components struct {
+		SecuritySchemes map[string]oasSecurityScheme `yaml:"securitySchemes"`
+	} `yaml:"components"`
+	SecurityDefinitions map[string]oasSecurityScheme `yaml:"securityDefinitions"`
+	Cors                *oasCors                     `yaml:"x-amazon-apigateway-cors"`
+	DisableExecuteAPI   *bool                        `yaml:"x-amazon-apigateway-disable-execute-api-endpoint"`
 }
 
 type oasInfo struct {
@@ -72,9 +76,9 @@ type oasCors struct {
 }
 
 type oasOperation struct {
-	OperationID string                `yaml:"operationId"`
-	Security    []map[string][]string `yaml:"security"`
-	Integration *oasIntegration       `yaml:"x-amazon-apigateway-integration"`
+	OperationID string               `yaml:"operationId"`
+	Security    securityRequirements `yaml:"security"`
+	Integration *oasIntegration      `yaml:"x-amazon-apigateway-integration"`
 }
 
 type oasIntegration struct {
@@ -100,8 +104,9 @@ type importedRoute struct {
 
 // importedAPI is a parsed, validated definition, ready to be written.
 type importedAPI struct {
-	fields apiInput
-	routes []importedRoute
+	fields      apiInput
+	authorizers []*model.Authorizer2 // ids unset; routes name them
+	routes      []importedRoute
 }
 
 var oasMethods = map[string]string{
@@ -138,10 +143,11 @@ func parseOpenAPI(req *request) (*importedAPI, error) {
 	if strings.TrimSpace(doc.Info.Title) == "" {
 		return nil, badRequest("Invalid OpenAPI definition: info.title is required; it becomes the API name")
 	}
-	if hasSecurity(doc.Security) {
-		return nil, notImplemented("Importing OpenAPI security requirements (authorizers)")
+	sec, err := docSchemes(&doc)
+	if err != nil {
+		return nil, err
 	}
-	out := &importedAPI{}
+	out := &importedAPI{authorizers: sec.authorizers}
 	out.fields.Name = &doc.Info.Title
 	out.fields.Description = &doc.Info.Description
 	out.fields.Version = &doc.Info.Version
@@ -176,9 +182,6 @@ func parseOpenAPI(req *request) (*importedAPI, error) {
 			if err := opNode.Decode(&op); err != nil {
 				return nil, badRequest("Invalid OpenAPI definition: %s %s: %v", key, p, err)
 			}
-			if hasSecurity(op.Security) {
-				return nil, notImplemented("Importing OpenAPI security requirements (authorizers)")
-			}
 			routeKey := method + " " + prefix + p
 			if p == "/$default" {
 				routeKey = "$default"
@@ -187,19 +190,19 @@ func parseOpenAPI(req *request) (*importedAPI, error) {
 			if err != nil {
 				return nil, err
 			}
+			reqs := doc.Security
+			if op.Security != nil {
+				reqs = op.Security
+			}
+			if reqs != nil {
+				if err := sec.applySecurity(&ir.route, *reqs); err != nil {
+					return nil, err
+				}
+			}
 			out.routes = append(out.routes, ir)
 		}
 	}
 	return out, nil
-}
-
-func hasSecurity(reqs []map[string][]string) bool {
-	for _, r := range reqs {
-		if len(r) > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // docBasePath is the base path a definition declares: Swagger's basePath or the
@@ -282,15 +285,19 @@ func (s *Service) importAPI(ctx context.Context, req *request) (int, any, error)
 	if err := applyAPIFields(api, &imp.fields); err != nil {
 		return 0, nil, err
 	}
-	if importWrites(imp.routes) < model.MaxWritesPerUpdate {
+	if importWrites(imp) < model.MaxWritesPerUpdate {
 		err = s.store.Update(ctx, func(tx store.Tx) error {
 			if err := s.insertAPI(tx, api); err != nil {
 				return err
 			}
-			return s.writeImportedRoutes(tx, api.APIID, imp.routes)
+			ids, err := writeImportedAuthorizers(tx, api.APIID, imp.authorizers)
+			if err != nil {
+				return err
+			}
+			return s.writeImportedRoutes(tx, api.APIID, imp.routes, ids)
 		})
 	} else {
-		err = s.importLargeAPI(ctx, api, imp.routes)
+		err = s.importLargeAPI(ctx, api, imp)
 	}
 	if err != nil {
 		return 0, nil, err
@@ -325,7 +332,11 @@ func (s *Service) reimportAPI(ctx context.Context, req *request) (int, any, erro
 		if err := deleteAPIRecords(tx, apiID, model.HTTPRoutePrefix, model.HTTPIntegrationPrefix); err != nil {
 			return err
 		}
-		if err := s.writeImportedRoutes(tx, apiID, imp.routes); err != nil {
+		ids, err := writeImportedAuthorizers(tx, apiID, imp.authorizers)
+		if err != nil {
+			return err
+		}
+		if err := s.writeImportedRoutes(tx, apiID, imp.routes, ids); err != nil {
 			return err
 		}
 		out = api
@@ -337,10 +348,10 @@ func (s *Service) reimportAPI(ctx context.Context, req *request) (int, any, erro
 	return http.StatusCreated, s.apiView(out), nil
 }
 
-// importWrites is how many records writing routes takes.
-func importWrites(routes []importedRoute) int {
-	n := 0
-	for _, ir := range routes {
+// importWrites is how many records writing the authorizers and routes takes.
+func importWrites(imp *importedAPI) int {
+	n := len(imp.authorizers)
+	for _, ir := range imp.routes {
 		n++
 		if ir.integration != nil {
 			n++
@@ -354,7 +365,7 @@ func importWrites(routes []importedRoute) int {
 // has no API record yet, so neither the control plane nor the compiler sees them;
 // the API record comes last and makes the API exist. On failure the records
 // already written are removed.
-func (s *Service) importLargeAPI(ctx context.Context, api *model.HTTPAPI, routes []importedRoute) error {
+func (s *Service) importLargeAPI(ctx context.Context, api *model.HTTPAPI, imp *importedAPI) error {
 	id, err := newID(s.reader(ctx), model.HTTPAPIPrefix, 10)
 	if err != nil {
 		return err
@@ -362,7 +373,14 @@ func (s *Service) importLargeAPI(ctx context.Context, api *model.HTTPAPI, routes
 	api.APIID = id
 	api.APIEndpoint = s.endpoint(id)
 	apiKey := model.Key(model.HTTPAPIPrefix, id)
-	err = s.writeImportedRoutesInBatches(ctx, id, routes)
+	var ids map[string]string
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		ids, err = writeImportedAuthorizers(tx, id, imp.authorizers)
+		return err
+	})
+	if err == nil {
+		err = s.writeImportedRoutesInBatches(ctx, id, imp.routes, ids)
+	}
 	if err == nil {
 		err = s.store.Update(ctx, func(tx store.Tx) error {
 			switch _, err := tx.Get(apiKey); {
@@ -392,20 +410,60 @@ func (s *Service) importLargeAPI(ctx context.Context, api *model.HTTPAPI, routes
 
 // writeImportedRoutesInBatches writes routes in transactions of at most
 // model.MaxWritesPerUpdate records each (a route and its integration are two).
-func (s *Service) writeImportedRoutesInBatches(ctx context.Context, apiID string, routes []importedRoute) error {
+func (s *Service) writeImportedRoutesInBatches(ctx context.Context, apiID string, routes []importedRoute, authorizerIDs map[string]string) error {
 	batch := model.MaxWritesPerUpdate / 2
 	for start := 0; start < len(routes); start += batch {
 		chunk := routes[start:min(start+batch, len(routes))]
-		if err := s.store.Update(ctx, func(tx store.Tx) error { return s.writeImportedRoutes(tx, apiID, chunk) }); err != nil {
+		if err := s.store.Update(ctx, func(tx store.Tx) error { return s.writeImportedRoutes(tx, apiID, chunk, authorizerIDs) }); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Service) writeImportedRoutes(tx store.Tx, apiID string, routes []importedRoute) error {
+// writeImportedAuthorizers writes a document's authorizers and returns their ids by
+// name. An authorizer of the same name the API already has is overwritten in place,
+// keeping its id, so a reimport keeps the authorizers it redefines; ones the
+// document does not name are kept (a template may manage them as their own
+// resources).
+func writeImportedAuthorizers(tx store.Tx, apiID string, auths []*model.Authorizer2) (map[string]string, error) {
+	ids := map[string]string{}
+	if len(auths) == 0 {
+		return ids, nil
+	}
+	existing, err := store.ListRecords[model.Authorizer2](tx, apiChild(model.HTTPAuthorizerPrefix, apiID))
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range existing {
+		ids[a.Name] = a.AuthorizerID
+	}
+	for _, a := range auths {
+		rec := *a
+		rec.AuthorizerID = ids[a.Name]
+		if rec.AuthorizerID == "" {
+			id, err := newID(tx, apiChild(model.HTTPAuthorizerPrefix, apiID), 6)
+			if err != nil {
+				return nil, err
+			}
+			rec.AuthorizerID = id
+			ids[a.Name] = id
+		}
+		if err := store.PutRecord(tx, authorizerKey(apiID, rec.AuthorizerID), &rec); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// writeImportedRoutes writes routes and their integrations; a route's AuthorizerID
+// names an authorizer of authorizerIDs until here.
+func (s *Service) writeImportedRoutes(tx store.Tx, apiID string, routes []importedRoute, authorizerIDs map[string]string) error {
 	for _, ir := range routes {
 		route := ir.route
+		if route.AuthorizerID != "" {
+			route.AuthorizerID = authorizerIDs[route.AuthorizerID]
+		}
 		if ir.integration != nil {
 			integ := *ir.integration
 			id, err := newID(tx, apiChild(model.HTTPIntegrationPrefix, apiID), 7)

@@ -128,7 +128,7 @@ func TestImportAPIErrors(t *testing.T) {
 		{"no version", `{"info":{"title":"x"},"paths":{}}`, "BadRequestException", "version field is missing"},
 		{"no title", `{"openapi":"3.0.1","info":{},"paths":{}}`, "BadRequestException", "info.title is required"},
 		{"security", `{"openapi":"3.0.1","info":{"title":"x"},"paths":{"/a":{"get":{"security":[{"jwt":[]}]}}}}`,
-			"NotImplementedException", "security"},
+			"BadRequestException", "security scheme jwt is not defined"},
 		{"bad route", `{"openapi":"3.0.1","info":{"title":"x"},"paths":{"a":{"get":{}}}}`, "BadRequestException", "Invalid route key specified"},
 		{"bad integration", `{"openapi":"3.0.1","info":{"title":"x"},"paths":{"/a":{"get":{"x-amazon-apigateway-integration":{"type":"aws_proxy","uri":"arn:aws:lambda:us-east-1:1:function:f"}}}}}`,
 			"BadRequestException", "Invalid integration for route GET /a: Invalid payload format version"},
