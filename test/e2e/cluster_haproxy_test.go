@@ -221,17 +221,11 @@ func TestClusterThreeNodesBehindHAProxy(t *testing.T) {
 
 	// Deploy through node 1.
 	lc1 := lambda.NewFromConfig(n1.sdkConfig())
-	sdkCreateGo(t, lc1, "web", 10)
+	apiID := deployEchoAPI(t, n1, "web")
 	sdkCreateGo(t, lc1, "limited", 10)
 	sdkCreateGo(t, lc1, "slow", 5)
 	sdkCall(lc1.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{
 		FunctionName: aws.String("limited"), ReservedConcurrentExecutions: aws.Int32(2)})).must(t)
-	fn := n1.awsJSON("lambda", "get-function", "--function-name", "web")
-	fnArn := str(fn["Configuration"].(map[string]any)["FunctionArn"])
-	api := n1.awsJSON("apigatewayv2", "create-api", "--name", "web", "--protocol-type", "HTTP", "--target", fnArn)
-	apiID := str(api["ApiId"])
-	n1.aws("lambda", "add-permission", "--function-name", "web", "--statement-id", "apigw", "--action", "lambda:InvokeFunction",
-		"--principal", "apigateway.amazonaws.com", "--source-arn", "arn:aws:execute-api:us-east-1:123456789012:"+apiID+"/*")
 	keyedAPI, key := keyedMockAPI(t, n1, 15)
 	for _, n := range nodes {
 		n.awaitStatus(t, 200, "GET", apiID, "/warm", "")
