@@ -305,7 +305,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		acm:           certs,
 		authenticate:  authenticate,
 		lambda:        fns,
-		restAPI:       restapi.New(restapi.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID, Certificates: certs, Logger: logger.With("component", "apigateway"), Gateway: gw, Invoker: fns}),
+		restAPI:       restapi.New(restapi.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID, Certificates: certs, Logger: logger.With("component", "apigateway"), Gateway: gw, Invoker: fns, Counters: gwOpts.Counters}),
 		httpAPI: httpapi.New(httpapi.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID, Certificates: certs,
 			APIEndpoint: func(id string) string { return "http://" + id + "." + cfg.ExecuteAPIDomain + ":" + port },
 			Logger:      logger.With("component", "apigatewayv2")}),

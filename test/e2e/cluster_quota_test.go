@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -96,6 +97,20 @@ func TestClusterRedisQuota(t *testing.T) {
 	wg.Wait()
 	if got[`200 {"ok":true}`] != 15 || got[`429 {"message":"Limit Exceeded"}`] != 25 {
 		t.Fatalf("40 requests through two nodes for a quota of 15: %v", got)
+	}
+
+	// GetUsage reads the counts the gateway enforces (Redis), from either node;
+	// UpdateUsage, which could not reach them, is refused rather than ignored.
+	planID := str(b.awsJSON("apigateway", "get-usage-plans")["items"].([]any)[0].(map[string]any)["id"])
+	keyID := str(b.awsJSON("apigateway", "get-api-keys")["items"].([]any)[0].(map[string]any)["id"])
+	today := time.Now().UTC().Format(time.DateOnly)
+	usage := b.awsJSON("apigateway", "get-usage", "--usage-plan-id", planID, "--start-date", today, "--end-date", today)
+	if got := fmt.Sprint(usage["items"].(map[string]any)[keyID]); got != "[[15 0]]" {
+		t.Fatalf("get-usage from node b: %s, want [[15 0]] (15 used, none left)", got)
+	}
+	if _, stderr, err := b.awsRaw("apigateway", "update-usage", "--usage-plan-id", planID, "--key-id", keyID,
+		"--patch-operations", "op=replace,path=/remaining,value=5"); err == nil || !strings.Contains(stderr, "NotImplementedException") {
+		t.Fatalf("update-usage with Redis counters: err %v, stderr %s", err, stderr)
 	}
 
 	rs.stop()

@@ -684,8 +684,14 @@ func (s *Service) getUsage(ctx context.Context, req *request) (int, any, error) 
 		if onlyKey != "" && keyID != onlyKey {
 			continue
 		}
-		series, err := keyUsage(rd, p, keyID, start, end)
-		if err != nil {
+		var series [][]int64
+		if s.counters != nil {
+			used, err := s.counters.Used(ctx, p.ID, keyID)
+			if err != nil {
+				return 0, nil, internalErr("get usage", err)
+			}
+			series = usageSeries(p, used, nil, start, end)
+		} else if series, err = keyUsage(rd, p, keyID, start, end); err != nil {
 			return 0, nil, internalErr("get usage", err)
 		}
 		out.Items[keyID] = series
@@ -737,6 +743,13 @@ func keyUsage(rd reader, p *model.UsagePlan, keyID string, start, end time.Time)
 			}
 		}
 	}
+	return usageSeries(p, used, adjust, start, end), nil
+}
+
+// usageSeries is a key's [used, remaining] pair per day from start to end, from its
+// daily counts and, per quota window, what its window counter holds beyond them
+// (an UpdateUsage extension; nil when none is known).
+func usageSeries(p *model.UsagePlan, used, adjust map[string]int64, start, end time.Time) [][]int64 {
 	var series [][]int64
 	for day := start; !day.After(end); day = day.AddDate(0, 0, 1) {
 		d := day.Format(time.DateOnly)
@@ -754,7 +767,7 @@ func keyUsage(rd reader, p *model.UsagePlan, keyID string, start, end time.Time)
 		}
 		series = append(series, []int64{used[d], remaining})
 	}
-	return series, nil
+	return series
 }
 
 // usageCount is a quota counter record as the data plane writes it (see
@@ -788,6 +801,11 @@ func (s *Service) updateUsage(ctx context.Context, req *request) (int, any, erro
 		}
 		remaining = &n
 	}
+	if remaining != nil && s.counters != nil {
+		// Refused rather than written where the data plane does not count.
+		return 0, nil, awsproto.Errorf(http.StatusNotImplemented, "NotImplementedException",
+			"UpdateUsage is not implemented with --quota-counters redis: the extension would not reach the counters the gateway enforces")
+	}
 	now := time.Now().UTC()
 	var p *model.UsagePlan
 	err = s.store.Update(ctx, func(tx store.Tx) error {
@@ -816,8 +834,14 @@ func (s *Service) updateUsage(ctx context.Context, req *request) (int, any, erro
 		return 0, nil, internalErr("update usage", err)
 	}
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	series, err := keyUsage(s.reader(ctx), p, keyID, today, today)
-	if err != nil {
+	var series [][]int64
+	if s.counters != nil {
+		used, err := s.counters.Used(ctx, p.ID, keyID)
+		if err != nil {
+			return 0, nil, internalErr("update usage", err)
+		}
+		series = usageSeries(p, used, nil, today, today)
+	} else if series, err = keyUsage(s.reader(ctx), p, keyID, today, today); err != nil {
 		return 0, nil, internalErr("update usage", err)
 	}
 	day := today.Format(time.DateOnly)

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sluice-dev/sluice/internal/apigw/access"
 	"io"
 	"log/slog"
 	"net/http"
@@ -42,6 +43,9 @@ type Options struct {
 	Gateway Gateway
 	// Invoker runs Lambda functions for TestInvokeAuthorizer; nil answers it 501.
 	Invoker invoke.Invoker
+	// Counters, when the data plane counts quotas outside the store (Redis), is
+	// where GetUsage reads them; nil reads the store's counters.
+	Counters access.Counters
 }
 
 // Gateway is the data plane as the control plane drives it.
@@ -60,7 +64,9 @@ type Service struct {
 	certs   domainnames.Certificates
 	gateway Gateway
 	invoker invoke.Invoker
-	routes  []route
+	// counters are the data plane's quota counters when they live outside the store.
+	counters access.Counters
+	routes   []route
 }
 
 // maxBodyBytes bounds a control-plane request body. AWS's own limit for a REST API
@@ -69,7 +75,8 @@ const maxBodyBytes = 10 << 20
 
 // New builds a Service.
 func New(opts Options) *Service {
-	s := &Service{store: opts.Store, region: opts.Region, account: opts.AccountID, log: opts.Logger, certs: opts.Certificates, gateway: opts.Gateway, invoker: opts.Invoker}
+	s := &Service{store: opts.Store, region: opts.Region, account: opts.AccountID, log: opts.Logger, certs: opts.Certificates, gateway: opts.Gateway, invoker: opts.Invoker,
+		counters: opts.Counters}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
