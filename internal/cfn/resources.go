@@ -4,12 +4,15 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -563,7 +566,7 @@ func applyRolePolicies(ctx context.Context, r *resourceCall, role string, had, w
 
 // S3.
 
-var s3BucketUnsupported = []string{"CorsConfiguration", "VersioningConfiguration", "LifecycleConfiguration", "WebsiteConfiguration",
+var s3BucketUnsupported = []string{"VersioningConfiguration", "LifecycleConfiguration", "WebsiteConfiguration",
 	"BucketEncryption", "Tags", "PublicAccessBlockConfiguration", "OwnershipControls", "AccessControl", "LoggingConfiguration",
 	"ObjectLockConfiguration", "ObjectLockEnabled", "ReplicationConfiguration"}
 
@@ -571,10 +574,14 @@ var s3Bucket = &provisioner{
 	attrs:     []string{"Arn", "DomainName", "RegionalDomainName", "DualStackDomainName", "WebsiteURL"},
 	replaceOn: []string{"BucketName"},
 	create: func(ctx context.Context, r *resourceCall) (string, map[string]any, error) {
-		if err := r.props.check([]string{"BucketName", "NotificationConfiguration"}, nil, s3BucketUnsupported); err != nil {
+		if err := r.props.check(s3BucketProps, nil, s3BucketUnsupported); err != nil {
 			return "", nil, err
 		}
 		notification, err := bucketNotification(r.props)
+		if err != nil {
+			return "", nil, err
+		}
+		cors, err := bucketCors(r.props)
 		if err != nil {
 			return "", nil, err
 		}
@@ -593,6 +600,11 @@ var s3Bucket = &provisioner{
 		if _, err := r.c.do(ctx, request{service: "s3", display: "S3", method: http.MethodPut, path: "/" + name, body: body}); err != nil {
 			return "", nil, err
 		}
+		if cors != nil {
+			if err := putBucketCors(ctx, r, name, cors); err != nil {
+				return name, bucketAttrs(name, r.region), err
+			}
+		}
 		if notification != nil {
 			if err := putBucketNotification(ctx, r, name, notification); err != nil {
 				return name, bucketAttrs(name, r.region), err
@@ -601,12 +613,27 @@ var s3Bucket = &provisioner{
 		return name, bucketAttrs(name, r.region), nil
 	},
 	update: func(ctx context.Context, r *resourceCall, old *resourceRecord) (map[string]any, error) {
-		if err := r.props.check([]string{"BucketName", "NotificationConfiguration"}, nil, s3BucketUnsupported); err != nil {
+		if err := r.props.check(s3BucketProps, nil, s3BucketUnsupported); err != nil {
 			return nil, err
 		}
 		notification, err := bucketNotification(r.props)
 		if err != nil {
 			return nil, err
+		}
+		cors, err := bucketCors(r.props)
+		if err != nil {
+			return nil, err
+		}
+		if !jsonEqual(old.Properties["CorsConfiguration"], r.props.m["CorsConfiguration"]) {
+			if cors == nil {
+				_, err = r.c.do(ctx, request{service: "s3", display: "S3", method: http.MethodDelete, path: "/" + old.PhysicalID,
+					query: url.Values{"cors": {""}}})
+			} else {
+				err = putBucketCors(ctx, r, old.PhysicalID, cors)
+			}
+			if err != nil {
+				return nil, err
+			}
 		}
 		if jsonEqual(old.Properties["NotificationConfiguration"], r.props.m["NotificationConfiguration"]) {
 			return old.Attrs, nil
@@ -620,6 +647,63 @@ var s3Bucket = &provisioner{
 		_, err := r.c.do(ctx, request{service: "s3", display: "S3", method: http.MethodDelete, path: "/" + rec.PhysicalID})
 		return err
 	},
+}
+
+var s3BucketProps = []string{"BucketName", "NotificationConfiguration", "CorsConfiguration"}
+
+// bucketCors is CorsConfiguration as PutBucketCors's document; nil without one.
+func bucketCors(p props) ([]byte, error) {
+	cc, ok, err := p.subObject("CorsConfiguration")
+	if err != nil || !ok {
+		return nil, err
+	}
+	if err := cc.check(nil, []string{"CorsRules"}, nil); err != nil {
+		return nil, err
+	}
+	rules, err := cc.objects("CorsRules")
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	b.WriteString(`<CORSConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">`)
+	for _, rule := range rules {
+		if err := rule.check([]string{"AllowedHeaders", "ExposedHeaders", "Id", "MaxAge"}, []string{"AllowedMethods", "AllowedOrigins"}, nil); err != nil {
+			return nil, err
+		}
+		b.WriteString("<CORSRule>")
+		if id, err := rule.str("Id"); err != nil {
+			return nil, err
+		} else if id != "" {
+			b.WriteString("<ID>" + xmlText(id) + "</ID>")
+		}
+		for _, f := range []struct{ prop, elem string }{{"AllowedHeaders", "AllowedHeader"}, {"AllowedMethods", "AllowedMethod"},
+			{"AllowedOrigins", "AllowedOrigin"}, {"ExposedHeaders", "ExposeHeader"}} {
+			vals, err := rule.strList(f.prop)
+			if err != nil {
+				return nil, err
+			}
+			for _, v := range vals {
+				b.WriteString("<" + f.elem + ">" + xmlText(v) + "</" + f.elem + ">")
+			}
+		}
+		if age, err := rule.int("MaxAge"); err != nil {
+			return nil, err
+		} else if age != nil {
+			b.WriteString("<MaxAgeSeconds>" + strconv.Itoa(*age) + "</MaxAgeSeconds>")
+		}
+		b.WriteString("</CORSRule>")
+	}
+	b.WriteString("</CORSConfiguration>")
+	return []byte(b.String()), nil
+}
+
+// putBucketCors is PutBucketCors, with the Content-MD5 S3 requires of it.
+func putBucketCors(ctx context.Context, r *resourceCall, bucket string, doc []byte) error {
+	sum := md5.Sum(doc)
+	_, err := r.c.do(ctx, request{service: "s3", display: "S3", method: http.MethodPut, path: "/" + bucket,
+		query: url.Values{"cors": {""}}, contentType: "application/xml", body: doc,
+		header: map[string]string{"Content-MD5": base64.StdEncoding.EncodeToString(sum[:])}})
+	return err
 }
 
 func putBucketNotification(ctx context.Context, r *resourceCall, bucket string, doc []byte) error {

@@ -58,3 +58,27 @@ Resources:
 		t.Fatalf("queue configurations: %v", err)
 	}
 }
+
+func TestBucketCors(t *testing.T) {
+	p := props{logicalID: "B", m: map[string]any{"CorsConfiguration": map[string]any{"CorsRules": []any{
+		map[string]any{"Id": "up", "AllowedOrigins": []any{"*"}, "AllowedMethods": []any{"PUT", "POST"}, "AllowedHeaders": []any{"*"},
+			"ExposedHeaders": []any{"ETag"}, "MaxAge": 300.0},
+	}}}}
+	doc, err := bucketCors(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `<CORSConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><CORSRule><ID>up</ID><AllowedHeader>*</AllowedHeader>` +
+		`<AllowedMethod>PUT</AllowedMethod><AllowedMethod>POST</AllowedMethod><AllowedOrigin>*</AllowedOrigin><ExposeHeader>ETag</ExposeHeader>` +
+		`<MaxAgeSeconds>300</MaxAgeSeconds></CORSRule></CORSConfiguration>`
+	if string(doc) != want {
+		t.Errorf("cors =\n%s\nwant\n%s", doc, want)
+	}
+	p.m["CorsConfiguration"] = map[string]any{"CorsRules": []any{map[string]any{"AllowedOrigins": []any{"*"}}}}
+	if _, err := bucketCors(p); err == nil || !strings.Contains(err.Error(), "AllowedMethods") {
+		t.Errorf("missing AllowedMethods: %v", err)
+	}
+	if doc, err := bucketCors(props{logicalID: "B", m: map[string]any{}}); doc != nil || err != nil {
+		t.Errorf("no CorsConfiguration = %s, %v", doc, err)
+	}
+}

@@ -2,6 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,10 +19,16 @@ import (
 // returns what it printed.
 func runExample(t *testing.T, s *instance, script string, args ...string) string {
 	t.Helper()
+	return runExampleEnv(t, s, nil, script, args...)
+}
+
+// runExampleEnv is runExample with more environment variables.
+func runExampleEnv(t *testing.T, s *instance, env []string, script string, args ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", append([]string{script}, args...)...)
-	cmd.Env = append(awsEnv(), "ENDPOINT="+s.URL, "SLUICE="+sluiceBin)
+	cmd.Env = append(append(awsEnv(), "ENDPOINT="+s.URL, "SLUICE="+sluiceBin), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("bash %s: %v\n%s", script, err, out)
@@ -104,6 +114,111 @@ func TestTokenAuthorizerExample(t *testing.T) {
 	second := runExample(t, s, filepath.Join(dir, "deploy.sh"))
 	if !strings.Contains(second, "No changes to deploy") || !strings.Contains(second, "token allow-1    → 200") {
 		t.Fatalf("second run:\n%s", second)
+	}
+	if after := listDir(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
+		t.Fatalf("deploy.sh left files behind: before %v, after %v", before, after)
+	}
+}
+
+// examples/image-pipeline (seed scenario 5) as SAM: deploy.sh builds the two
+// functions, deploys template.yaml with `sluice deploy` and uploads a photo through
+// the presigned URL; then the test drives it as the browser would. It keeps what
+// TestImagePipeline checks of the hand-built pipeline: a URL valid 20 minutes, an
+// altered URL or another Content-Type refused, 80 and 500 px JPEG thumbnails. A
+// second run changes nothing.
+func TestImagePipelineExample(t *testing.T) {
+	for _, tool := range []string{"curl", "npm", "python3"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	// Verify mode with the CLI's key as root: presigned URLs are checked against a
+	// known secret, and the functions' sessions act as their SAM roles.
+	s := startSluice(t, startOpts{args: []string{"--auth-mode", "verify"},
+		env: []string{"SLUICE_ROOT_ACCESS_KEY_ID=AKIDSLUICETEST", "SLUICE_ROOT_SECRET_ACCESS_KEY=sluice-test-secret"}})
+	dir := filepath.Join("..", "..", "examples", "image-pipeline")
+	before := listDir(t, dir)
+	photo := filepath.Join(t.TempDir(), "cat.jpg")
+	if err := os.WriteFile(photo, testJPEG(t, 1200, 800), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first := runExample(t, s, filepath.Join(dir, "deploy.sh"), photo)
+	for _, want := range []string{"Stack image-pipeline is CREATE_COMPLETE", "PresignPresignedUriPermission", "ResizeUploadedPermission",
+		"uploaded s3://photos/cat.jpg", "s3://photos-resized/80/cat.jpg.jpg: ", "s3://photos-resized/500/cat.jpg.jpg: "} {
+		if !strings.Contains(first, want) {
+			t.Fatalf("no %q in:\n%s", want, first)
+		}
+	}
+	apiID := stackOutputs(s.describeStack(t, "image-pipeline"))["ApiId"]
+
+	r := s.awaitStatus(t, 200, "GET", apiID, "/image/presigned-uri?name=cat%20photo.jpg", "")
+	var presigned struct{ UploadURL, Key string }
+	if err := json.Unmarshal(r.Body, &presigned); err != nil || presigned.UploadURL == "" {
+		t.Fatalf("presigned-uri answered %d %s", r.Status, r.Body)
+	}
+	if !strings.Contains(presigned.UploadURL, "X-Amz-Expires=1200") {
+		t.Fatalf("upload URL is not valid for 20 minutes: %s", presigned.UploadURL)
+	}
+	altered := strings.Replace(presigned.UploadURL, "cat%20photo.jpg", "dog.jpg", 1)
+	if code, body := curlUpload(t, altered, photo); code != 403 || !strings.Contains(body, "<Code>SignatureDoesNotMatch</Code>") {
+		t.Fatalf("altered URL: %d %s", code, body)
+	}
+	if code, body := curlUploadAs(t, presigned.UploadURL, photo, "image/png"); code != 403 || !strings.Contains(body, "<Code>SignatureDoesNotMatch</Code>") {
+		t.Fatalf("upload with another Content-Type: %d %s", code, body)
+	}
+	if code, body := curlUpload(t, presigned.UploadURL, photo); code != 200 {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	thumbs := t.TempDir()
+	for _, w := range []int{80, 500} {
+		key := fmt.Sprintf("%d/%s.jpg", w, presigned.Key)
+		if !eventually(t, 60*time.Second, func() bool {
+			_, _, err := s.awsRaw("s3api", "head-object", "--bucket", "photos-resized", "--key", key)
+			return err == nil
+		}) {
+			t.Fatalf("no thumbnail %s", key)
+		}
+		out := filepath.Join(thumbs, fmt.Sprintf("%d.jpg", w))
+		s.aws("s3", "cp", "--no-progress", "s3://photos-resized/"+key, out)
+		f, err := os.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, format, err := image.DecodeConfig(f)
+		f.Close()
+		if err != nil || format != "jpeg" || cfg.Width != w || cfg.Height != w*800/1200 {
+			t.Fatalf("%s: %s %dx%d, %v", key, format, cfg.Width, cfg.Height, err)
+		}
+	}
+	// The bucket's CorsConfiguration lets a browser on another origin PUT.
+	pre, err := http.NewRequest(http.MethodOptions, s.URL+"/photos/"+presigned.Key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre.Header.Set("Origin", "https://app.example.com")
+	pre.Header.Set("Access-Control-Request-Method", "PUT")
+	resp, err := http.DefaultClient.Do(pre)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") == "" {
+		t.Fatalf("CORS preflight on the upload bucket = %d %v", resp.StatusCode, resp.Header)
+	}
+
+	second := runExample(t, s, filepath.Join(dir, "deploy.sh"))
+	if !strings.Contains(second, "No changes to deploy") {
+		t.Fatalf("second run:\n%s", second)
+	}
+
+	// The same template through the AWS CLI (package + deploy), as a second stack
+	// with its own buckets.
+	cli := runExampleEnv(t, s, []string{"DEPLOY_WITH=aws", "STACK=image-pipeline-cli", "BUCKET_NAME=snaps"}, filepath.Join(dir, "deploy.sh"), photo)
+	for _, want := range []string{"Successfully created/updated stack - image-pipeline-cli", "uploaded s3://snaps/cat.jpg",
+		"s3://snaps-resized/80/cat.jpg.jpg: ", "s3://snaps-resized/500/cat.jpg.jpg: "} {
+		if !strings.Contains(cli, want) {
+			t.Fatalf("no %q in:\n%s", want, cli)
+		}
 	}
 	if after := listDir(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
 		t.Fatalf("deploy.sh left files behind: before %v, after %v", before, after)
