@@ -268,6 +268,11 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		n.closers = append(n.closers, counters.Close)
 		gwOpts.Counters = counters
 	}
+	if n.cluster != nil {
+		// Rate limits hold across the cluster: each node takes 1/N of every limit,
+		// N being the registered nodes (read every second, not per request).
+		gwOpts.RateShare = clusterSize(ctx, n)
+	}
 	gw := gateway.New(gwOpts)
 	gwCtx, stopGateway := context.WithCancel(ctx)
 	n.closers = append(n.closers, func() error { stopGateway(); return nil })
@@ -432,4 +437,34 @@ func (o observers) ObserveCompile(d time.Duration) {
 	for _, x := range o {
 		x.ObserveCompile(d)
 	}
+}
+
+// clusterSize follows the number of registered nodes (at least 1), refreshed every
+// second until the node closes; a failed read keeps the last count.
+func clusterSize(ctx context.Context, n *node) func() int {
+	var size atomic.Int64
+	size.Store(1)
+	ctx, stop := context.WithCancel(ctx)
+	n.closers = append(n.closers, func() error { stop(); return nil })
+	refresh := func() {
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if ms, err := n.cluster.Members(rctx); err == nil && len(ms) > 0 {
+			size.Store(int64(len(ms)))
+		}
+	}
+	refresh()
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				refresh()
+			}
+		}
+	}()
+	return func() int { return int(size.Load()) }
 }

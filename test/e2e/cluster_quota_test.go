@@ -119,3 +119,27 @@ func TestClusterRedisQuota(t *testing.T) {
 		t.Fatalf("with redis down: %d %s %v", r.Status, r.Body, r.Header)
 	}
 }
+
+// Rate limits hold across the cluster: a stage throttled to a burst of 4 (and a
+// negligible refill) admits 4 requests in all through two nodes, 2 on each, and
+// answers the rest with API Gateway's 429 Too Many Requests; each node alone
+// would have admitted 4.
+func TestClusterRateLimitShared(t *testing.T) {
+	c := startCluster(t)
+	a, b := c.node(), c.node()
+	apiID, key := keyedMockAPI(t, a, 1000)
+	a.aws("apigateway", "update-stage", "--rest-api-id", apiID, "--stage-name", "prod", "--patch-operations",
+		"op=replace,path=/*/*/throttling/burstLimit,value=4", "op=replace,path=/*/*/throttling/rateLimit,value=0.001")
+	// Both nodes serve the throttled stage and count each other (registrations
+	// are read every second) before the burst.
+	time.Sleep(2500 * time.Millisecond)
+	got := map[string]int{}
+	for i := range 12 {
+		n := []*instance{a, b}[i%2]
+		r := n.call(t, "GET", apiID, "/prod/keyed", "", "x-api-key", key)
+		got[fmt.Sprintf("%d %s", r.Status, r.Body)]++
+	}
+	if got[`200 {"ok":true}`] != 4 || got[`429 {"message":"Too Many Requests"}`] != 8 {
+		t.Fatalf("12 requests through two nodes for a burst of 4: %v", got)
+	}
+}

@@ -133,11 +133,16 @@ func (p *Plan) MethodThrottle(apiID, stage, resourcePath, method string) *model.
 }
 
 // Limiters are token buckets by name, kept across snapshots so that a recompile does
-// not refill them. Rates are per node (see docs): each node enforces the limit on
-// the requests it serves.
+// not refill them. On one node a bucket enforces the limit itself. In a cluster,
+// Share says how many nodes serve: each node's bucket then holds its share of the
+// rate and burst (limit/N), so the cluster as a whole never admits more than the
+// limit; with a balancer that spreads requests evenly it admits the limit, with a
+// skewed one as little as limit/N (the stated tolerance, docs/cluster.md).
 type Limiters struct {
 	mu sync.Mutex // guards m
 	m  map[string]*rate.Limiter
+	// Share, when set, returns the number of nodes sharing each limit (1 or more).
+	Share func() int
 }
 
 // NewLimiters returns an empty set of token buckets.
@@ -152,6 +157,11 @@ func (l *Limiters) Allow(name string, rps float64, burst int, now time.Time) boo
 	}
 	if burst <= 0 {
 		burst = 1
+	}
+	if l.Share != nil {
+		if n := l.Share(); n > 1 {
+			rps, burst = rps/float64(n), max(burst/n, 1)
+		}
 	}
 	limit := rate.Limit(rps)
 	l.mu.Lock()

@@ -54,6 +54,9 @@ type Options struct {
 	// burst of 5,000.
 	AccountRateLimit  float64
 	AccountBurstLimit int
+	// RateShare, in a cluster, returns how many nodes serve: every rate limit
+	// (account, stage, method, route, usage plan) is divided among them. nil: 1.
+	RateShare func() int
 	// IAM verifies AWS_IAM (SigV4, service execute-api) requests; nil refuses every
 	// AWS_IAM method with 500 rather than serve it unchecked.
 	IAM IAMAuthenticator
@@ -121,6 +124,7 @@ func New(opts Options) *Gateway {
 	g.accessLogs = opts.AccessLogs
 	g.jwks = access.NewKeySets(nil)
 	g.counters, g.limiters = opts.Counters, access.NewLimiters()
+	g.limiters.Share = opts.RateShare
 	if g.counters == nil {
 		if g.store != nil {
 			g.counters = access.StoreCounters{Store: g.store}
