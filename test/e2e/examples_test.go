@@ -224,3 +224,34 @@ func TestImagePipelineExample(t *testing.T) {
 		t.Fatalf("deploy.sh left files behind: before %v, after %v", before, after)
 	}
 }
+
+// examples/private-api (seed scenario 3) as SAM: a PRIVATE REST API behind a private
+// endpoint, its resource policy, an API key method under a PER_API usage plan and an
+// AWS_IAM method, driven by deploy.sh with curl (SigV4 with curl's --aws-sigv4). A
+// second run changes nothing in the stack.
+func TestPrivateAPIExample(t *testing.T) {
+	const vpce = "vpce-0123456789abcdef0"
+	priv := freeAddr(t, "127.0.0.1")
+	s := startSluice(t, startOpts{args: []string{"--private-listen", priv + "=" + vpce}})
+	dir := filepath.Join("..", "..", "examples", "private-api")
+	before := listDir(t, dir)
+	env := []string{"PRIVATE=" + priv, "VPCE=" + vpce}
+	first := runExampleEnv(t, s, env, filepath.Join(dir, "deploy.sh"))
+	for _, want := range []string{"Stack private-api is CREATE_COMPLETE", "PrivateApiUsagePlanKey",
+		`items with the key           → 200 {"path": "/items", "apiKeyId": "`,
+		`items without a key          → 403 {"message":"Forbidden"}`,
+		`items from the public port   → 403 `,
+		`admin unsigned               → 403 {"message":"Missing Authentication Token"}`,
+		`admin signed (SigV4)         → 200 {"path": "/admin", "apiKeyId": null, "caller": "arn:aws:iam::123456789012:user/private-api-caller"}`} {
+		if !strings.Contains(first, want) {
+			t.Fatalf("no %q in:\n%s", want, first)
+		}
+	}
+	second := runExampleEnv(t, s, env, filepath.Join(dir, "deploy.sh"))
+	if !strings.Contains(second, "No changes to deploy") || !strings.Contains(second, "admin signed (SigV4)         → 200") {
+		t.Fatalf("second run:\n%s", second)
+	}
+	if after := listDir(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
+		t.Fatalf("deploy.sh left files behind: before %v, after %v", before, after)
+	}
+}
