@@ -38,6 +38,7 @@ func (s *Service) exportAPI(ctx context.Context, req *request) (int, any, error)
 	}
 	var routes []*model.Route
 	var integs map[string]*model.Integration2
+	var auths map[string]*model.Authorizer2
 	stageName := req.query.Get("stageName")
 	if stageName != "" {
 		st, err := loadStage(r, apiID, stageName)
@@ -54,7 +55,7 @@ func (s *Service) exportAPI(ctx context.Context, req *request) (int, any, error)
 		if !ok {
 			return 0, nil, notFound("Invalid Deployment identifier specified %s", st.DeploymentID)
 		}
-		api, routes, integs = &snap.API, snap.Routes, snap.Integrations
+		api, routes, integs, auths = &snap.API, snap.Routes, snap.Integrations, snap.Authorizers
 	} else {
 		if routes, err = store.ListRecords[model.Route](r, apiChild(model.HTTPRoutePrefix, apiID)); err != nil {
 			return 0, nil, err
@@ -67,8 +68,17 @@ func (s *Service) exportAPI(ctx context.Context, req *request) (int, any, error)
 		for _, in := range list {
 			integs[in.IntegrationID] = in
 		}
+		alist, err := store.ListRecords[model.Authorizer2](r, apiChild(model.HTTPAuthorizerPrefix, apiID))
+		if err != nil {
+			return 0, nil, err
+		}
+		auths = map[string]*model.Authorizer2{}
+		for _, a := range alist {
+			auths[a.AuthorizerID] = a
+		}
 	}
 	doc := s.openAPIDocument(api, stageName, routes, integs, extensions)
+	exportSecurity(doc, routes, auths, extensions)
 	return http.StatusOK, exportBody{doc: doc, yaml: outputType == "YAML"}, nil
 }
 
@@ -214,4 +224,90 @@ func integrationExtension(in *model.Integration2) map[string]any {
 		x["responseParameters"] = in.ResponseParameters
 	}
 	return x
+}
+
+// exportSecurity writes the routes' authorization as ImportApi reads it back (and as
+// API Gateway exports it): each route's security requirement naming its authorizer
+// (with the route's scopes) or "sigv4" for AWS_IAM, and the schemes under
+// components.securitySchemes, JWT authorizers as oauth2 and Lambda authorizers as
+// apiKey schemes carrying x-amazon-apigateway-authorizer. Without extensions the
+// schemes carry no authorizer, so importing such an export is refused rather than
+// served unprotected.
+func exportSecurity(doc map[string]any, routes []*model.Route, auths map[string]*model.Authorizer2, extensions bool) {
+	paths, _ := doc["paths"].(map[string]any)
+	schemes := map[string]any{}
+	for _, rt := range routes {
+		var name string
+		switch rt.AuthorizationType {
+		case "AWS_IAM":
+			name = "sigv4"
+			schemes[name] = map[string]any{"type": "apiKey", "name": "Authorization", "in": "header",
+				"x-amazon-apigateway-authtype": "awsSigv4"}
+		case "JWT", "CUSTOM":
+			a := auths[rt.AuthorizerID]
+			if a == nil {
+				continue
+			}
+			name = a.Name
+			schemes[name] = authorizerScheme(a, extensions)
+		default:
+			continue
+		}
+		path, method := routePathMethod(rt.RouteKey)
+		item, _ := paths[path].(map[string]any)
+		op, _ := item[method].(map[string]any)
+		if op == nil {
+			continue
+		}
+		scopes := rt.AuthorizationScopes
+		if scopes == nil {
+			scopes = []string{}
+		}
+		op["security"] = []any{map[string]any{name: scopes}}
+	}
+	if len(schemes) > 0 {
+		doc["components"] = map[string]any{"securitySchemes": schemes}
+	}
+}
+
+func authorizerScheme(a *model.Authorizer2, extensions bool) map[string]any {
+	x := map[string]any{"identitySource": strings.Join(a.IdentitySource, ",")}
+	scheme := map[string]any{}
+	if a.AuthorizerType == "JWT" {
+		scheme["type"], scheme["flows"] = "oauth2", map[string]any{}
+		x["type"] = "jwt"
+		if j := a.JwtConfiguration; j != nil {
+			x["jwtConfiguration"] = map[string]any{"issuer": j.Issuer, "audience": j.Audience}
+		}
+	} else {
+		scheme["type"], scheme["name"], scheme["in"] = "apiKey", "Authorization", "header"
+		x["type"] = "request"
+		x["authorizerUri"] = a.AuthorizerURI
+		x["authorizerPayloadFormatVersion"] = a.AuthorizerPayloadFormatVersion
+		if a.AuthorizerCredentialsArn != "" {
+			x["authorizerCredentials"] = a.AuthorizerCredentialsArn
+		}
+		if a.AuthorizerResultTTLInSeconds != nil {
+			x["authorizerResultTtlInSeconds"] = *a.AuthorizerResultTTLInSeconds
+		}
+		if a.EnableSimpleResponses {
+			x["enableSimpleResponses"] = true
+		}
+	}
+	if extensions {
+		scheme["x-amazon-apigateway-authorizer"] = x
+	}
+	return scheme
+}
+
+// routePathMethod is where openAPIDocument puts a route: its path and operation key.
+func routePathMethod(routeKey string) (path, method string) {
+	if routeKey == "$default" {
+		return "/$default", "x-amazon-apigateway-any-method"
+	}
+	verb, p, _ := strings.Cut(routeKey, " ")
+	if verb == "ANY" {
+		return p, "x-amazon-apigateway-any-method"
+	}
+	return p, strings.ToLower(verb)
 }

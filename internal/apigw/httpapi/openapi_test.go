@@ -192,3 +192,67 @@ func TestExportAPIRoundTrip(t *testing.T) {
 	_, err = e.c.ExportApi(e.ctx, &apigatewayv2.ExportApiInput{ApiId: api.ApiId, Specification: aws.String("OAS30"), OutputType: aws.String("XML")})
 	wantAPIError(t, err, "BadRequestException", "outputType")
 }
+
+// Exporting an API keeps its routes' authorization, so importing the export gives
+// routes protected the same way (JWT with scopes, a Lambda authorizer, AWS_IAM), not
+// open ones; without extensions the import of an export is refused.
+func TestExportAPISecurityRoundTrip(t *testing.T) {
+	e := newEnv(t)
+	api := check(e.c.CreateApi(e.ctx, &apigatewayv2.CreateApiInput{Name: aws.String("sec"), ProtocolType: types.ProtocolTypeHttp})).get(t)
+	integ := e.createLambdaIntegration(*api.ApiId)
+	jwt := check(e.c.CreateAuthorizer(e.ctx, &apigatewayv2.CreateAuthorizerInput{ApiId: api.ApiId, Name: aws.String("jwt-auth"),
+		AuthorizerType: types.AuthorizerTypeJwt, IdentitySource: []string{"$request.header.Authorization"},
+		JwtConfiguration: &types.JWTConfiguration{Issuer: aws.String("https://issuer.example.com"), Audience: []string{"aud1"}}})).get(t)
+	lam := check(e.c.CreateAuthorizer(e.ctx, &apigatewayv2.CreateAuthorizerInput{ApiId: api.ApiId, Name: aws.String("lambda-auth"),
+		AuthorizerType: types.AuthorizerTypeRequest, IdentitySource: []string{"$request.header.X-Token"},
+		AuthorizerUri:                  aws.String("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:auth/invocations"),
+		AuthorizerPayloadFormatVersion: aws.String("2.0"), EnableSimpleResponses: aws.Bool(true)})).get(t)
+	target := aws.String("integrations/" + integ)
+	check(e.c.CreateRoute(e.ctx, &apigatewayv2.CreateRouteInput{ApiId: api.ApiId, RouteKey: aws.String("GET /jwt"), Target: target,
+		AuthorizationType: types.AuthorizationTypeJwt, AuthorizerId: jwt.AuthorizerId, AuthorizationScopes: []string{"read"}})).get(t)
+	check(e.c.CreateRoute(e.ctx, &apigatewayv2.CreateRouteInput{ApiId: api.ApiId, RouteKey: aws.String("GET /lambda"), Target: target,
+		AuthorizationType: types.AuthorizationTypeCustom, AuthorizerId: lam.AuthorizerId})).get(t)
+	check(e.c.CreateRoute(e.ctx, &apigatewayv2.CreateRouteInput{ApiId: api.ApiId, RouteKey: aws.String("GET /iam"), Target: target,
+		AuthorizationType: types.AuthorizationTypeAwsIam})).get(t)
+	check(e.c.CreateRoute(e.ctx, &apigatewayv2.CreateRouteInput{ApiId: api.ApiId, RouteKey: aws.String("GET /open"), Target: target})).get(t)
+
+	out := check(e.c.ExportApi(e.ctx, &apigatewayv2.ExportApiInput{ApiId: api.ApiId, Specification: aws.String("OAS30"), OutputType: aws.String("YAML")})).get(t)
+	again := check(e.c.ImportApi(e.ctx, &apigatewayv2.ImportApiInput{Body: aws.String(string(out.Body))})).get(t)
+	routes := check(e.c.GetRoutes(e.ctx, &apigatewayv2.GetRoutesInput{ApiId: again.ApiId})).get(t)
+	auths := check(e.c.GetAuthorizers(e.ctx, &apigatewayv2.GetAuthorizersInput{ApiId: again.ApiId})).get(t)
+	byID := map[string]types.Authorizer{}
+	for _, a := range auths.Items {
+		byID[*a.AuthorizerId] = a
+	}
+	got := map[string]string{}
+	for _, r := range routes.Items {
+		desc := string(r.AuthorizationType)
+		if r.AuthorizerId != nil {
+			a := byID[*r.AuthorizerId]
+			desc += " " + *a.Name + " " + string(a.AuthorizerType)
+			if a.JwtConfiguration != nil {
+				desc += " " + *a.JwtConfiguration.Issuer + " " + strings.Join(a.JwtConfiguration.Audience, ",")
+			}
+		}
+		if len(r.AuthorizationScopes) > 0 {
+			desc += " scopes=" + strings.Join(r.AuthorizationScopes, ",")
+		}
+		got[*r.RouteKey] = desc
+	}
+	want := map[string]string{
+		"GET /jwt":    "JWT jwt-auth JWT https://issuer.example.com aud1 scopes=read",
+		"GET /lambda": "CUSTOM lambda-auth REQUEST",
+		"GET /iam":    "AWS_IAM",
+		"GET /open":   "NONE",
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("re-imported %s: %q, want %q", k, got[k], w)
+		}
+	}
+	// Without extensions the schemes name no authorizer: the import refuses.
+	bare := check(e.c.ExportApi(e.ctx, &apigatewayv2.ExportApiInput{ApiId: api.ApiId, Specification: aws.String("OAS30"),
+		OutputType: aws.String("JSON"), IncludeExtensions: aws.Bool(false)})).get(t)
+	_, err := e.c.ImportApi(e.ctx, &apigatewayv2.ImportApiInput{Body: aws.String(string(bare.Body))})
+	wantAPIError(t, err, "BadRequestException", "")
+}
