@@ -102,7 +102,6 @@ func apiIDs(s *Snapshot) func(func(string) bool) {
 	}
 }
 
-var _ = store.KV{}
 
 // BenchmarkIncrementalScale is BenchmarkRecompileScale's change (one API of N gets
 // a new stage revision) through the incremental compiler, as the gateway now runs it.
@@ -110,14 +109,7 @@ func BenchmarkIncrementalScale(b *testing.B) {
 	routes, _ := scaleRoutes(30)
 	for _, n := range []int{1, 10, 100, 1000} {
 		b.Run(fmt.Sprintf("apis=%d", n), func(b *testing.B) {
-			st := memstore.New()
-			for i := range n {
-				scaleHTTPAPI(b, st, fmt.Sprintf("api%04d", i), routes)
-			}
-			kvs, err := st.List(context.Background(), model.Prefix)
-			if err != nil {
-				b.Fatal(err)
-			}
+			kvs := scaleAPIs(b, n, routes)
 			c := NewIncremental(kvs, Options{Region: "us-east-1", AccountID: "123456789012"})
 			stageKey := model.Key(model.HTTPStagePrefix, "api0000", "$default")
 			var stage store.KV

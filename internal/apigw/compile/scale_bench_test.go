@@ -41,6 +41,19 @@ func scaleHTTPAPI(tb testing.TB, st store.Store, id string, routes []*model.Rout
 	}, "d1", model.Stage2{StageName: "$default"})
 }
 
+// scaleAPIs deploys n HTTP APIs api0000... with routes and lists their records.
+func scaleAPIs(tb testing.TB, n int, routes []*model.Route) []store.KV {
+	st := memstore.New()
+	for i := range n {
+		scaleHTTPAPI(tb, st, fmt.Sprintf("api%04d", i), routes)
+	}
+	kvs, err := st.List(context.Background(), model.Prefix)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return kvs
+}
+
 func scaleBuild(tb testing.TB, st store.Store, prev *Snapshot) (*Snapshot, []store.KV) {
 	kvs, err := st.List(context.Background(), model.Prefix)
 	if err != nil {
@@ -84,14 +97,7 @@ func BenchmarkRecompileScale(b *testing.B) {
 	routes, _ := scaleRoutes(30)
 	for _, n := range []int{1, 10, 100, 1000} {
 		b.Run(fmt.Sprintf("apis=%d", n), func(b *testing.B) {
-			st := memstore.New()
-			for i := range n {
-				scaleHTTPAPI(b, st, fmt.Sprintf("api%04d", i), routes)
-			}
-			kvs, err := st.List(context.Background(), model.Prefix)
-			if err != nil {
-				b.Fatal(err)
-			}
+			kvs := scaleAPIs(b, n, routes)
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
