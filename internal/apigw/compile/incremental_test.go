@@ -102,7 +102,6 @@ func apiIDs(s *Snapshot) func(func(string) bool) {
 	}
 }
 
-
 // BenchmarkIncrementalScale is BenchmarkRecompileScale's change (one API of N gets
 // a new stage revision) through the incremental compiler, as the gateway now runs it.
 func BenchmarkIncrementalScale(b *testing.B) {
