@@ -153,13 +153,9 @@ func (p props) apiBody(fs []field) (map[string]any, error) {
 
 // objects reads a list of objects (MethodResponses, ApiStages, ...).
 func (p props) objects(name string) ([]props, error) {
-	v, ok := p.m[name]
-	if !ok || v == nil {
-		return nil, nil
-	}
-	l, ok := v.([]any)
-	if !ok {
-		return nil, p.fail("#/%s: expected type: JSONArray, found: %s", name, schemaKind(v))
+	l, err := p.array(name)
+	if err != nil || l == nil {
+		return nil, err
 	}
 	out := make([]props, 0, len(l))
 	for i, x := range l {
@@ -193,15 +189,9 @@ func syncTags(ctx context.Context, r *resourceCall, arn string, old props) error
 		return err
 	}
 	had, _ := old.tagList("Tags")
-	var remove []string
-	for k := range had {
-		if _, ok := want[k]; !ok {
-			remove = append(remove, k)
-		}
-	}
+	remove := removedTags(had, want)
 	path := "/tags/" + url.PathEscape(arn)
 	if len(remove) > 0 {
-		sort.Strings(remove)
 		if _, err := r.c.do(ctx, request{service: apigwService, display: apigwDisplay, method: http.MethodDelete, path: path,
 			query: url.Values{"tagKeys": remove}}); err != nil {
 			return err

@@ -122,7 +122,8 @@ func (p props) bool(name string) (*bool, error) {
 	return nil, p.fail("#/%s: expected type: Boolean, found: %s", name, schemaKind(v))
 }
 
-func (p props) strList(name string) ([]string, error) {
+// array reads a list property; nil when absent.
+func (p props) array(name string) ([]any, error) {
 	v, ok := p.m[name]
 	if !ok || v == nil {
 		return nil, nil
@@ -130,6 +131,26 @@ func (p props) strList(name string) ([]string, error) {
 	l, ok := v.([]any)
 	if !ok {
 		return nil, p.fail("#/%s: expected type: JSONArray, found: %s", name, schemaKind(v))
+	}
+	return l, nil
+}
+
+// removedTags are the keys of had that want no longer has, sorted.
+func removedTags(had, want map[string]string) []string {
+	var remove []string
+	for k := range had {
+		if _, ok := want[k]; !ok {
+			remove = append(remove, k)
+		}
+	}
+	sort.Strings(remove)
+	return remove
+}
+
+func (p props) strList(name string) ([]string, error) {
+	l, err := p.array(name)
+	if err != nil || l == nil {
+		return nil, err
 	}
 	out := make([]string, 0, len(l))
 	for i, x := range l {

@@ -171,12 +171,7 @@ func syncLambdaTags(ctx context.Context, r *resourceCall, arn string, old *resou
 	want, _ := tags.(map[string]string)
 	oldProps := props{logicalID: r.logicalID, m: old.Properties}
 	had, _ := oldProps.tagList("Tags")
-	var remove []string
-	for k := range had {
-		if _, ok := want[k]; !ok {
-			remove = append(remove, k)
-		}
-	}
+	remove := removedTags(had, want)
 	path := "/2017-03-31/tags/" + url.PathEscape(arn)
 	if len(remove) > 0 {
 		q := url.Values{}
