@@ -49,8 +49,8 @@ type Options struct {
 	// Counters count usage-plan quotas; nil counts in the store (exact across nodes,
 	// durable), or in memory when there is no store.
 	Counters access.Counters
-	// AccountRateLimit and AccountBurstLimit throttle every request this node serves;
-	// zero means API Gateway's account defaults, 10,000 requests per second with a
+	// AccountRateLimit and AccountBurstLimit throttle every request (shared among
+	// the nodes with RateShare); zero means API Gateway's account defaults, 10,000 requests per second with a
 	// burst of 5,000.
 	AccountRateLimit  float64
 	AccountBurstLimit int
