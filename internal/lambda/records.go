@@ -77,6 +77,30 @@ type Configuration struct {
 	RuntimeVersionConfig *RuntimeVersionConfig `json:"RuntimeVersionConfig,omitempty"`
 	LoggingConfig        LoggingConfig         `json:"LoggingConfig"`
 	Layers               []LayerRef            `json:"Layers,omitempty"`
+	// CapacityProviderConfig attaches the function to a capacity provider (Lambda
+	// Managed Instances, capacity.go).
+	CapacityProviderConfig *CapacityProviderConfig `json:"CapacityProviderConfig,omitempty"`
+}
+
+// CapacityProviderConfig is Lambda's CapacityProviderConfig.
+type CapacityProviderConfig struct {
+	LambdaManagedInstancesCapacityProviderConfig *LMIConfig `json:"LambdaManagedInstancesCapacityProviderConfig"`
+}
+
+// LMIConfig is LambdaManagedInstancesCapacityProviderConfig.
+type LMIConfig struct {
+	CapacityProviderArn                   string   `json:"CapacityProviderArn"`
+	PerExecutionEnvironmentMaxConcurrency *int     `json:"PerExecutionEnvironmentMaxConcurrency,omitempty"`
+	ExecutionEnvironmentMemoryGiBPerVCpu  *float64 `json:"ExecutionEnvironmentMemoryGiBPerVCpu,omitempty"`
+}
+
+// capacityProviderArn is the capacity provider the configuration runs on, "" for a
+// Lambda (default) function.
+func (c *Configuration) capacityProviderArn() string {
+	if c.CapacityProviderConfig == nil || c.CapacityProviderConfig.LambdaManagedInstancesCapacityProviderConfig == nil {
+		return ""
+	}
+	return c.CapacityProviderConfig.LambdaManagedInstancesCapacityProviderConfig.CapacityProviderArn
 }
 
 // Environment is a function's environment variables.

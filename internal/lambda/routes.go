@@ -125,6 +125,12 @@ var routes = []route{
 	newRoute(http.MethodGet, "/_sluice/lambda/code/{sha}", serveCodeRoute),
 	newRoute(http.MethodHead, "/_sluice/lambda/code/{sha}", serveCodeRoute),
 
+	newRoute(http.MethodPost, "/2025-11-30/capacity-providers", (*Service).createCapacityProvider),
+	newRoute(http.MethodGet, "/2025-11-30/capacity-providers", (*Service).listCapacityProviders),
+	newRoute(http.MethodGet, "/2025-11-30/capacity-providers/{CapacityProviderName}", (*Service).getCapacityProvider),
+	newRoute(http.MethodPut, "/2025-11-30/capacity-providers/{CapacityProviderName}", (*Service).updateCapacityProvider),
+	newRoute(http.MethodDelete, "/2025-11-30/capacity-providers/{CapacityProviderName}", (*Service).deleteCapacityProvider),
+
 	newRoute(http.MethodGet, "/2016-08-19/account-settings", (*Service).getAccountSettings),
 
 	newRoute(http.MethodGet, "/2017-03-31/tags/{Resource}", (*Service).listTags),
