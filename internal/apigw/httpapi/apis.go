@@ -263,7 +263,7 @@ func (s *Service) deleteCors(ctx context.Context, req *request) (int, any, error
 // Stages come first, so a cascade split over several transactions stops serving
 // them before anything else.
 var apiRecordPrefixes = []string{
-	model.HTTPStagePrefix, model.HTTPRoutePrefix, model.HTTPIntegrationPrefix,
+	model.HTTPStagePrefix, model.HTTPRoutePrefix, routeIndexPrefix, model.HTTPIntegrationPrefix,
 	model.HTTPDeploymentPrefix, model.HTTPSnapshotPrefix, model.HTTPAuthorizerPrefix,
 }
 

@@ -27,14 +27,14 @@ const (
 )
 
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	st  *testStore
 	srv *httptest.Server
 	c   *apigatewayv2.Client
 	ctx context.Context
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	st := newTestStore(t)
 	svc := New(Options{
@@ -74,7 +74,7 @@ type result[T any] struct {
 
 func check[T any](v T, err error) result[T] { return result[T]{v, err} }
 
-func (r result[T]) get(t *testing.T) T {
+func (r result[T]) get(t testing.TB) T {
 	t.Helper()
 	if r.err != nil {
 		t.Fatalf("unexpected error: %v", r.err)

@@ -329,7 +329,7 @@ func (s *Service) reimportAPI(ctx context.Context, req *request) (int, any, erro
 		if err := store.PutRecord(tx, model.Key(model.HTTPAPIPrefix, apiID), api); err != nil {
 			return err
 		}
-		if err := deleteAPIRecords(tx, apiID, model.HTTPRoutePrefix, model.HTTPIntegrationPrefix); err != nil {
+		if err := deleteAPIRecords(tx, apiID, model.HTTPRoutePrefix, routeIndexPrefix, model.HTTPIntegrationPrefix); err != nil {
 			return err
 		}
 		ids, err := writeImportedAuthorizers(tx, apiID, imp.authorizers)
@@ -350,12 +350,20 @@ func (s *Service) reimportAPI(ctx context.Context, req *request) (int, any, erro
 
 // importWrites is how many records writing the authorizers and routes takes.
 func importWrites(imp *importedAPI) int {
-	n := len(imp.authorizers)
+	n := len(imp.authorizers) + 1 // + the route index's marker
 	for _, ir := range imp.routes {
+		n += routeWrites(&ir)
+	}
+	return n
+}
+
+// routeWrites is how many keys importing one route writes: its record, its
+// integration, and its route index entries.
+func routeWrites(ir *importedRoute) int {
+	levels, _ := routeLevels("", ir.route.RouteKey)
+	n := 2 + len(levels)
+	if ir.integration != nil {
 		n++
-		if ir.integration != nil {
-			n++
-		}
 	}
 	return n
 }
@@ -409,11 +417,14 @@ func (s *Service) importLargeAPI(ctx context.Context, api *model.HTTPAPI, imp *i
 }
 
 // writeImportedRoutesInBatches writes routes in transactions of at most
-// model.MaxWritesPerUpdate records each (a route and its integration are two).
+// model.MaxWritesPerUpdate records each (routeWrites each, and the index marker).
 func (s *Service) writeImportedRoutesInBatches(ctx context.Context, apiID string, routes []importedRoute, authorizerIDs map[string]string) error {
-	batch := model.MaxWritesPerUpdate / 2
-	for start := 0; start < len(routes); start += batch {
-		chunk := routes[start:min(start+batch, len(routes))]
+	for start, end := 0, 0; start < len(routes); start = end {
+		writes := 1
+		for end = start; end < len(routes) && (end == start || writes+routeWrites(&routes[end]) <= model.MaxWritesPerUpdate); end++ {
+			writes += routeWrites(&routes[end])
+		}
+		chunk := routes[start:end]
 		if err := s.store.Update(ctx, func(tx store.Tx) error { return s.writeImportedRoutes(tx, apiID, chunk, authorizerIDs) }); err != nil {
 			return err
 		}
@@ -484,7 +495,7 @@ func (s *Service) writeImportedRoutes(tx store.Tx, apiID string, routes []import
 		if err := checkRoute(tx, apiID, &route); err != nil {
 			return err
 		}
-		if err := store.PutRecord(tx, model.Key(model.HTTPRoutePrefix, apiID, id), &route); err != nil {
+		if err := putRoute(tx, apiID, "", &route); err != nil {
 			return err
 		}
 	}

@@ -79,7 +79,7 @@ func (s *Service) applyQuickCreate(tx store.Tx, api *model.HTTPAPI, q *quickCrea
 		RouteKey:          q.routeKey,
 		Target:            "integrations/" + id,
 	}
-	if err := store.PutRecord(tx, model.Key(model.HTTPRoutePrefix, api.APIID, routeID), route); err != nil {
+	if err := putRoute(tx, api.APIID, "", route); err != nil {
 		return err
 	}
 	stage := newStage(defaultStageName, now)
@@ -147,8 +147,9 @@ func (s *Service) updateQuickCreate(tx store.Tx, api *model.HTTPAPI, in *apiInpu
 			return errDuplicateRouteKey(*in.RouteKey)
 		}
 	}
+	oldKey := route.RouteKey
 	route.RouteKey = *in.RouteKey
-	return store.PutRecord(tx, model.Key(model.HTTPRoutePrefix, api.APIID, route.RouteID), route)
+	return putRoute(tx, api.APIID, oldKey, route)
 }
 
 func isLambdaURI(s string) bool {

@@ -55,7 +55,7 @@ func (s *Service) createRoute(ctx context.Context, req *request) (int, any, erro
 		if err := checkRoute(tx, apiID, route); err != nil {
 			return err
 		}
-		if err := store.PutRecord(tx, model.Key(model.HTTPRoutePrefix, apiID, id), route); err != nil {
+		if err := putRoute(tx, apiID, "", route); err != nil {
 			return err
 		}
 		return s.autoDeploy(tx, apiID, s.timestamp())
@@ -111,13 +111,14 @@ func (s *Service) updateRoute(ctx context.Context, req *request) (int, any, erro
 		if err != nil {
 			return err
 		}
+		oldKey := route.RouteKey
 		if err := applyRouteFields(route, &in); err != nil {
 			return err
 		}
 		if err := checkRoute(tx, apiID, route); err != nil {
 			return err
 		}
-		if err := store.PutRecord(tx, model.Key(model.HTTPRoutePrefix, apiID, routeID), route); err != nil {
+		if err := putRoute(tx, apiID, oldKey, route); err != nil {
 			return err
 		}
 		out = route
@@ -135,10 +136,11 @@ func (s *Service) deleteRoute(ctx context.Context, req *request) (int, any, erro
 		if _, err := s.loadAPI(tx, apiID); err != nil {
 			return err
 		}
-		if _, err := loadRoute(tx, apiID, routeID); err != nil {
+		route, err := loadRoute(tx, apiID, routeID)
+		if err != nil {
 			return err
 		}
-		if err := tx.Delete(model.Key(model.HTTPRoutePrefix, apiID, routeID)); err != nil {
+		if err := deleteRouteRecord(tx, apiID, route); err != nil {
 			return err
 		}
 		return s.autoDeploy(tx, apiID, s.timestamp())
@@ -245,25 +247,11 @@ var routeParameterKey = regexp.MustCompile(`^route\.request\.(header|querystring
 
 // checkRoute checks a complete route against the API: the key is unique, the
 // target names an existing integration, and the authorizer fits the type.
-func checkRoute(r reader, apiID string, route *model.Route) error {
-	routes, err := store.ListRecords[model.Route](r, apiChild(model.HTTPRoutePrefix, apiID))
-	if err != nil {
+func checkRoute(tx store.Tx, apiID string, route *model.Route) error {
+	if err := checkRouteKeyUnique(tx, apiID, route); err != nil {
 		return err
 	}
-	for _, other := range routes {
-		if other.RouteID == route.RouteID {
-			continue
-		}
-		if other.RouteKey == route.RouteKey {
-			return errDuplicateRouteKey(route.RouteKey)
-		}
-		if conflictingVariables(route.RouteKey, other.RouteKey) {
-			// AWS (409): `The provided route key "GET /a/{id}" has a conflicting
-			// variable on the same hierarchical level as "GET /a/{key}"`.
-			return conflict("The provided route key \"%s\" has a conflicting variable on the same hierarchical level as \"%s\"",
-				route.RouteKey, other.RouteKey)
-		}
-	}
+	r := reader(tx)
 	if route.Target != "" {
 		integrationID, ok := strings.CutPrefix(route.Target, "integrations/")
 		if !ok || integrationID == "" || strings.Contains(integrationID, "/") {
