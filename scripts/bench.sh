@@ -18,6 +18,12 @@
 #   edge    — the same Go function through a function URL (no router) against the HTTP
 #             API $default route, and the HTTP API over the TLS listener (default
 #             certificate, ECDSA P-256, keep-alive) against plain HTTP; interleaved.
+#   offline — Node.js and Python functions behind Sluice's HTTP API against the same
+#             handlers behind serverless-offline 13 (installed from npm into
+#             OFFLINE_DIR on first use), c=1 and c=32, RSS of each process tree.
+#   curves  — the scale benchmarks (route matching vs routes, recompile vs APIs,
+#             CreateRoute vs routes) as a log-log SVG, CURVES_SVG
+#             (docs/scale-curves.svg), drawn by scripts/benchplot.
 #   control — the control plane: scripts/cpbench (aws-sdk-go-v2, 8 workers) on a
 #             create/get/update mix of REST API resources, HTTP API routes and Lambda
 #             functions against this sluice and moto_server (if installed), same run.
@@ -31,7 +37,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-8s}
 REPS=${REPS:-3}
-SECTIONS=${SECTIONS:-floors routes cold edge s3 control scale}
+SECTIONS=${SECTIONS:-floors routes cold edge s3 offline control scale curves}
 MOTO_PORT=${MOTO_PORT:-4597}
 CP_DURATION=${CP_DURATION:-8s}
 FILES_PORT=${FILES_PORT:-4598}
@@ -274,6 +280,81 @@ PY
     printf "1 GiB object: RSS idle %d MB; peak %d MB during PutObject (%.0f MB/s), %d MB during GetObject (%.0f MB/s)\n", i, u, 1024/(b-a), d, 1024/(c-b) }'
   rm -f "$work/obj-1g"
   kill "$files_pid" 2>/dev/null || true
+  echo
+fi
+
+if has offline; then
+  # Node.js and Python handlers answering {"ok":true} behind Sluice's HTTP API
+  # $default route and behind serverless-offline 13 (serverless 3; Node handlers run
+  # in worker threads in its process, Python ones in child processes), same run,
+  # interleaved reps. serverless-offline comes from npm into OFFLINE_DIR.
+  OFFLINE_DIR=${OFFLINE_DIR:-$HOME/.cache/sluice-bench/offline}
+  if [ ! -x "$OFFLINE_DIR/node_modules/.bin/serverless" ]; then
+    mkdir -p "$OFFLINE_DIR"
+    (cd "$OFFLINE_DIR" && npm init -y >/dev/null && npm install --no-audit --no-fund serverless@3.40.0 serverless-offline@13.9.0 >/dev/null)
+  fi
+  mkdir -p "$work/offline" "$work/res"
+  cat >"$work/offline/index.js" <<'JS'
+exports.handler = async () => ({ statusCode: 200, headers: { "content-type": "application/json" }, body: '{"ok":true}' });
+JS
+  cat >"$work/offline/app.py" <<'PY'
+def handler(event, context):
+    return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": '{"ok":true}'}
+PY
+  cat >"$work/offline/serverless.yml" <<'YML'
+service: bench
+frameworkVersion: "3"
+provider: { name: aws, region: us-east-1, stage: dev }
+plugins: [serverless-offline]
+functions:
+  node: { handler: index.handler, runtime: nodejs20.x, events: [{ httpApi: { method: GET, path: /node } }] }
+  py: { handler: app.handler, runtime: python3.11, events: [{ httpApi: { method: GET, path: /py } }] }
+YML
+  (cd "$work/offline" && zip -q node.zip index.js && zip -q py.zip app.py)
+  declare -A oid
+  for k in node py; do
+    if [ $k = node ]; then rt=nodejs22.x h=index.handler; else rt=python3.13 h=app.handler; fi
+    arn=$(awsx lambda create-function --function-name "off-$k" --runtime $rt --handler $h \
+      --role arn:aws:iam::123456789012:role/bench --zip-file "fileb://$work/offline/$k.zip" --query FunctionArn)
+    awsx lambda add-permission --function-name "off-$k" --statement-id apigw --action lambda:InvokeFunction \
+      --principal apigateway.amazonaws.com --source-arn "arn:aws:execute-api:us-east-1:123456789012:*" >/dev/null
+    oid[$k]=$(awsx apigatewayv2 create-api --name "off-$k" --protocol-type HTTP --target "$arn" --query ApiId)
+  done
+  (cd "$work/offline" && exec "$OFFLINE_DIR/node_modules/.bin/serverless" offline --httpPort 4604 --lambdaPort 4605 --noPrependStageInUrl >"$work/offline.log" 2>&1) &
+  off_pid=$!
+  for _ in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:4604/node && break; sleep 0.2; done
+  sleep 0.5
+  for rep in $(seq "$REPS"); do
+    for c in 1 32; do
+      for k in node py; do
+        measure "sluice-$k" "$c" "$base/$k" "$sluice_pid" -H "Host: ${oid[$k]}.execute-api.localhost:$PORT"
+        measure "offline-$k" "$c" "http://127.0.0.1:4604/$k" "$off_pid"
+      done
+    done
+  done
+  echo "| target | c=1 req/s | c=1 p50 ms | c=32 req/s | c=32 p50 ms | c=32 p99 ms | RSS at c=32 MB | non-2xx |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+  for k in sluice-node offline-node sluice-py offline-py; do
+    a="$work/res/$k-1" b="$work/res/$k-32"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$k" "$(col 1 "$a")" "$(col 2 "$a")" \
+      "$(col 1 "$b")" "$(col 2 "$b")" "$(col 3 "$b")" "$(col 5 "$b")" "$(cat "$a" "$b" | awk '{s+=$4} END {print s+0}')"
+  done
+  echo
+  for k in node py; do
+    awk -v k=$k -v a="$(col 1 "$work/res/sluice-$k-32")" -v b="$(col 1 "$work/res/offline-$k-32")" \
+      'BEGIN {printf "- %s: Sluice / serverless-offline at c=32: %.2fx\n", k, a/b}'
+  done
+  echo
+  kill -- "-$off_pid" 2>/dev/null || kill "$off_pid" 2>/dev/null || true
+  pkill -f "serverless offline --httpPort 4604" 2>/dev/null || true
+fi
+
+if has curves; then
+  # The scale benchmarks (cost vs number of routes / APIs), drawn by scripts/benchplot.
+  CURVES_SVG=${CURVES_SVG:-docs/scale-curves.svg}
+  go test -run XXX -bench 'Scale$|CreateRoute$' -benchtime "${CURVES_BENCHTIME:-1s}" \
+    ./internal/apigw/compile ./internal/apigw/httpapi | tee "$work/curves.txt" | grep -E '^Benchmark.*=' || true
+  go run ./scripts/benchplot -o "$CURVES_SVG" <"$work/curves.txt"
   echo
 fi
 
