@@ -1,0 +1,140 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A stack with custom domains: AWS::ApiGateway::DomainName + BasePathMapping put the
+// scenario-1 REST API's stage v1 at the root of api.example.test, and
+// AWS::ApiGatewayV2::DomainName + ApiMapping put an HTTP API under "v2" on
+// http.example.test, both with imported certificates; served over TLS by Host; a
+// stack update moves the mapping's key; deleting the stack removes the domains.
+func TestCloudFormationCustomDomains(t *testing.T) {
+	plain, tlsAddr := freeAddr(t, "127.0.0.1"), freeAddr(t, "127.0.0.1")
+	s := startSluice(t, startOpts{args: []string{"--data-listen", plain, "--tls-listen", tlsAddr}})
+	dir := t.TempDir()
+	ca := newTestCA(t)
+	certFile, keyFile, chainFile := ca.issue(t, dir, 200, "api.example.test", "http.example.test")
+	certArn := str(s.awsJSON("acm", "import-certificate", "--certificate", "fileb://"+certFile,
+		"--private-key", "fileb://"+keyFile, "--certificate-chain", "fileb://"+chainFile)["CertificateArn"])
+	restID := emailAPI(t, s)
+	fnArn := str(s.awsJSON("lambda", "get-function", "--function-name", "email")["Configuration"].(map[string]any)["FunctionArn"])
+
+	tmpl := func(key string) string {
+		return `AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  RestApiId: {Type: String}
+  CertArn: {Type: String}
+  FnArn: {Type: String}
+Resources:
+  RestDomain:
+    Type: AWS::ApiGateway::DomainName
+    Properties:
+      DomainName: api.example.test
+      RegionalCertificateArn: !Ref CertArn
+      EndpointConfiguration: {Types: [REGIONAL]}
+      SecurityPolicy: TLS_1_2
+      Tags: [{Key: app, Value: email}]
+  RestMapping:
+    Type: AWS::ApiGateway::BasePathMapping
+    Properties:
+      DomainName: !Ref RestDomain
+      RestApiId: !Ref RestApiId
+      Stage: v1
+  Http:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {Name: http-dom, ProtocolType: HTTP, Target: !Ref FnArn}
+  HttpPermission:
+    Type: AWS::Lambda::Permission
+    Properties:
+      Action: lambda:InvokeFunction
+      FunctionName: !Ref FnArn
+      Principal: apigateway.amazonaws.com
+      SourceArn: !Sub arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${Http}/*
+  HttpDomain:
+    Type: AWS::ApiGatewayV2::DomainName
+    Properties:
+      DomainName: http.example.test
+      DomainNameConfigurations: [{CertificateArn: !Ref CertArn, EndpointType: REGIONAL, SecurityPolicy: TLS_1_2}]
+  HttpMapping:
+    Type: AWS::ApiGatewayV2::ApiMapping
+    DependsOn: HttpDomain
+    Properties:
+      DomainName: http.example.test
+      ApiId: !Ref Http
+      Stage: $default
+      ApiMappingKey: ` + key + `
+Outputs:
+  Regional: {Value: !GetAtt RestDomain.RegionalDomainName}
+  HttpRegional: {Value: !GetAtt HttpDomain.RegionalDomainName}
+  MappingId: {Value: !Ref HttpMapping}
+`
+	}
+	file := filepath.Join(dir, "domains.yaml")
+	deploy := func(key string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(tmpl(key)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, stderr, err := s.awsRaw("cloudformation", "deploy", "--stack-name", "domains", "--template-file", file,
+			"--parameter-overrides", "RestApiId="+restID, "CertArn="+certArn, "FnArn="+fnArn); err != nil {
+			events, _, _ := s.awsRaw("cloudformation", "describe-stack-events", "--stack-name", "domains",
+				"--query", "StackEvents[?ResourceStatusReason!=null].[LogicalResourceId,ResourceStatus,ResourceStatusReason]", "--output", "text")
+			t.Fatalf("cloudformation deploy: %v\n%s\n%s\nevents:\n%s", err, out, stderr, events)
+		}
+	}
+	deploy("v2")
+	outs := stackOutputs(s.describeStack(t, "domains"))
+	if !strings.HasSuffix(outs["Regional"], ".amazonaws.com") && outs["Regional"] == "" || outs["HttpRegional"] == "" || outs["MappingId"] == "" {
+		t.Fatalf("outputs = %v", outs)
+	}
+	dn := s.awsJSON("apigateway", "get-domain-name", "--domain-name", "api.example.test")
+	if dn["regionalCertificateArn"] != certArn || dn["securityPolicy"] != "TLS_1_2" {
+		t.Fatalf("get-domain-name = %v", dn)
+	}
+
+	var r apiResponse
+	eventually(t, 5*time.Second, func() bool {
+		r, _ = tlsGet(t, tlsAddr, "api.example.test", "/email/send", ca.pool)
+		return r.Status == 200
+	})
+	if m := r.JSON(t); r.Status != 200 || m["path"] != "/email/send" || m["sent"] != true {
+		t.Fatalf("https://api.example.test/email/send = %d %s", r.Status, r.Body)
+	}
+	eventually(t, 5*time.Second, func() bool {
+		r, _ = tlsGet(t, tlsAddr, "http.example.test", "/v2/email/ping", ca.pool)
+		return r.Status == 200
+	})
+	if r.Status != 200 {
+		t.Fatalf("https://http.example.test/v2/email/ping = %d %s", r.Status, r.Body)
+	}
+
+	// An update moves the HTTP API's mapping key in place (same mapping id).
+	deploy("v3")
+	if id := stackOutputs(s.describeStack(t, "domains"))["MappingId"]; id != outs["MappingId"] {
+		t.Fatalf("mapping id %s → %s, want an in-place update", outs["MappingId"], id)
+	}
+	eventually(t, 5*time.Second, func() bool {
+		r, _ = tlsGet(t, tlsAddr, "http.example.test", "/v3/email/ping", ca.pool)
+		return r.Status == 200
+	})
+	if r.Status != 200 {
+		t.Fatalf("after the update, /v3/email/ping = %d %s", r.Status, r.Body)
+	}
+	if r, _ = tlsGet(t, tlsAddr, "http.example.test", "/v2/email/ping", ca.pool); r.Status != 404 && r.Status != 403 {
+		t.Fatalf("after the update, the old key still serves: %d %s", r.Status, r.Body)
+	}
+
+	s.aws("cloudformation", "delete-stack", "--stack-name", "domains")
+	s.waitStack(t, "stack-delete-complete", "domains")
+	if _, stderr, err := s.awsRaw("apigateway", "get-domain-name", "--domain-name", "api.example.test"); err == nil || !strings.Contains(stderr, "NotFoundException") {
+		t.Fatalf("domain left after delete-stack: %v %s", err, stderr)
+	}
+	if _, stderr, err := s.awsRaw("apigatewayv2", "get-domain-name", "--domain-name", "http.example.test"); err == nil || !strings.Contains(stderr, "NotFoundException") {
+		t.Fatalf("HTTP domain left after delete-stack: %v %s", err, stderr)
+	}
+}
