@@ -28,9 +28,9 @@ var samAPIGlobals = []string{"Auth", "Name", "DefinitionUri", "CacheClusterEnabl
 
 var samAPIProps = []string{"StageName", "DefinitionBody", "Auth", "Cors", "EndpointConfiguration", "BinaryMediaTypes", "Name",
 	"Description", "Variables", "MethodSettings", "TracingEnabled", "AccessLogSetting", "CacheClusterEnabled", "CacheClusterSize",
-	"MinimumCompressionSize", "DisableExecuteApiEndpoint", "FailOnWarnings", "Mode", "OpenApiVersion", "ApiKeySourceType", "Tags"}
+	"MinimumCompressionSize", "DisableExecuteApiEndpoint", "FailOnWarnings", "Mode", "OpenApiVersion", "ApiKeySourceType", "Tags", "Domain"}
 
-var samAPIUnsupported = []string{"DefinitionUri", "Domain", "CanarySetting", "GatewayResponses", "Models", "MergeDefinitions",
+var samAPIUnsupported = []string{"DefinitionUri", "CanarySetting", "GatewayResponses", "Models", "MergeDefinitions",
 	"AlwaysDeploy", "PropagateTags"}
 
 // samStageProps are the Api properties that go to its stage.
@@ -663,6 +663,9 @@ func addRestAPI(t *template, api *samRestAPI, events []restAPIEvent) string {
 		}
 	}
 	t.Resources[stageID] = &resourceDef{Type: "AWS::ApiGateway::Stage", Properties: sprops, Condition: rest.Condition}
+	if msg := addSAMRestDomain(t, api, stageID, rest.Condition); msg != "" {
+		return msg
+	}
 
 	for _, a := range authorizers {
 		if !a.perm {

@@ -18,7 +18,7 @@ func TestCloudFormationCustomDomains(t *testing.T) {
 	s := startSluice(t, startOpts{args: []string{"--data-listen", plain, "--tls-listen", tlsAddr}})
 	dir := t.TempDir()
 	ca := newTestCA(t)
-	certFile, keyFile, chainFile := ca.issue(t, dir, 200, "api.example.test", "http.example.test")
+	certFile, keyFile, chainFile := ca.issue(t, dir, 200, "api.example.test", "http.example.test", "sam.example.test")
 	certArn := str(s.awsJSON("acm", "import-certificate", "--certificate", "fileb://"+certFile,
 		"--private-key", "fileb://"+keyFile, "--certificate-chain", "fileb://"+chainFile)["CertificateArn"])
 	restID := emailAPI(t, s)
@@ -128,6 +128,52 @@ Outputs:
 	if r, _ = tlsGet(t, tlsAddr, "http.example.test", "/v2/email/ping", ca.pool); r.Status != 404 && r.Status != 403 {
 		t.Fatalf("after the update, the old key still serves: %d %s", r.Status, r.Body)
 	}
+
+	// SAM's Domain on an AWS::Serverless::Api: the same scenario, written as SAM.
+	samFile := filepath.Join(dir, "sam.yaml")
+	if err := os.WriteFile(samFile, []byte(`Transform: AWS::Serverless-2016-10-31
+Parameters:
+  CertArn: {Type: String}
+  FnArn: {Type: String}
+Resources:
+  EmailApi:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      Domain: {DomainName: sam.example.test, CertificateArn: !Ref CertArn, SecurityPolicy: TLS_1_2}
+      DefinitionBody:
+        openapi: "3.0.1"
+        info: {title: sam-email, version: "1"}
+        paths:
+          /email/{proxy+}:
+            x-amazon-apigateway-any-method:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${FnArn}/invocations
+  EmailPermission:
+    Type: AWS::Lambda::Permission
+    Properties:
+      Action: lambda:InvokeFunction
+      FunctionName: !Ref FnArn
+      Principal: apigateway.amazonaws.com
+      SourceArn: !Sub arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${EmailApi}/*
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, stderr, err := s.awsRaw("cloudformation", "deploy", "--stack-name", "samdomain", "--template-file", samFile,
+		"--parameter-overrides", "CertArn="+certArn, "FnArn="+fnArn); err != nil {
+		t.Fatalf("cloudformation deploy (SAM): %v\n%s\n%s", err, out, stderr)
+	}
+	eventually(t, 5*time.Second, func() bool {
+		r, _ = tlsGet(t, tlsAddr, "sam.example.test", "/email/send", ca.pool)
+		return r.Status == 200
+	})
+	if m := r.JSON(t); r.Status != 200 || m["path"] != "/email/send" || m["sent"] != true {
+		t.Fatalf("https://sam.example.test/email/send = %d %s", r.Status, r.Body)
+	}
+	s.aws("cloudformation", "delete-stack", "--stack-name", "samdomain")
+	s.waitStack(t, "stack-delete-complete", "samdomain")
 
 	s.aws("cloudformation", "delete-stack", "--stack-name", "domains")
 	s.waitStack(t, "stack-delete-complete", "domains")
