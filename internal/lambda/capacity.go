@@ -259,11 +259,7 @@ func (s *Service) createCapacityProvider(c *call) error {
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		b, err := json.Marshal(rec)
-		if err != nil {
-			return err
-		}
-		return tx.Put(capacityProviderKey(name), b)
+		return store.PutRecord(tx, capacityProviderKey(name), rec)
 	})
 	if err != nil {
 		return err
@@ -383,11 +379,7 @@ func (s *Service) updateCapacityProvider(c *call) error {
 		}
 		rec.Provider.LastModified = lastModified(s.now())
 		out = rec.Provider
-		b, err := json.Marshal(rec)
-		if err != nil {
-			return err
-		}
-		return tx.Put(capacityProviderKey(name), b)
+		return store.PutRecord(tx, capacityProviderKey(name), rec)
 	})
 	if err != nil {
 		return err
