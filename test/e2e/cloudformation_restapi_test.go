@@ -76,8 +76,8 @@ func TestCloudFormationRestAPI(t *testing.T) {
 
 	// A property the API rejects fails the resource with API Gateway's own error.
 	_, stderr, err := s.awsRaw("cloudformation", "validate-template", "--template-body",
-		`{"Resources":{"A":{"Type":"AWS::ApiGateway::RestApi","Properties":{"Name":"a"}},"D":{"Type":"AWS::ApiGateway::DomainName"}}}`)
-	if err == nil || !strings.Contains(stderr, "Unrecognized resource types: [AWS::ApiGateway::DomainName]") {
+		`{"Resources":{"A":{"Type":"AWS::ApiGateway::RestApi","Properties":{"Name":"a"}},"D":{"Type":"AWS::ApiGateway::VpcLink"}}}`)
+	if err == nil || !strings.Contains(stderr, "Unrecognized resource types: [AWS::ApiGateway::VpcLink]") {
 		t.Fatalf("validate-template: err=%v stderr=%s", err, stderr)
 	}
 
