@@ -65,6 +65,10 @@ type Options struct {
 	Exists func(function string) bool
 	// Logger receives write failures. Default slog.Default().
 	Logger *slog.Logger
+	// Ship, when set, is also given every line Append stores (not those Import
+	// stores): in a cluster, the log shipper (internal/logship) copies them to the
+	// other nodes, which Import them.
+	Ship func(name, stream string, t time.Time, line string)
 }
 
 func (o Options) withDefaults() Options {
@@ -217,6 +221,19 @@ func (s *Store) Close() error {
 // before they read. A write failure is logged, not returned, because the
 // invocation must not fail for it.
 func (s *Store) Append(function, stream string, t time.Time, line string) {
+	s.append(function, stream, t, line)
+	if s.opts.Ship != nil {
+		s.opts.Ship(function, stream, t, line)
+	}
+}
+
+// Import stores a line another node appended (and shipped): like Append, but
+// not shipped again.
+func (s *Store) Import(name, stream string, t time.Time, line string) {
+	s.append(name, stream, t, line)
+}
+
+func (s *Store) append(function, stream string, t time.Time, line string) {
 	fl := s.fn(function)
 	if fl == nil {
 		return

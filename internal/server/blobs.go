@@ -10,18 +10,16 @@ import (
 	"github.com/sluice-dev/sluice/internal/blobstore"
 )
 
-// openBlobs opens the blob store of one owner (sub is "blobs" for function code,
-// "s3/blobs" for object bodies): a directory under the data dir, or, with
-// --blob-store s3://bucket/prefix, the shared bucket under prefix/{code,s3} behind
-// a local cache in that same directory.
-func openBlobs(ctx context.Context, cfg Config, sub string, logger *slog.Logger) (blobstore.Blobs, error) {
-	dir := filepath.Join(cfg.DataDir, sub)
+// openBlobs opens the blob store of one owner ("code" for function code in
+// data-dir/blobs, "s3" for object bodies in data-dir/s3/blobs, "logs" for the
+// cluster's log chunks in data-dir/logship/blobs): a directory under the data dir,
+// or, with --blob-store s3://bucket/prefix, the shared bucket under prefix/<owner>
+// behind a local cache in that same directory.
+func openBlobs(ctx context.Context, cfg Config, owner string, logger *slog.Logger) (blobstore.Blobs, error) {
+	dir := filepath.Join(cfg.DataDir, map[string]string{"code": "blobs", "s3": filepath.Join("s3", "blobs"),
+		"logs": filepath.Join("logship", "blobs")}[owner])
 	if !cfg.sharedBlobs() {
 		return blobstore.New(dir)
-	}
-	owner := "code"
-	if sub != "blobs" {
-		owner = "s3"
 	}
 	backend, err := blobstore.OpenS3(ctx, strings.TrimSuffix(cfg.BlobStore, "/")+"/"+owner, cfg.BlobStoreEndpoint, cfg.Region)
 	if err != nil {

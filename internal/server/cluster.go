@@ -17,6 +17,7 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/awsproto"
 	"github.com/sluice-dev/sluice/internal/cluster"
+	"github.com/sluice-dev/sluice/internal/logship"
 	"github.com/sluice-dev/sluice/internal/store"
 	"github.com/sluice-dev/sluice/internal/store/etcdstore"
 )
@@ -116,4 +117,21 @@ func (n *node) leaderID(ctx context.Context) (string, error) {
 		return "", errors.New("no leader")
 	}
 	return string(resp.Kvs[0].Value), nil
+}
+
+// logShipper copies this node's function logs to the other nodes and theirs to
+// this one (internal/logship), so the Logs API answers the same on every node. It
+// needs a cluster and a shared blob store; nil otherwise (a single node, or nodes
+// with local blobs, which keep their own logs).
+func (n *node) logShipper(ctx context.Context, cfg Config, st store.Store, logger *slog.Logger) (*logship.Shipper, error) {
+	if n.cluster == nil || !cfg.sharedBlobs() {
+		return nil, nil
+	}
+	blobs, err := openBlobs(ctx, cfg, "logs", logger)
+	if err != nil {
+		return nil, fmt.Errorf("log blob store: %w", err)
+	}
+	return logship.New(logship.Options{Store: st, Blobs: blobs, Node: n.self.ID,
+		StateFile: filepath.Join(cfg.DataDir, "logship", "imported.json"),
+		IsLeader:  n.cluster.IsLeader, Logger: logger.With("component", "logship")})
 }

@@ -113,20 +113,34 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		return nil, err
 	}
 
-	blobs, err := openBlobs(ctx, cfg, "blobs", logger)
+	blobs, err := openBlobs(ctx, cfg, "code", logger)
 	if err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
 	// The log store learns whether a function exists from the lambda service,
 	// built below; requests reach it only after build returns.
 	var functionExists func(name string) bool
-	logs, err := fnlogs.OpenWith(filepath.Join(cfg.DataDir, "logs"), fnlogs.Options{
-		Exists: func(name string) bool { return functionExists != nil && functionExists(name) },
-	})
+	shipper, err := n.logShipper(ctx, cfg, st, logger)
+	if err != nil {
+		return nil, err
+	}
+	logOpts := fnlogs.Options{Exists: func(name string) bool { return functionExists != nil && functionExists(name) }}
+	if shipper != nil {
+		logOpts.Ship = shipper.Append
+	}
+	logs, err := fnlogs.OpenWith(filepath.Join(cfg.DataDir, "logs"), logOpts)
 	if err != nil {
 		return nil, fmt.Errorf("function logs: %w", err)
 	}
 	n.closers = append(n.closers, logs.Close)
+	if shipper != nil {
+		if err := shipper.Start(ctx, logs); err != nil {
+			return nil, err
+		}
+		// Closed before the log store (closers run last first) and after the
+		// function pool, so the pool's last lines are shipped too.
+		n.closers = append(n.closers, shipper.Close)
+	}
 	installed, err := shims.Install(filepath.Join(cfg.DataDir, "runtime", "shims"))
 	if err != nil {
 		return nil, fmt.Errorf("runtime shims: %w", err)
@@ -369,7 +383,7 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 // function code, so each owner collects its own), metadata in the store.
 func buildS3(ctx context.Context, n *node, cfg Config, st store.Store, verifier *sigv4.Verifier, creds sigv4.Credentials, open bool,
 	fns *lambda.Service, logger *slog.Logger) (*s3.Service, error) {
-	blobs, err := openBlobs(ctx, cfg, filepath.Join("s3", "blobs"), logger)
+	blobs, err := openBlobs(ctx, cfg, "s3", logger)
 	if err != nil {
 		return nil, fmt.Errorf("s3 blob store: %w", err)
 	}
