@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -100,7 +99,8 @@ func TestClusterRedisQuota(t *testing.T) {
 	}
 
 	// GetUsage reads the counts the gateway enforces (Redis), from either node;
-	// UpdateUsage, which could not reach them, is refused rather than ignored.
+	// UpdateUsage's extension sets the window's counter there, so exactly that
+	// many more requests pass, through either node.
 	planID := str(b.awsJSON("apigateway", "get-usage-plans")["items"].([]any)[0].(map[string]any)["id"])
 	keyID := str(b.awsJSON("apigateway", "get-api-keys")["items"].([]any)[0].(map[string]any)["id"])
 	today := time.Now().UTC().Format(time.DateOnly)
@@ -108,9 +108,22 @@ func TestClusterRedisQuota(t *testing.T) {
 	if got := fmt.Sprint(usage["items"].(map[string]any)[keyID]); got != "[[15 0]]" {
 		t.Fatalf("get-usage from node b: %s, want [[15 0]] (15 used, none left)", got)
 	}
-	if _, stderr, err := b.awsRaw("apigateway", "update-usage", "--usage-plan-id", planID, "--key-id", keyID,
-		"--patch-operations", "op=replace,path=/remaining,value=5"); err == nil || !strings.Contains(stderr, "NotImplementedException") {
-		t.Fatalf("update-usage with Redis counters: err %v, stderr %s", err, stderr)
+	upd := b.awsJSON("apigateway", "update-usage", "--usage-plan-id", planID, "--key-id", keyID,
+		"--patch-operations", "op=replace,path=/remaining,value=5")
+	if got := fmt.Sprint(upd["items"].(map[string]any)[keyID]); got != "[[15 5]]" {
+		t.Fatalf("update-usage remaining=5: %v, want [[15 5]]", upd)
+	}
+	got = map[string]int{}
+	for i := range 8 {
+		r := []*instance{a, b}[i%2].call(t, "GET", apiID, "/prod/keyed", "", "x-api-key", key)
+		got[fmt.Sprint(r.Status)]++
+	}
+	if got["200"] != 5 || got["429"] != 3 {
+		t.Fatalf("8 requests after an extension of 5: %v", got)
+	}
+	usage = a.awsJSON("apigateway", "get-usage", "--usage-plan-id", planID, "--start-date", today, "--end-date", today)
+	if got := fmt.Sprint(usage["items"].(map[string]any)[keyID]); got != "[[20 0]]" {
+		t.Fatalf("get-usage from node a after the extension: %s, want [[20 0]]", got)
 	}
 
 	rs.stop()

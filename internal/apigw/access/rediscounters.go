@@ -130,4 +130,35 @@ func (c *RedisCounters) Used(ctx context.Context, planID, keyID string) (map[str
 	return out, nil
 }
 
+// Window reads the counter of a quota window: what it has counted (plus any
+// UpdateUsage extension), and whether it exists.
+func (c *RedisCounters) Window(ctx context.Context, name string) (int64, bool, error) {
+	planKey, window := splitWindow(name)
+	counter, _ := c.keys(planKey, window)
+	n, err := c.client.Get(ctx, counter).Int64()
+	if errors.Is(err, redis.Nil) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("quota counter %s in redis: %w", name, err)
+	}
+	return n, true, nil
+}
+
+// SetWindow sets the counter of a quota window (UpdateUsage's /remaining
+// extension: used is the limit minus what remains, below zero for more than the
+// limit). It expires with the window, as a counter Take made does.
+func (c *RedisCounters) SetWindow(ctx context.Context, name string, used int64) error {
+	planKey, window := splitWindow(name)
+	start, err := time.Parse(time.DateOnly, window)
+	if err != nil {
+		return fmt.Errorf("quota counter %q: no window start: %w", name, err)
+	}
+	counter, _ := c.keys(planKey, window)
+	if err := c.client.SetArgs(ctx, counter, used, redis.SetArgs{ExpireAt: start.Add(redisWindowLife)}).Err(); err != nil {
+		return fmt.Errorf("quota counter %s in redis: %w", name, err)
+	}
+	return nil
+}
+
 var _ Counters = (*RedisCounters)(nil)

@@ -203,6 +203,61 @@ func TestRedisCountersExpire(t *testing.T) {
 	}
 }
 
+// UpdateUsage's extension: SetWindow sets a window's counter (so Take admits
+// exactly what remains, beyond the limit when it is negative), Window reads it,
+// and it expires with the window like a counter Take made.
+func TestRedisCountersSetWindow(t *testing.T) {
+	url, _ := startRedis(t)
+	ctx := context.Background()
+	c, err := OpenRedisCounters(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now().UTC().Truncate(24 * time.Hour)
+	window := start.Format(time.DateOnly)
+	name := CounterName("p", "k", window)
+	if n, ok, err := c.Window(ctx, name); n != 0 || ok || err != nil {
+		t.Fatalf("Window of a new counter = %d, %v, %v", n, ok, err)
+	}
+	for range 3 {
+		if ok, err := c.Take(ctx, name, window, 3); !ok || err != nil {
+			t.Fatalf("Take = %v, %v", ok, err)
+		}
+	}
+	if ok, _ := c.Take(ctx, name, window, 3); ok {
+		t.Fatal("Take past the limit admitted")
+	}
+	// 2 more than the limit of 3 remain: the counter goes to -2.
+	if err := c.SetWindow(ctx, name, -2); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok, err := c.Window(ctx, name); n != -2 || !ok || err != nil {
+		t.Fatalf("Window = %d, %v, %v; want -2", n, ok, err)
+	}
+	admitted := 0
+	for range 10 {
+		if ok, err := c.Take(ctx, name, window, 3); err != nil {
+			t.Fatal(err)
+		} else if ok {
+			admitted++
+		}
+	}
+	if admitted != 5 {
+		t.Fatalf("after the extension %d admitted, want 5", admitted)
+	}
+	if used, err := c.Used(ctx, "p", "k"); err != nil || used[window] != 8 {
+		t.Fatalf("Used = %v, %v; want 8 today", used, err)
+	}
+	counter, _ := c.keys("p/k", window)
+	if at, err := c.client.ExpireTime(ctx, counter).Result(); err != nil || int64(at/time.Second) != start.Add(redisWindowLife).Unix() {
+		t.Fatalf("extended counter expires at %v (%v)", at, err)
+	}
+	if err := c.SetWindow(ctx, "no-window", 1); err == nil {
+		t.Fatal("SetWindow of a name with no window: no error")
+	}
+}
+
 // Redis unreachable: OpenRedisCounters refuses to start, and a Take on a running
 // node returns an error (the gateway answers 500) instead of admitting the
 // request uncounted, within the command timeout.

@@ -684,14 +684,8 @@ func (s *Service) getUsage(ctx context.Context, req *request) (int, any, error) 
 		if onlyKey != "" && keyID != onlyKey {
 			continue
 		}
-		var series [][]int64
-		if s.counters != nil {
-			used, err := s.counters.Used(ctx, p.ID, keyID)
-			if err != nil {
-				return 0, nil, internalErr("get usage", err)
-			}
-			series = usageSeries(p, used, nil, start, end)
-		} else if series, err = keyUsage(rd, p, keyID, start, end); err != nil {
+		series, err := s.keyUsage(ctx, rd, p, keyID, start, end)
+		if err != nil {
 			return 0, nil, internalErr("get usage", err)
 		}
 		out.Items[keyID] = series
@@ -699,23 +693,48 @@ func (s *Service) getUsage(ctx context.Context, req *request) (int, any, error) 
 	return http.StatusOK, out, nil
 }
 
-// keyUsage is one key's [used, remaining] pair per day from start to end. Used is
-// the day's count; remaining is what the quota window the day falls in had left at
-// the end of that day, counting any extension UpdateUsage granted (the window
-// counter is then below the sum of its days).
-func keyUsage(rd reader, p *model.UsagePlan, keyID string, start, end time.Time) ([][]int64, error) {
-	prefix := model.UsageCounterPrefix + p.ID + "/" + keyID + "/day/"
-	days, err := rd.List(prefix)
-	if err != nil {
-		return nil, err
-	}
+// windowCounters are quota counters outside the store (Redis) whose window
+// counters UpdateUsage can read and set (access.RedisCounters).
+type windowCounters interface {
+	Window(ctx context.Context, name string) (used int64, ok bool, err error)
+	SetWindow(ctx context.Context, name string, used int64) error
+}
+
+// keyUsage is one key's [used, remaining] pair per day from start to end, read
+// where the data plane counts (the store, or s.counters). Used is the day's count;
+// remaining is what the quota window the day falls in had left at the end of that
+// day, counting any extension UpdateUsage granted (the window counter is then
+// below the sum of its days).
+func (s *Service) keyUsage(ctx context.Context, rd reader, p *model.UsagePlan, keyID string, start, end time.Time) ([][]int64, error) {
 	used := map[string]int64{}
-	for _, d := range days {
-		var u struct {
-			Used int64 `json:"used"`
+	window := func(string) (int64, bool, error) { return 0, false, nil }
+	switch wc, ok := s.counters.(windowCounters); {
+	case s.counters != nil:
+		var err error
+		if used, err = s.counters.Used(ctx, p.ID, keyID); err != nil {
+			return nil, err
 		}
-		if err := json.Unmarshal(d.Value, &u); err == nil {
-			used[strings.TrimPrefix(d.Key, prefix)] = u.Used
+		if ok {
+			window = func(w string) (int64, bool, error) { return wc.Window(ctx, access.CounterName(p.ID, keyID, w)) }
+		}
+	default:
+		prefix := model.UsageCounterPrefix + p.ID + "/" + keyID + "/day/"
+		days, err := rd.List(prefix)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range days {
+			var u usageCount
+			if err := json.Unmarshal(d.Value, &u); err == nil {
+				used[strings.TrimPrefix(d.Key, prefix)] = u.Used
+			}
+		}
+		window = func(w string) (int64, bool, error) {
+			c, ok, err := store.GetRecord[usageCount](rd, model.UsageCounterPrefix+access.CounterName(p.ID, keyID, w))
+			if !ok || err != nil {
+				return 0, ok, err
+			}
+			return c.Used, true, nil
 		}
 	}
 	// adjust[window] is the window counter minus the sum of its days.
@@ -733,13 +752,13 @@ func keyUsage(rd reader, p *model.UsagePlan, keyID string, start, end time.Time)
 			if _, done := adjust[w]; done {
 				continue
 			}
-			c, ok, err := store.GetRecord[usageCount](rd, model.UsageCounterPrefix+access.CounterName(p.ID, keyID, w))
+			n, ok, err := window(w)
 			if err != nil {
 				return nil, err
 			}
 			adjust[w] = 0
 			if ok {
-				adjust[w] = c.Used - sums[w]
+				adjust[w] = n - sums[w]
 			}
 		}
 	}
@@ -801,13 +820,15 @@ func (s *Service) updateUsage(ctx context.Context, req *request) (int, any, erro
 		}
 		remaining = &n
 	}
-	if remaining != nil && s.counters != nil {
+	wc, settable := s.counters.(windowCounters)
+	if remaining != nil && s.counters != nil && !settable {
 		// Refused rather than written where the data plane does not count.
 		return 0, nil, awsproto.Errorf(http.StatusNotImplemented, "NotImplementedException",
-			"UpdateUsage is not implemented with --quota-counters redis: the extension would not reach the counters the gateway enforces")
+			"UpdateUsage is not implemented with these quota counters: the extension would not reach the counters the gateway enforces")
 	}
 	now := time.Now().UTC()
 	var p *model.UsagePlan
+	var counter string // the window counter to set in s.counters, after the checks
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if p, err = loadUsagePlan(tx, plan); err != nil {
@@ -827,21 +848,24 @@ func (s *Service) updateUsage(ctx context.Context, req *request) (int, any, erro
 		if p.Quota == nil {
 			return badRequest("Usage plan %s has no quota; there is no remaining quota to update", plan)
 		}
-		key := model.UsageCounterPrefix + access.CounterName(plan, keyID, access.QuotaWindow(p.Quota, now))
-		return store.PutRecord(tx, key, &usageCount{Used: int64(p.Quota.Limit) - *remaining})
+		name := access.CounterName(plan, keyID, access.QuotaWindow(p.Quota, now))
+		if s.counters != nil {
+			counter = name
+			return nil
+		}
+		return store.PutRecord(tx, model.UsageCounterPrefix+name, &usageCount{Used: int64(p.Quota.Limit) - *remaining})
 	})
 	if err != nil {
 		return 0, nil, internalErr("update usage", err)
 	}
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	var series [][]int64
-	if s.counters != nil {
-		used, err := s.counters.Used(ctx, p.ID, keyID)
-		if err != nil {
+	if counter != "" {
+		if err := wc.SetWindow(ctx, counter, int64(p.Quota.Limit)-*remaining); err != nil {
 			return 0, nil, internalErr("update usage", err)
 		}
-		series = usageSeries(p, used, nil, today, today)
-	} else if series, err = keyUsage(s.reader(ctx), p, keyID, today, today); err != nil {
+	}
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	series, err := s.keyUsage(ctx, s.reader(ctx), p, keyID, today, today)
+	if err != nil {
 		return 0, nil, internalErr("update usage", err)
 	}
 	day := today.Format(time.DateOnly)
