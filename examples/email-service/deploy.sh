@@ -1,66 +1,41 @@
 #!/usr/bin/env bash
-# Seed scenario 1 (docs: README.md here): a REST API whose greedy resource
-# /email/{proxy+} (ANY) sends every sub-path to one Node.js function, deployed to
-# stage v1. Run `make run` in the repository first, then: bash deploy.sh
-# (ENDPOINT=http://127.0.0.1:8080 for a server on another address). Running it again
-# updates the function's code and redeploys the same API instead of failing, and it
-# leaves no files behind.
+# Seed scenario 1 (README.md here): template.yaml deployed with `sluice deploy`, then
+# the API driven with curl. Run `make run` in the repository first, then:
+#   bash deploy.sh
+# (ENDPOINT=http://127.0.0.1:8080 for a server on another address, SLUICE=path/to/sluice
+# when it is not on PATH, DEPLOY_WITH=aws to deploy with `aws cloudformation package` +
+# `deploy` instead, STACK for another stack). Running it again changes nothing; after a
+# change to email/index.js it updates the function's code under the same API.
 set -euo pipefail
+SLUICE=${SLUICE:-sluice}
+# A relative SLUICE (bin/sluice after `make build`) is relative to where we were started.
+case $SLUICE in */*) SLUICE="$(cd "$(dirname "$SLUICE")" && pwd)/$(basename "$SLUICE")" ;; esac
 cd "$(dirname "$0")"
 ENDPOINT=${ENDPOINT:-http://127.0.0.1:4566}
+STACK=${STACK:-email-service}
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
 export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1}
 export AWS_PAGER=""
 awsl() { aws --endpoint-url "$ENDPOINT" --output text "$@"; }
-ACCOUNT=123456789012
 
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-zip -q "$WORK/function.zip" index.js
-
-# The function: created once, its code updated on later runs.
-if FN_ARN=$(awsl lambda get-function-configuration --function-name email --query FunctionArn 2>/dev/null); then
-  awsl lambda update-function-code --function-name email --zip-file "fileb://$WORK/function.zip" >/dev/null
-  awsl lambda wait function-updated --function-name email
-  echo "updated function email"
+if [ "${DEPLOY_WITH:-sluice}" = aws ]; then
+  # The AWS CLI's way: package zips email/, uploads it and rewrites CodeUri to its S3
+  # URI (package's S3 client needs AWS_ENDPOINT_URL_S3); deploy runs a change set.
+  WORK=$(mktemp -d)
+  trap 'rm -rf "$WORK"' EXIT
+  awsl s3api head-bucket --bucket "$STACK-artifacts" >/dev/null 2>&1 || awsl s3 mb "s3://$STACK-artifacts" >/dev/null
+  AWS_ENDPOINT_URL_S3=$ENDPOINT aws --endpoint-url "$ENDPOINT" cloudformation package --template-file template.yaml \
+    --s3-bucket "$STACK-artifacts" --output-template-file "$WORK/packaged.yaml" >/dev/null
+  aws --endpoint-url "$ENDPOINT" cloudformation deploy --template-file "$WORK/packaged.yaml" --stack-name "$STACK" \
+    --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset
 else
-  FN_ARN=$(awsl lambda create-function --function-name email --runtime nodejs22.x --handler index.handler \
-    --role "arn:aws:iam::$ACCOUNT:role/email" --zip-file "fileb://$WORK/function.zip" --query FunctionArn)
-  echo "created function email"
+  "$SLUICE" deploy --endpoint-url "$ENDPOINT" --stack-name "$STACK"
 fi
 
-# The API: found by name, else created with its /email/{proxy+} resource.
-API=$(awsl apigateway get-rest-apis --query "items[?name=='email-service'].id | [0]")
-if [ -z "$API" ] || [ "$API" = None ]; then
-  API=$(awsl apigateway create-rest-api --name email-service --query id)
-  echo "created REST API email-service ($API)"
-fi
-PROXY=$(awsl apigateway get-resources --rest-api-id "$API" --query "items[?path=='/email/{proxy+}'].id | [0]")
-if [ -z "$PROXY" ] || [ "$PROXY" = None ]; then
-  ROOT=$(awsl apigateway get-resources --rest-api-id "$API" --query "items[?path=='/'].id | [0]")
-  EMAIL=$(awsl apigateway get-resources --rest-api-id "$API" --query "items[?path=='/email'].id | [0]")
-  if [ -z "$EMAIL" ] || [ "$EMAIL" = None ]; then
-    EMAIL=$(awsl apigateway create-resource --rest-api-id "$API" --parent-id "$ROOT" --path-part email --query id)
-  fi
-  PROXY=$(awsl apigateway create-resource --rest-api-id "$API" --parent-id "$EMAIL" --path-part '{proxy+}' --query id)
-fi
-if ! awsl apigateway get-method --rest-api-id "$API" --resource-id "$PROXY" --http-method ANY >/dev/null 2>&1; then
-  awsl apigateway put-method --rest-api-id "$API" --resource-id "$PROXY" --http-method ANY --authorization-type NONE >/dev/null
-fi
-# put-integration replaces the method's integration: the same call on every run.
-awsl apigateway put-integration --rest-api-id "$API" --resource-id "$PROXY" --http-method ANY --type AWS_PROXY \
-  --integration-http-method POST \
-  --uri "arn:aws:apigateway:$AWS_DEFAULT_REGION:lambda:path/2015-03-31/functions/$FN_ARN/invocations" >/dev/null
-# A statement id is unique in the function's policy: replace it.
-awsl lambda remove-permission --function-name email --statement-id apigw >/dev/null 2>&1 || true
-awsl lambda add-permission --function-name email --statement-id apigw --action lambda:InvokeFunction \
-  --principal apigateway.amazonaws.com --source-arn "arn:aws:execute-api:$AWS_DEFAULT_REGION:$ACCOUNT:$API/*/*/email/*" >/dev/null
-awsl apigateway create-deployment --rest-api-id "$API" --stage-name v1 >/dev/null
-
+API=$(awsl cloudformation describe-stacks --stack-name "$STACK" --query "Stacks[0].Outputs[?OutputKey=='ApiId'].OutputValue")
 # The path form needs no DNS, so every client reaches it; the Host form is
 # http://$API.execute-api.localhost:PORT/v1/... (see the README).
 BASE="$ENDPOINT/restapis/$API/v1/_user_request_"
-sleep 0.2
 echo "stage v1: $BASE/"
 echo "POST /v1/email/send → $(curl -s -X POST "$BASE/email/send" -d '{"to":"a@example.com"}')"
 echo "GET  /v1/email/ping → $(curl -s "$BASE/email/ping")"

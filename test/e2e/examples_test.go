@@ -37,34 +37,102 @@ func runExampleEnv(t *testing.T, s *instance, env []string, script string, args 
 	return string(out)
 }
 
-// examples/email-service/deploy.sh is idempotent: the second run updates the
-// function and redeploys the same API (no "already exists"), both runs answer
-// through the path-form URL, and nothing is left in the example's folder.
+// examples/email-service (seed scenario 1) as SAM: deploy.sh deploys template.yaml
+// with `sluice deploy` and calls the stage v1 with curl. A second run changes
+// nothing; a one-line change to the handler updates the function's code under the
+// same REST API; the AWS CLI path (`aws cloudformation package` + `deploy`) deploys
+// the same template as another stack; nothing is left in the example's folder.
 func TestEmailServiceDeployTwice(t *testing.T) {
 	s := startSluice(t, startOpts{})
 	dir := filepath.Join("..", "..", "examples", "email-service")
 	before := listDir(t, dir)
-	first := runExample(t, s, filepath.Join(dir, "deploy.sh"))
-	second := runExample(t, s, filepath.Join(dir, "deploy.sh"))
-	for i, out := range []string{first, second} {
-		for _, want := range []string{`POST /v1/email/send → {"sent":true`, `GET  /v1/email/ping → {"pong":true`,
+	answers := func(run, out string, sent string) {
+		t.Helper()
+		for _, want := range []string{`POST /v1/email/send → {"sent":` + sent, `GET  /v1/email/ping → {"pong":true`,
 			`GET  /v1/nothing    → {"message":"Missing Authentication Token"}`} {
 			if !strings.Contains(out, want) {
-				t.Fatalf("run %d: no %q in:\n%s", i+1, want, out)
+				t.Fatalf("%s: no %q in:\n%s", run, want, out)
 			}
 		}
 	}
-	if !strings.Contains(first, "created function email") || !strings.Contains(second, "updated function email") ||
-		strings.Contains(second, "created REST API") {
-		t.Fatalf("the second run should update, not create:\nfirst:\n%s\nsecond:\n%s", first, second)
+	first := runExample(t, s, filepath.Join(dir, "deploy.sh"))
+	answers("first run", first, "true")
+	for _, want := range []string{"Stack email-service is CREATE_COMPLETE", "EmailProxyPermissionv1",
+		"EmailApiv1Stage", "/_user_request_/"} {
+		if !strings.Contains(first, want) {
+			t.Fatalf("first run: no %q in:\n%s", want, first)
+		}
 	}
-	apis := s.awsJSON("apigateway", "get-rest-apis")["items"].([]any)
-	if len(apis) != 1 {
-		t.Fatalf("two runs made %d REST APIs, want 1: %v", len(apis), apis)
+	apiID := stackOutputs(s.describeStack(t, "email-service"))["ApiId"]
+	if !strings.Contains(first, "stage v1: "+s.URL+"/restapis/"+apiID+"/v1/_user_request_/") {
+		t.Fatalf("first run: no stage URL for API %q:\n%s", apiID, first)
+	}
+	fn := stackResource(t, s, "email-service", "Email")
+	code := func() string {
+		return str(s.awsJSON("lambda", "get-function-configuration", "--function-name", fn)["CodeSha256"])
+	}
+	sha := code()
+
+	second := runExample(t, s, filepath.Join(dir, "deploy.sh"))
+	answers("second run", second, "true")
+	if !strings.Contains(second, "No changes to deploy") || code() != sha {
+		t.Fatalf("second run changed something (code %s, was %s):\n%s", code(), sha, second)
+	}
+
+	// A one-line handler change, in a copy of the folder: new code, same API.
+	edited := filepath.Join(t.TempDir(), "email-service")
+	if err := os.CopyFS(edited, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	handler := filepath.Join(edited, "email", "index.js")
+	src, err := os.ReadFile(handler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(src), "result = { sent: true };", "result = { sent: \"queued\" };", 1)
+	if changed == string(src) {
+		t.Fatalf("%s has no line `result = { sent: true };` to change", handler)
+	}
+	if err := os.WriteFile(handler, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	third := runExample(t, s, filepath.Join(edited, "deploy.sh"))
+	answers("run after the handler change", third, `"queued"`)
+	if !strings.Contains(third, "Stack email-service is UPDATE_COMPLETE") || code() == sha {
+		t.Fatalf("the handler change did not update the code (code %s, was %s):\n%s", code(), sha, third)
+	}
+	if got := stackOutputs(s.describeStack(t, "email-service"))["ApiId"]; got != apiID {
+		t.Fatalf("API id after the handler change = %q, want %q", got, apiID)
+	}
+	if apis := s.awsJSON("apigateway", "get-rest-apis")["items"].([]any); len(apis) != 1 {
+		t.Fatalf("three runs made %d REST APIs, want 1: %v", len(apis), apis)
+	}
+
+	// The AWS CLI's way, as another stack.
+	cli := runExampleEnv(t, s, []string{"DEPLOY_WITH=aws", "STACK=email-service-cli"}, filepath.Join(dir, "deploy.sh"))
+	answers("DEPLOY_WITH=aws", cli, "true")
+	if !strings.Contains(cli, "Successfully created/updated stack - email-service-cli") {
+		t.Fatalf("DEPLOY_WITH=aws:\n%s", cli)
+	}
+	if cliAPI := stackOutputs(s.describeStack(t, "email-service-cli"))["ApiId"]; cliAPI == apiID ||
+		!strings.Contains(cli, "stage v1: "+s.URL+"/restapis/"+cliAPI+"/v1/_user_request_/") {
+		t.Fatalf("DEPLOY_WITH=aws: API %q (the first stack's is %q):\n%s", cliAPI, apiID, cli)
 	}
 	if after := listDir(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
 		t.Fatalf("deploy.sh left files behind: before %v, after %v", before, after)
 	}
+}
+
+// stackResource is the physical id of a stack's resource.
+func stackResource(t *testing.T, s *instance, stack, logicalID string) string {
+	t.Helper()
+	r, _ := s.awsJSON("cloudformation", "describe-stack-resource", "--stack-name", stack,
+		"--logical-resource-id", logicalID)["StackResourceDetail"].(map[string]any)
+	if id := str(r["PhysicalResourceId"]); id != "" {
+		return id
+	}
+	t.Fatalf("stack %s has no resource %s", stack, logicalID)
+	return ""
 }
 
 func listDir(t *testing.T, dir string) []string {
