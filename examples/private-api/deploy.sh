@@ -5,21 +5,36 @@
 # endpoint first, in the repository root:
 #   make run ARGS="--private-listen 127.0.0.1:4567=vpce-0123456789abcdef0"
 # then: bash deploy.sh (ENDPOINT for the control plane, PRIVATE for the endpoint's
-# address, SLUICE=path/to/sluice when it is not on PATH). Running it again changes
-# nothing in the stack.
+# address, SLUICE=path/to/sluice when it is not on PATH, DEPLOY_WITH=aws to deploy
+# with `aws cloudformation package` + `deploy` instead, STACK for another stack).
+# Running it again changes nothing in the stack.
 set -euo pipefail
+SLUICE=${SLUICE:-sluice}
+# A relative SLUICE (bin/sluice after `make build`) is relative to where we were started.
+case $SLUICE in */*) SLUICE="$(cd "$(dirname "$SLUICE")" && pwd)/$(basename "$SLUICE")" ;; esac
 cd "$(dirname "$0")"
 ENDPOINT=${ENDPOINT:-http://127.0.0.1:4566}
 PRIVATE=${PRIVATE:-127.0.0.1:4567}
 VPCE=${VPCE:-vpce-0123456789abcdef0}
-SLUICE=${SLUICE:-sluice}
 STACK=${STACK:-private-api}
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
 export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1}
 export AWS_PAGER=""
 awsl() { aws --endpoint-url "$ENDPOINT" --output text "$@"; }
 
-"$SLUICE" deploy --endpoint-url "$ENDPOINT" --stack-name "$STACK" --parameter-overrides "VpceId=$VPCE"
+if [ "${DEPLOY_WITH:-sluice}" = aws ]; then
+  # The AWS CLI's way: package zips items/, uploads it and rewrites CodeUri to its S3
+  # URI (package's S3 client needs AWS_ENDPOINT_URL_S3); deploy runs a change set.
+  WORK=$(mktemp -d)
+  trap 'rm -rf "$WORK"' EXIT
+  awsl s3api head-bucket --bucket "$STACK-artifacts" >/dev/null 2>&1 || awsl s3 mb "s3://$STACK-artifacts" >/dev/null
+  AWS_ENDPOINT_URL_S3=$ENDPOINT aws --endpoint-url "$ENDPOINT" cloudformation package --template-file template.yaml \
+    --s3-bucket "$STACK-artifacts" --output-template-file "$WORK/packaged.yaml" >/dev/null
+  aws --endpoint-url "$ENDPOINT" cloudformation deploy --template-file "$WORK/packaged.yaml" --stack-name "$STACK" \
+    --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --parameter-overrides "VpceId=$VPCE" --no-fail-on-empty-changeset
+else
+  "$SLUICE" deploy --endpoint-url "$ENDPOINT" --stack-name "$STACK" --parameter-overrides "VpceId=$VPCE"
+fi
 
 output() {
   awsl cloudformation describe-stacks --stack-name "$STACK" --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue"

@@ -118,6 +118,9 @@ func TestEmailServiceDeployTwice(t *testing.T) {
 		!strings.Contains(cli, "stage v1: "+s.URL+"/restapis/"+cliAPI+"/v1/_user_request_/") {
 		t.Fatalf("DEPLOY_WITH=aws: API %q (the first stack's is %q):\n%s", cliAPI, apiID, cli)
 	}
+	if again := runExampleEnv(t, s, []string{"DEPLOY_WITH=aws", "STACK=email-service-cli"}, filepath.Join(dir, "deploy.sh")); !strings.Contains(again, "No changes to deploy") {
+		t.Fatalf("DEPLOY_WITH=aws, second run:\n%s", again)
+	}
 	if after := listDir(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
 		t.Fatalf("deploy.sh left files behind: before %v, after %v", before, after)
 	}
@@ -149,7 +152,9 @@ func listDir(t *testing.T, dir string) []string {
 }
 
 // examples/token-authorizer: the SAM template deploys with `sluice deploy` and the
-// API answers each kind of token as scenario 2 says; a second run changes nothing.
+// API answers each kind of token as scenario 2 says; a second run changes nothing;
+// DEPLOY_WITH=aws deploys it with `aws cloudformation package` + `deploy` as another
+// stack that answers the same.
 func TestTokenAuthorizerExample(t *testing.T) {
 	s := startSluice(t, startOpts{})
 	dir := filepath.Join("..", "..", "examples", "token-authorizer")
@@ -183,6 +188,21 @@ func TestTokenAuthorizerExample(t *testing.T) {
 	second := runExample(t, s, filepath.Join(dir, "deploy.sh"))
 	if !strings.Contains(second, "No changes to deploy") || !strings.Contains(second, "token allow-1    → 200") {
 		t.Fatalf("second run:\n%s", second)
+	}
+	// The same template through the AWS CLI (package + deploy), as a second stack.
+	cli := runExampleEnv(t, s, []string{"DEPLOY_WITH=aws", "STACK=token-authorizer-cli"}, filepath.Join(dir, "deploy.sh"))
+	for _, want := range []string{"Successfully created/updated stack - token-authorizer-cli",
+		`token allow-1    → 200 {"blocks": [{"height": 1, "hash": "00ab"}, {"height": 2, "hash": "00cd"}]}`,
+		`token deny-1     → 403 {"Message":"User is not authorized to access this resource with an explicit deny"}`,
+		`token nonsense   → 401 {"message":"Unauthorized"}`,
+		`token (none)     → 401 {"message":"Unauthorized"}`} {
+		if !strings.Contains(cli, want) {
+			t.Fatalf("DEPLOY_WITH=aws: no %q in:\n%s", want, cli)
+		}
+	}
+	if cliAPI := stackOutputs(s.describeStack(t, "token-authorizer-cli"))["ApiId"]; cliAPI == "" ||
+		!strings.Contains(cli, "GET "+s.URL+"/restapis/"+cliAPI+"/prod/_user_request_/blocks") {
+		t.Fatalf("DEPLOY_WITH=aws: API %q not called:\n%s", cliAPI, cli)
 	}
 	if after := listDir(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
 		t.Fatalf("deploy.sh left files behind: before %v, after %v", before, after)
@@ -297,7 +317,8 @@ func TestImagePipelineExample(t *testing.T) {
 // examples/private-api (seed scenario 3) as SAM: a PRIVATE REST API behind a private
 // endpoint, its resource policy, an API key method under a PER_API usage plan and an
 // AWS_IAM method, driven by deploy.sh with curl (SigV4 with curl's --aws-sigv4). A
-// second run changes nothing in the stack.
+// second run changes nothing in the stack; DEPLOY_WITH=aws deploys it with
+// `aws cloudformation package` + `deploy` as another stack that answers the same.
 func TestPrivateAPIExample(t *testing.T) {
 	const vpce = "vpce-0123456789abcdef0"
 	priv := freeAddr(t, "127.0.0.1")
@@ -319,6 +340,23 @@ func TestPrivateAPIExample(t *testing.T) {
 	second := runExampleEnv(t, s, env, filepath.Join(dir, "deploy.sh"))
 	if !strings.Contains(second, "No changes to deploy") || !strings.Contains(second, "admin signed (SigV4)         → 200") {
 		t.Fatalf("second run:\n%s", second)
+	}
+	// The same template through the AWS CLI (package + deploy), as a second stack
+	// behind the same endpoint, with its own caller.
+	cli := runExampleEnv(t, s, append(env, "DEPLOY_WITH=aws", "STACK=private-api-cli"), filepath.Join(dir, "deploy.sh"))
+	for _, want := range []string{"Successfully created/updated stack - private-api-cli",
+		`items with the key           → 200 {"path": "/items", "apiKeyId": "`,
+		`items without a key          → 403 {"message":"Forbidden"}`,
+		`items from the public port   → 403 `,
+		`admin unsigned               → 403 {"message":"Missing Authentication Token"}`,
+		`admin signed (SigV4)         → 200 {"path": "/admin", "apiKeyId": null, "caller": "arn:aws:iam::123456789012:user/private-api-cli-caller"}`} {
+		if !strings.Contains(cli, want) {
+			t.Fatalf("DEPLOY_WITH=aws: no %q in:\n%s", want, cli)
+		}
+	}
+	if cliAPI := stackOutputs(s.describeStack(t, "private-api-cli"))["ApiId"]; cliAPI == "" ||
+		!strings.Contains(cli, "API "+cliAPI+" at ") {
+		t.Fatalf("DEPLOY_WITH=aws: API %q not called:\n%s", cliAPI, cli)
 	}
 	if after := listDir(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
 		t.Fatalf("deploy.sh left files behind: before %v, after %v", before, after)
