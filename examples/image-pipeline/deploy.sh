@@ -8,10 +8,12 @@
 # `deploy` instead, STACK and BUCKET_NAME for another stack and bucket). Without a photo
 # it deploys and stops. Running it again changes nothing.
 set -euo pipefail
+SLUICE=${SLUICE:-sluice}
+# A relative SLUICE (bin/sluice after `make build`) is relative to where we were started.
+case $SLUICE in */*) SLUICE="$(cd "$(dirname "$SLUICE")" && pwd)/$(basename "$SLUICE")" ;; esac
 cd "$(dirname "$0")"
 PHOTO=${1:-}
 ENDPOINT=${ENDPOINT:-http://127.0.0.1:4566}
-SLUICE=${SLUICE:-sluice}
 STACK=${STACK:-image-pipeline}
 BUCKET_NAME=${BUCKET_NAME:-photos}
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
