@@ -84,7 +84,7 @@ func newServeCommand() *cobra.Command {
 	f.String("instance-scheduler", d.InstanceScheduler, "adaptive: wait for a warm instance when the function's instances are CPU-busy on saturated cores, scale out I/O-bound ones; queue: wait when a warm instance will be free sooner than a new one starts; spawn: always start one")
 	f.Duration("async-retry-delay", d.AsyncRetryDelay, "delay before the first retry of a failed async invoke (the second waits twice as long)")
 	f.Duration("shutdown-grace", d.ShutdownGrace, "on SIGTERM, how long in-flight requests and invocations get to finish (the node stops accepting at once and leaves the cluster after)")
-	f.Int("account-concurrency", d.AccountConcurrency, "with --store etcd: most invocations of functions without reserved concurrency running at once across the whole cluster")
+	f.Int("account-concurrency", d.AccountConcurrency, "the account's concurrency: reserved concurrency comes out of it; with --store etcd, functions without reserved concurrency run at most what the reservations leave of it at once across the whole cluster")
 	f.String("public-endpoint", "", "base URL clients and functions use to reach Sluice (default http://<listen>)")
 	f.String("execute-api-domain", d.ExecuteAPIDomain, "domain under which {apiId}.<domain> serves APIs")
 	f.String("debug-listen", "", "address for Go's /debug/pprof profiles (off when empty; keep it on loopback)")

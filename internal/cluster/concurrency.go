@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -31,9 +32,12 @@ import (
 // Slots at all (the pool's own counters, in memory, enforce the limits there).
 type Slots struct {
 	node *Node
-	// Account is the size of the account's unreserved pool across the cluster
-	// (AWS's default account concurrency is 1000).
+	// Account is the account's concurrency across the cluster (AWS's default
+	// quota is 1000); the unreserved pool is what reserved concurrency leaves of it.
 	Account int
+	// reserved, once set (SetReserved), is the sum of the functions' reserved
+	// concurrency.
+	reserved atomic.Pointer[func() int]
 	// Poll is how often a waiting invocation looks for a free slot (default 10 ms).
 	Poll time.Duration
 }
@@ -43,13 +47,27 @@ func NewSlots(node *Node, account int) *Slots {
 	return &Slots{node: node, Account: account, Poll: 10 * time.Millisecond}
 }
 
+// SetReserved tells the slots how much of the account reserved concurrency takes
+// (lambda.Service.ReservedConcurrency); until then the unreserved pool is all of
+// Account.
+func (s *Slots) SetReserved(reserved func() int) { s.reserved.Store(&reserved) }
+
+// unreserved is the size of the account's unreserved pool: as on AWS, functions
+// without a reservation share what the reservations leave.
+func (s *Slots) unreserved() int {
+	if f := s.reserved.Load(); f != nil {
+		return s.Account - (*f)()
+	}
+	return s.Account
+}
+
 // Acquire takes a slot of function (reserved is its reserved concurrency, nil when
 // it draws on the account's pool), waiting up to wait for one to free up; ok is
 // false when none did (the invocation is throttled). release gives the slot back
 // and must be called exactly once. An error means etcd did not answer: the
 // invocation must not run, since its slot could not be accounted for.
 func (s *Slots) Acquire(ctx context.Context, function string, reserved *int, wait time.Duration) (release func(), ok bool, err error) {
-	prefix, limit := s.node.prefix+"/concurrency/account/", s.Account
+	prefix, limit := s.node.prefix+"/concurrency/account/", s.unreserved()
 	if reserved != nil {
 		prefix, limit = s.node.prefix+"/concurrency/fn/"+function+"/", *reserved
 	}

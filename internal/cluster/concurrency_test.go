@@ -14,6 +14,45 @@ import (
 
 // Three nodes hammering a function with reserved concurrency 3: never more than 3
 // hold a slot at once, and the slots of a node that leaves free up.
+// The unreserved pool is what the reservations leave of the account: an account
+// of 5 with 3 reserved runs 2 unreserved invocations at once across the nodes,
+// and 5 once the reservations are gone.
+func TestSlotsUnreservedPool(t *testing.T) {
+	endpoint := etcdtest.Start(t)
+	var reserved atomic.Int64
+	reserved.Store(3)
+	var nodes []*Slots
+	for _, id := range []string{"a", "b"} {
+		s := NewSlots(join(t, client(t, endpoint), id), 5)
+		s.SetReserved(func() int { return int(reserved.Load()) })
+		nodes = append(nodes, s)
+	}
+	take := func() (taken int, releases []func()) {
+		for i := range 8 {
+			release, ok, err := nodes[i%2].Acquire(context.Background(), "fn", nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok {
+				taken++
+				releases = append(releases, release)
+			}
+		}
+		return taken, releases
+	}
+	n, releases := take()
+	if n != 2 {
+		t.Fatalf("account 5, 3 reserved: %d unreserved slots taken, want 2", n)
+	}
+	for _, r := range releases {
+		r()
+	}
+	reserved.Store(0)
+	if n, _ := take(); n != 5 {
+		t.Fatalf("account 5, none reserved: %d taken, want 5", n)
+	}
+}
+
 func TestSlotsHoldAcrossNodes(t *testing.T) {
 	endpoint := etcdtest.Start(t)
 	var nodes []*Slots

@@ -59,9 +59,9 @@ func (s *Service) putFunctionConcurrency(c *call) error {
 		if err != nil {
 			return err
 		}
-		if accountConcurrent-others-n < minUnreserved {
+		if floor := min(minUnreserved, s.accountLimit); s.accountLimit-others-n < floor {
 			// AWS keeps 100 of the account's concurrency for unreserved functions.
-			return invalidParam("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", minUnreserved)
+			return invalidParam("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", floor)
 		}
 		rec.ReservedConcurrency = &n
 		return store.PutRecord(tx, functionKey(ref.Name), rec)
@@ -152,7 +152,7 @@ func (s *Service) getAccountSettings(c *call) error {
 	}{
 		AccountLimit: accountLimit{
 			TotalCodeSize: maxTotalCode, CodeSizeUnzipped: maxUnzippedCode, CodeSizeZipped: maxZippedCode,
-			ConcurrentExecutions: accountConcurrent, UnreservedConcurrentExecutions: accountConcurrent - reserved,
+			ConcurrentExecutions: s.accountLimit, UnreservedConcurrentExecutions: s.accountLimit - reserved,
 		},
 		AccountUsage: usage,
 	})
@@ -243,3 +243,8 @@ func (s *Service) untagResource(c *call) error {
 	})
 	return c.noContent(err)
 }
+
+// ReservedConcurrency is the sum of every function's reserved concurrency, as the
+// invoke cache last saw it (current within the store watch's delay): the part of
+// the account's concurrency the unreserved pool does not get.
+func (s *Service) ReservedConcurrency() int { return s.cache.reservedTotal() }

@@ -30,6 +30,9 @@ type functionCache struct {
 	// urls finds a function URL's function by its url-id, for the URL data plane.
 	urls map[string]urlTarget
 
+	// reserved is the sum of every function's reserved concurrency; guarded by mu.
+	reserved int
+
 	// reloadMu serializes loads: a load reads the store and installs what it read
 	// while holding it, so the last installed entry is the last one read.
 	reloadMu sync.Mutex
@@ -65,6 +68,13 @@ type drainer interface{ Drain(functionName string) }
 
 func newFunctionCache(s *Service) *functionCache {
 	return &functionCache{s: s, fns: map[string]*cachedFunction{}, urls: map[string]urlTarget{}}
+}
+
+// reservedTotal is the sum of every function's reserved concurrency.
+func (c *functionCache) reservedTotal() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.reserved
 }
 
 func (c *functionCache) get(name string) *cachedFunction {
@@ -119,6 +129,12 @@ func (c *functionCache) setLocked(name string, f *cachedFunction) {
 		for _, u := range old.urls {
 			delete(c.urls, u.ID)
 		}
+		if old.reserved != nil {
+			c.reserved -= *old.reserved
+		}
+	}
+	if f != nil && f.reserved != nil {
+		c.reserved += *f.reserved
 	}
 	if f == nil {
 		delete(c.fns, name)
@@ -185,6 +201,7 @@ func (c *functionCache) loadAll(ctx context.Context) error {
 	c.mu.Lock()
 	c.fns = map[string]*cachedFunction{}
 	c.urls = map[string]urlTarget{}
+	c.reserved = 0
 	for name, f := range next {
 		c.setLocked(name, f)
 	}

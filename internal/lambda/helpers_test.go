@@ -95,6 +95,7 @@ type envOpts struct {
 	noStart     bool
 	runtimes    RuntimeHost
 	clock       func() time.Time // default testNow
+	account     int              // Options.AccountConcurrency
 }
 
 // testNow is the lambda tests' clock, so runtime deprecation dates give the same
@@ -115,7 +116,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		o.clock = testNow
 	}
 	svc, err := New(Options{Store: e.store, Blobs: e.blobs, Runner: e.runner, AsyncRetryDelays: o.retryDelays,
-		Runtimes: o.runtimes, Clock: o.clock})
+		Runtimes: o.runtimes, Clock: o.clock, AccountConcurrency: o.account})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,6 +82,45 @@ func TestInvokeSync(t *testing.T) {
 	wantAPIError(t, err, "ResourceNotFoundException", `^Function not found`)
 }
 
+// The account's concurrency is configurable (--account-concurrency): reservations
+// come out of it, keeping AWS's floor of 100 unreserved (all of it for a smaller
+// account, as AWS answers a new account whose quota is 10), and the invoke cache
+// keeps the sum of the reservations the cluster's unreserved pool is cut by.
+func TestAccountConcurrency(t *testing.T) {
+	e := newEnv(t, envOpts{account: 300})
+	ctx := context.Background()
+	e.create("r1")
+	e.create("r2")
+	for fn, n := range map[string]int32{"r1": 150, "r2": 50} {
+		if _, err := e.client.PutFunctionConcurrency(ctx, &awslambda.PutFunctionConcurrencyInput{FunctionName: aws.String(fn), ReservedConcurrentExecutions: aws.Int32(n)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := e.client.PutFunctionConcurrency(ctx, &awslambda.PutFunctionConcurrencyInput{FunctionName: aws.String("r2"), ReservedConcurrentExecutions: aws.Int32(51)})
+	wantAPIError(t, err, "InvalidParameterValueException", `^Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of \[100\]\.$`)
+	settings, err := e.client.GetAccountSettings(ctx, &awslambda.GetAccountSettingsInput{})
+	if err != nil || settings.AccountLimit.ConcurrentExecutions != 300 || aws.ToInt32(settings.AccountLimit.UnreservedConcurrentExecutions) != 100 {
+		t.Fatalf("GetAccountSettings: %v %+v", err, settings.AccountLimit)
+	}
+	if got := e.svc.ReservedConcurrency(); got != 200 {
+		t.Fatalf("ReservedConcurrency = %d, want 200", got)
+	}
+	if _, err := e.client.DeleteFunctionConcurrency(ctx, &awslambda.DeleteFunctionConcurrencyInput{FunctionName: aws.String("r1")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.DeleteFunction(ctx, &awslambda.DeleteFunctionInput{FunctionName: aws.String("r2")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.svc.ReservedConcurrency(); got != 0 {
+		t.Fatalf("ReservedConcurrency after the delete = %d, want 0", got)
+	}
+
+	small := newEnv(t, envOpts{account: 10})
+	small.create("s")
+	_, err = small.client.PutFunctionConcurrency(ctx, &awslambda.PutFunctionConcurrencyInput{FunctionName: aws.String("s"), ReservedConcurrentExecutions: aws.Int32(1)})
+	wantAPIError(t, err, "InvalidParameterValueException", `below its minimum value of \[10\]\.$`)
+}
+
 func TestReservedConcurrency(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	ctx := context.Background()

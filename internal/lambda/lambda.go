@@ -11,6 +11,7 @@
 package lambda
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -103,6 +104,10 @@ type Options struct {
 	SweepsSharedBlobs func() bool
 	// GCInterval is how often unreferenced code is swept (default an hour).
 	GCInterval time.Duration
+	// AccountConcurrency is the account's concurrency limit (AWS's default
+	// quota, 1000, when zero): reserved concurrency comes out of it
+	// (PutFunctionConcurrency, GetAccountSettings).
+	AccountConcurrency int
 }
 
 // InvokeObserver sees invocations as they run: InvokeStarted when one starts in an
@@ -117,19 +122,21 @@ type InvokeObserver interface {
 
 // Service is the Lambda API. It implements http.Handler and invoke.Invoker.
 type Service struct {
-	metrics  InvokeObserver
-	store    store.Store
-	blobs    Blobs
-	runner   Runner
-	region   string
-	account  string
-	endpoint string
-	codeURLs *codeURLs
-	log      *slog.Logger
-	runtimes RuntimeHost
-	urlBase  func(id string) string
-	urlAuth  URLAuthenticator
-	now      func() time.Time
+	// accountLimit is the account's concurrency (Options.AccountConcurrency).
+	accountLimit int
+	metrics      InvokeObserver
+	store        store.Store
+	blobs        Blobs
+	runner       Runner
+	region       string
+	account      string
+	endpoint     string
+	codeURLs     *codeURLs
+	log          *slog.Logger
+	runtimes     RuntimeHost
+	urlBase      func(id string) string
+	urlAuth      URLAuthenticator
+	now          func() time.Time
 
 	retryDelays  []time.Duration
 	asyncWorkers int
@@ -182,6 +189,7 @@ func New(opts Options) (*Service, error) {
 		codeSource:   opts.CodeSource,
 		sweepsBlobs:  opts.SweepsSharedBlobs,
 		gcInterval:   opts.GCInterval,
+		accountLimit: cmp.Or(opts.AccountConcurrency, accountConcurrent),
 	}
 	if s.sweepsBlobs == nil {
 		s.sweepsBlobs = func() bool { return true }

@@ -19,7 +19,9 @@ const (
 	maxTotalCode      = 80530636800 // 75 GB per region
 	accountConcurrent = 1000
 	// minUnreserved is the part of the account's concurrency that
-	// PutFunctionConcurrency must leave to functions without a reservation.
+	// PutFunctionConcurrency must leave to functions without a reservation (all
+	// of it for an account below that: AWS answers "... below its minimum value
+	// of [10]" on a new account whose quota is 10).
 	minUnreserved = 100
 	maxEnvBytes   = 4096
 )

@@ -71,9 +71,11 @@ type Config struct {
 	// ShutdownGrace bounds a drain on SIGTERM: in-flight requests and async
 	// invocations get this long to finish before instances are stopped.
 	ShutdownGrace time.Duration `mapstructure:"shutdown-grace"`
-	// AccountConcurrency is the account's unreserved concurrency across a
-	// cluster (etcd store): at most this many invocations of functions without
-	// reserved concurrency run at once on all nodes together.
+	// AccountConcurrency is the account's concurrency (AWS's default quota,
+	// 1000): PutFunctionConcurrency reserves out of it, GetAccountSettings
+	// reports it, and across a cluster (etcd store) functions without reserved
+	// concurrency run at most what the reservations leave of it at once, on all
+	// nodes together.
 	AccountConcurrency int `mapstructure:"account-concurrency"`
 	// Version is the binary's version, set by the CLI (not a flag).
 	Version string `mapstructure:"-"`

@@ -151,10 +151,12 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	// for its execution role, checked statelessly by every node.
 	sessions := fncreds.New(secret)
 	var gate runtime.ConcurrencyGate
+	var slots *cluster.Slots
 	if n.cluster != nil {
 		// Reserved and account concurrency hold across the cluster (AWS counts
 		// them per account and function, not per machine).
-		gate = cluster.NewSlots(n.cluster, cfg.AccountConcurrency)
+		slots = cluster.NewSlots(n.cluster, cfg.AccountConcurrency)
+		gate = slots
 	}
 	pool, err := runtime.NewPool(runtime.Options{
 		Concurrency:  gate,
@@ -208,15 +210,16 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	// after Lambda (it invokes functions for notifications).
 	code := &objectCodeSource{}
 	fnOpts := lambda.Options{
-		CodeSource:       code,
-		Store:            st,
-		Blobs:            blobs,
-		Runner:           pool,
-		Region:           cfg.Region,
-		AccountID:        cfg.AccountID,
-		Endpoint:         endpoint,
-		AsyncRetryDelays: []time.Duration{cfg.AsyncRetryDelay, 2 * cfg.AsyncRetryDelay},
-		Runtimes:         installed,
+		AccountConcurrency: cfg.AccountConcurrency,
+		CodeSource:         code,
+		Store:              st,
+		Blobs:              blobs,
+		Runner:             pool,
+		Region:             cfg.Region,
+		AccountID:          cfg.AccountID,
+		Endpoint:           endpoint,
+		AsyncRetryDelays:   []time.Duration{cfg.AsyncRetryDelay, 2 * cfg.AsyncRetryDelay},
+		Runtimes:           installed,
 		FunctionURLBase: func(id string) string {
 			return "http://" + id + ".lambda-url." + cfg.Region + ".localhost:" + port + "/"
 		},
@@ -232,6 +235,10 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	fns, err := lambda.New(fnOpts)
 	if err != nil {
 		return nil, fmt.Errorf("lambda: %w", err)
+	}
+	if slots != nil {
+		// The unreserved pool is what the functions' reservations leave.
+		slots.SetReserved(fns.ReservedConcurrency)
 	}
 	functionExists = fns.FunctionExists
 	n.fns = fns
