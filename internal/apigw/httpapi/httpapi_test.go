@@ -923,3 +923,18 @@ func TestCreateAuthorizerValidation(t *testing.T) {
 	_, err := e.c.GetAuthorizer(e.ctx, &apigatewayv2.GetAuthorizerInput{ApiId: api.ApiId, AuthorizerId: &a.AuthorizerID})
 	wantAPIError(t, err, "NotFoundException", "Invalid Authorizer identifier specified")
 }
+
+// conflictingVariables reports whether two route keys name the variable at one
+// level of the path hierarchy differently (/pets/{id} and /pets/{petId}), as the
+// route index sees them (routeLevels): API Gateway refuses that whatever the
+// methods, since a request path could not say which name its value belongs to.
+func conflictingVariables(keyA, keyB string) bool {
+	levelsA, namesA := routeLevels("api", keyA)
+	levelsB, namesB := routeLevels("api", keyB)
+	for i, level := range levelsA {
+		if j := slices.Index(levelsB, level); j >= 0 && namesB[j] != namesA[i] {
+			return true
+		}
+	}
+	return false
+}

@@ -251,13 +251,12 @@ func checkRoute(tx store.Tx, apiID string, route *model.Route) error {
 	if err := checkRouteKeyUnique(tx, apiID, route); err != nil {
 		return err
 	}
-	r := reader(tx)
 	if route.Target != "" {
 		integrationID, ok := strings.CutPrefix(route.Target, "integrations/")
 		if !ok || integrationID == "" || strings.Contains(integrationID, "/") {
 			return badRequest("Invalid target specified %s: must be of the form integrations/{integrationId}", route.Target)
 		}
-		if _, err := loadIntegration(r, apiID, integrationID); err != nil {
+		if _, err := loadIntegration(tx, apiID, integrationID); err != nil {
 			return err
 		}
 	}
@@ -266,7 +265,7 @@ func checkRoute(tx store.Tx, apiID string, route *model.Route) error {
 		if route.AuthorizerID == "" {
 			return badRequest("An authorizerId is required when authorizationType is %s", route.AuthorizationType)
 		}
-		auth, ok, err := store.GetRecord[model.Authorizer2](r, model.Key(model.HTTPAuthorizerPrefix, apiID, route.AuthorizerID))
+		auth, ok, err := store.GetRecord[model.Authorizer2](tx, model.Key(model.HTTPAuthorizerPrefix, apiID, route.AuthorizerID))
 		if err != nil {
 			return err
 		}
@@ -297,39 +296,6 @@ func checkRoute(tx store.Tx, apiID string, route *model.Route) error {
 // "Route with key ANY /{proxy+} already exists for this API".
 func errDuplicateRouteKey(key string) error {
 	return conflict("Route with key %s already exists for this API", key)
-}
-
-// conflictingVariables reports whether two route paths name the variable at the
-// same level of the path hierarchy differently (/pets/{id} and /pets/{petId}),
-// which API Gateway refuses whatever the methods: a request path could not say
-// which name its value belongs to. Paths that differ in a literal segment before
-// that level never conflict.
-func conflictingVariables(keyA, keyB string) bool {
-	_, pathA, okA := strings.Cut(keyA, " ")
-	_, pathB, okB := strings.Cut(keyB, " ")
-	if !okA || !okB {
-		return false
-	}
-	segsA, segsB := strings.Split(pathA, "/"), strings.Split(pathB, "/")
-	for i := 0; i < len(segsA) && i < len(segsB); i++ {
-		a, b := pathParamSegment.FindStringSubmatch(segsA[i]), pathParamSegment.FindStringSubmatch(segsB[i])
-		switch {
-		case a == nil && b == nil:
-			if segsA[i] != segsB[i] {
-				return false
-			}
-		case a != nil && b != nil:
-			if a[2] != b[2] {
-				return false // a greedy {proxy+} next to a {name} is allowed
-			}
-			if a[1] != b[1] {
-				return true
-			}
-		default:
-			return false
-		}
-	}
-	return false
 }
 
 // routeKeyMethods are the methods an HTTP API route key may start with.
