@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -677,7 +678,7 @@ func addRestAPI(t *template, api *samRestAPI, events []restAPIEvent) string {
 				map[string]any{"__ApiId__": map[string]any{"Ref": api.id}}}},
 		}}
 	}
-	return addUsagePlan(t, api, auth, stageID)
+	return addUsagePlan(t, api, auth, stageID, rest.Condition)
 }
 
 func mergeSchemes(existing, add map[string]any) map[string]any {
@@ -693,43 +694,69 @@ func mergeSchemes(existing, add map[string]any) map[string]any {
 	return out
 }
 
-// addUsagePlan generates Auth.UsagePlan's resources (CreateUsagePlan PER_API).
-func addUsagePlan(t *template, api *samRestAPI, auth map[string]any, stageID string) string {
+// addUsagePlan generates Auth.UsagePlan's resources as SAM's api_generator
+// (_construct_usage_plan) does: for PER_API, {Api}UsagePlan, {Api}ApiKey and
+// {Api}UsagePlanKey; for SHARED, one ServerlessUsagePlan, ServerlessApiKey and
+// ServerlessUsagePlanKey that every SHARED API's stage is added to (the plan's
+// properties are the last such API's). They carry the API's Condition.
+func addUsagePlan(t *template, api *samRestAPI, auth map[string]any, stageID, cond string) string {
 	v, ok := auth["UsagePlan"]
 	if !ok {
 		return ""
 	}
 	up, ok := v.(map[string]any)
 	if !ok {
-		return samAPIError(api.id, "Type of property 'Auth.UsagePlan' is invalid.")
+		return samAPIError(api.id, "'UsagePlan' must be a dictionary")
 	}
-	mode, _ := up["CreateUsagePlan"].(string)
-	switch mode {
-	case "NONE":
-		return ""
-	case "PER_API":
-	case "SHARED":
-		return samAPIError(api.id, "Sluice's SAM transform does not implement CreateUsagePlan SHARED yet (it implements PER_API and NONE).")
-	default:
-		return samAPIError(api.id, "'CreateUsagePlan' accepts only PER_API, SHARED and NONE.")
-	}
-	plan := map[string]any{"ApiStages": []any{map[string]any{"ApiId": map[string]any{"Ref": api.id}, "Stage": map[string]any{"Ref": stageID}}}}
-	for _, k := range sortedKeys(up) {
+	for k := range up {
 		switch k {
-		case "CreateUsagePlan":
-		case "Description", "Quota", "Throttle", "UsagePlanName", "Tags":
-			plan[k] = up[k]
+		case "CreateUsagePlan", "Description", "Quota", "Throttle", "UsagePlanName", "Tags":
 		default:
-			return samAPIError(api.id, "Invalid property '%s' in 'Auth.UsagePlan'.", k)
+			return samAPIError(api.id, "Invalid property for 'UsagePlan'")
 		}
 	}
-	t.Resources[api.id+"UsagePlan"] = &resourceDef{Type: "AWS::ApiGateway::UsagePlan", DependsOn: []string{api.id}, Properties: plan}
-	t.Resources[api.id+"ApiKey"] = &resourceDef{Type: "AWS::ApiGateway::ApiKey", DependsOn: []string{api.id + "UsagePlan"}, Properties: map[string]any{
-		"Enabled":   true,
-		"StageKeys": []any{map[string]any{"RestApiId": map[string]any{"Ref": api.id}, "StageName": map[string]any{"Ref": stageID}}},
-	}}
-	t.Resources[api.id+"UsagePlanKey"] = &resourceDef{Type: "AWS::ApiGateway::UsagePlanKey", DependsOn: []string{api.id + "ApiKey"}, Properties: map[string]any{
-		"KeyId": map[string]any{"Ref": api.id + "ApiKey"}, "KeyType": "API_KEY", "UsagePlanId": map[string]any{"Ref": api.id + "UsagePlan"},
+	mode, _ := up["CreateUsagePlan"].(string)
+	planID, keyID, planKeyID := api.id+"UsagePlan", api.id+"ApiKey", api.id+"UsagePlanKey"
+	switch {
+	case up["CreateUsagePlan"] == nil:
+		return samAPIError(api.id, "'CreateUsagePlan' is a required field for UsagePlan.")
+	case mode == "NONE":
+		return ""
+	case mode == "PER_API":
+	case mode == "SHARED":
+		if cond != "" {
+			// SAM ORs the SHARED APIs' conditions into a new one; not built here.
+			return samAPIError(api.id, "Sluice's SAM transform does not implement a SHARED usage plan on an API with a Condition yet.")
+		}
+		planID, keyID, planKeyID = "ServerlessUsagePlan", "ServerlessApiKey", "ServerlessUsagePlanKey"
+	default:
+		return samAPIError(api.id, "'CreateUsagePlan' accepts one of ['SHARED', 'PER_API', 'NONE'].")
+	}
+	plan := t.Resources[planID]
+	if plan == nil || mode == "PER_API" {
+		plan = &resourceDef{Type: "AWS::ApiGateway::UsagePlan", Condition: cond, Properties: map[string]any{"ApiStages": []any{}}}
+		t.Resources[planID] = plan
+	}
+	if !slices.Contains(plan.DependsOn, api.id) {
+		plan.DependsOn = append(plan.DependsOn, api.id)
+	}
+	plan.Properties["ApiStages"] = append(plan.Properties["ApiStages"].([]any),
+		map[string]any{"ApiId": map[string]any{"Ref": api.id}, "Stage": map[string]any{"Ref": stageID}})
+	for _, k := range []string{"UsagePlanName", "Description", "Quota", "Tags", "Throttle"} {
+		if v, ok := up[k]; ok {
+			plan.Properties[k] = v
+		}
+	}
+	key := t.Resources[keyID]
+	if key == nil || mode == "PER_API" {
+		key = &resourceDef{Type: "AWS::ApiGateway::ApiKey", Condition: cond, DependsOn: []string{planID},
+			Properties: map[string]any{"Enabled": true, "StageKeys": []any{}}}
+		t.Resources[keyID] = key
+	}
+	key.Properties["StageKeys"] = append(key.Properties["StageKeys"].([]any),
+		map[string]any{"RestApiId": map[string]any{"Ref": api.id}, "StageName": map[string]any{"Ref": stageID}})
+	t.Resources[planKeyID] = &resourceDef{Type: "AWS::ApiGateway::UsagePlanKey", Condition: cond, DependsOn: []string{keyID}, Properties: map[string]any{
+		"KeyId": map[string]any{"Ref": keyID}, "KeyType": "API_KEY", "UsagePlanId": map[string]any{"Ref": planID},
 	}}
 	return ""
 }

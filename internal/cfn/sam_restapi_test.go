@@ -196,3 +196,57 @@ func anyMap[V any](m map[string]V) map[string]any {
 	}
 	return out
 }
+
+// CreateUsagePlan SHARED: one ServerlessUsagePlan, ServerlessApiKey and
+// ServerlessUsagePlanKey for every SHARED API, each API's stage added to the plan's
+// ApiStages and the key's StageKeys, as SAM's api_generator makes them; a PER_API
+// API beside them keeps its own.
+func TestSAMRestAPISharedUsagePlan(t *testing.T) {
+	s := &Service{region: "us-east-1", account: "123456789012"}
+	api := func(id, mode, extra string) string {
+		return "  " + id + ":\n    Type: AWS::Serverless::Api\n    Properties:\n      StageName: " + strings.ToLower(id) +
+			"\n      Auth: {ApiKeyRequired: true, UsagePlan: {CreateUsagePlan: " + mode + extra + "}}\n"
+	}
+	body := "Transform: AWS::Serverless-2016-10-31\nResources:\n" +
+		api("A", "SHARED", ", Quota: {Limit: 5, Period: DAY}") + api("B", "SHARED", ", UsagePlanName: shared") + api("C", "PER_API", "")
+	p, _, err := s.prepare(planInput{body: body, stackName: "st", stackID: "arn:x/st/1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := p.tmpl.Resources
+	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+	plan := res["ServerlessUsagePlan"]
+	if plan == nil || plan.Type != "AWS::ApiGateway::UsagePlan" || js(plan.DependsOn) != `["A","B"]` ||
+		js(plan.Properties) != `{"ApiStages":[{"ApiId":{"Ref":"A"},"Stage":{"Ref":"AaStage"}},{"ApiId":{"Ref":"B"},"Stage":{"Ref":"BbStage"}}],"Quota":{"Limit":5,"Period":"DAY"},"UsagePlanName":"shared"}` {
+		t.Fatalf("ServerlessUsagePlan = %+v", plan)
+	}
+	if key := res["ServerlessApiKey"]; key == nil || js(key.DependsOn) != `["ServerlessUsagePlan"]` ||
+		js(key.Properties) != `{"Enabled":true,"StageKeys":[{"RestApiId":{"Ref":"A"},"StageName":{"Ref":"AaStage"}},{"RestApiId":{"Ref":"B"},"StageName":{"Ref":"BbStage"}}]}` {
+		t.Fatalf("ServerlessApiKey = %+v", key)
+	}
+	if pk := res["ServerlessUsagePlanKey"]; pk == nil || js(pk.Properties) != `{"KeyId":{"Ref":"ServerlessApiKey"},"KeyType":"API_KEY","UsagePlanId":{"Ref":"ServerlessUsagePlan"}}` {
+		t.Fatalf("ServerlessUsagePlanKey = %+v", pk)
+	}
+	for _, id := range []string{"CUsagePlan", "CApiKey", "CUsagePlanKey"} {
+		if res[id] == nil {
+			t.Errorf("PER_API API C has no %s", id)
+		}
+	}
+	for _, id := range []string{"AUsagePlan", "BApiKey"} {
+		if res[id] != nil {
+			t.Errorf("SHARED API got its own %s", id)
+		}
+	}
+	for _, tc := range []struct{ props, want string }{
+		{"{}", "Resource with id [A] is invalid. 'CreateUsagePlan' is a required field for UsagePlan."},
+		{"{CreateUsagePlan: ALL}", "Resource with id [A] is invalid. 'CreateUsagePlan' accepts one of ['SHARED', 'PER_API', 'NONE']."},
+		{"{CreateUsagePlan: SHARED, Limit: 3}", "Resource with id [A] is invalid. Invalid property for 'UsagePlan'"},
+		{"[]", "Resource with id [A] is invalid. 'UsagePlan' must be a dictionary"},
+	} {
+		body := "Transform: AWS::Serverless-2016-10-31\nResources:\n  A:\n    Type: AWS::Serverless::Api\n    Properties:\n      StageName: a\n      Auth: {UsagePlan: " + tc.props + "}\n"
+		_, _, err := s.prepare(planInput{body: body, stackName: "st", stackID: "arn:x/st/1"})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("UsagePlan %s: %v, want %q", tc.props, err, tc.want)
+		}
+	}
+}
