@@ -179,13 +179,8 @@ func BenchmarkCounters(b *testing.B) {
 // A window's counter expires after its window, the per-day usage 100 days after
 // the key's last request.
 func TestRedisCountersExpire(t *testing.T) {
-	url, _ := startRedis(t)
 	ctx := context.Background()
-	c, err := OpenRedisCounters(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := redisCounters(t, 1)[0].(*RedisCounters)
 	start := time.Now().UTC().Truncate(24 * time.Hour)
 	window := start.Format(time.DateOnly)
 	if ok, err := c.Take(ctx, CounterName("p", "k", window), window, 10); !ok || err != nil {
@@ -207,13 +202,8 @@ func TestRedisCountersExpire(t *testing.T) {
 // exactly what remains, beyond the limit when it is negative), Window reads it,
 // and it expires with the window like a counter Take made.
 func TestRedisCountersSetWindow(t *testing.T) {
-	url, _ := startRedis(t)
 	ctx := context.Background()
-	c, err := OpenRedisCounters(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := redisCounters(t, 1)[0].(*RedisCounters)
 	start := time.Now().UTC().Truncate(24 * time.Hour)
 	window := start.Format(time.DateOnly)
 	name := CounterName("p", "k", window)
