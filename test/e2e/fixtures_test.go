@@ -85,11 +85,11 @@ func dirZip(t *testing.T, dir string) string {
 	return zipTree(t, filepath.Join("testdata", dir), dir)
 }
 
-// emailZip is seed scenario 1's Node.js function, from examples/email-service (the
-// tests deploy what the example deploys).
+// emailZip is seed scenario 1's Node.js function, examples/email-service's CodeUri
+// (email/: the tests deploy what the example deploys).
 func emailZip(t *testing.T) string {
 	t.Helper()
-	return zipTree(t, filepath.Join("..", "..", "examples", "email-service"), "email-service")
+	return zipTree(t, filepath.Join("..", "..", "examples", "email-service", "email"), "email-service")
 }
 
 // zipTree zips every file under root into a temp file named name.zip.
