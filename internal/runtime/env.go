@@ -64,6 +64,11 @@ func (p *Pool) environment(inst *instance, runtimeAPI, codeDir, runtimeDir strin
 		// shared libraries shipped in its zip.
 		"LD_LIBRARY_PATH": codeDir + ":" + codeDir + "/lib",
 	}
+	if spec.multi() {
+		// Lambda Managed Instances: runtime clients run this many pollers
+		// (aws-lambda-go's lambdacontext.MaxConcurrency reads it).
+		vars["AWS_LAMBDA_MAX_CONCURRENCY"] = strconv.Itoa(spec.slots())
+	}
 	if spec.LogGroup != "" {
 		vars["AWS_LAMBDA_LOG_GROUP_NAME"] = spec.LogGroup
 	}

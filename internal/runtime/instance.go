@@ -43,7 +43,8 @@ func (r killReason) String() string {
 }
 
 // instance is one function process (an "execution environment" in AWS's terms) with
-// its own Runtime API listener. It runs one invocation at a time.
+// its own Runtime API listener. It runs one invocation at a time, or up to
+// spec.MaxConcurrency at once for a Lambda Managed Instances function (multi.go).
 type instance struct {
 	pool    *Pool
 	spec    *FunctionSpec
@@ -58,6 +59,7 @@ type instance struct {
 	busy     bool
 	retired  bool
 	lastUsed time.Time
+	slotsIn  int // multi: invocations assigned and not yet released
 
 	// Set by start before the instance is used, read-only afterwards.
 	cmd      *exec.Cmd
@@ -73,7 +75,10 @@ type instance struct {
 	peak       *peakMeter // reads peak memory use
 	cpu        *cpuMeter  // reads the process's CPU time (nil when unreadable)
 
-	work    chan *invocation // capacity 1: the next invocation for /next
+	// ready is closed once start has returned (multi only; nil otherwise): an
+	// instance with free slots is handed to later invocations while it starts.
+	ready   chan struct{}
+	work    chan *invocation // capacity spec.slots(): invocations for /next
 	exited  chan struct{}    // closed when the process has exited and been reaped
 	exitErr error            // the process's exit status; valid once exited is closed
 	// Also valid once exited is closed: whether the kernel OOM-killed it, and its
@@ -84,6 +89,7 @@ type instance struct {
 
 	mu           sync.Mutex // guards the fields below
 	cur          *invocation
+	inflight     map[string]*invocation // multi: by request id, instead of cur
 	initDone     bool
 	initDuration time.Duration
 	initErr      []byte // the payload of /init/error, if the runtime posted one
@@ -91,6 +97,9 @@ type instance struct {
 
 	logMu sync.Mutex  // serializes log lines and guards the fields below
 	logTo *invocation // the invocation the next log lines belong to
+	// logOpen (multi) holds the invocations in flight: output is attributed to one
+	// only while it is the only one (logTo), since lines carry no request id.
+	logOpen map[*invocation]struct{}
 	// initTail keeps the output the process writes before its first invocation is
 	// assigned (it starts printing at once), for that invocation's log tail.
 	initTail     []byte
@@ -102,7 +111,7 @@ func (p *Pool) newInstance(spec *FunctionSpec) *instance {
 	_, _ = rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
 	now := time.Now().UTC()
-	return &instance{
+	inst := &instance{
 		pool: p,
 		spec: spec,
 		id:   id,
@@ -111,9 +120,15 @@ func (p *Pool) newInstance(spec *FunctionSpec) *instance {
 		busy:         true,
 		lastUsed:     now,
 		firstPending: true,
-		work:         make(chan *invocation, 1),
+		work:         make(chan *invocation, spec.slots()),
 		exited:       make(chan struct{}),
 	}
+	if spec.multi() {
+		inst.ready = make(chan struct{})
+		inst.inflight = make(map[string]*invocation, spec.slots())
+		inst.logOpen = make(map[*invocation]struct{}, spec.slots())
+	}
+	return inst
 }
 
 // start launches the process. Failures that AWS reports as init errors of the

@@ -113,25 +113,41 @@ var errRetry = errors.New("runtime: instance gone before delivery")
 
 // runState is an invocation being waited on.
 type runState struct {
-	c         *invocation
-	cold      bool
-	submitted time.Time
+	c    *invocation
+	cold bool // the instance's cold start: REPORT carries its Init Duration
+	// beforeInit: handed over before the instance finished init (it waits for
+	// init too). Equal to cold except on a multi instance, where several
+	// invocations can wait for one init and only the first reports it.
+	beforeInit bool
+	submitted  time.Time
 	timer     *time.Timer
 	started   <-chan struct{} // nil once the runtime has the event
 }
 
 // begin hands c to the runtime; await then waits for its outcome.
 func (inst *instance) begin(c *invocation) *runState {
+	multi := inst.inflight != nil
 	inst.mu.Lock()
-	inst.cur = c
-	cold := !inst.initDone
+	if multi {
+		inst.inflight[c.inv.RequestID] = c
+	} else {
+		inst.cur = c
+	}
+	beforeInit := !inst.initDone
 	initErr := inst.initErr
 	inst.mu.Unlock()
 	if initErr != nil { // posted before the invocation was assigned
 		c.finish(outcome{kind: outInitError, payload: initErr})
 	}
 	inst.logMu.Lock()
-	inst.logTo = c
+	cold := beforeInit
+	if multi {
+		cold = beforeInit && inst.firstPending
+		inst.logOpen[c] = struct{}{}
+		inst.retargetLogsLocked()
+	} else {
+		inst.logTo = c
+	}
 	if inst.firstPending {
 		inst.firstPending = false
 		if c.inv.LogTail {
@@ -140,11 +156,13 @@ func (inst *instance) begin(c *invocation) *runState {
 		inst.initTail = nil
 	}
 	inst.logMu.Unlock()
-	st := &runState{c: c, cold: cold, submitted: time.Now(), started: c.started}
-	inst.work <- c // never blocks: one invocation at a time, capacity 1
+	st := &runState{c: c, cold: cold, beforeInit: beforeInit, submitted: time.Now(), started: c.started}
+	// Never blocks: the pool assigns an instance at most spec.slots() invocations,
+	// the channel's capacity.
+	inst.work <- c
 
 	limit := c.timeout
-	if cold {
+	if beforeInit {
 		limit += inst.pool.initTimeout
 	}
 	st.timer = time.NewTimer(limit)
@@ -168,7 +186,7 @@ wait:
 		case o = <-c.done:
 			break wait
 		case <-inst.exited:
-			if !st.cold && !c.hasStarted() && c.finish(outcome{kind: outExit}) {
+			if !st.beforeInit && !c.hasStarted() && c.finish(outcome{kind: outExit}) {
 				// A warm instance that died between invocations (e.g. a runtime that
 				// exits after reporting a panic) never saw this event.
 				st.timer.Stop()
@@ -179,7 +197,10 @@ wait:
 			o = <-c.done
 			break wait
 		case <-st.timer.C:
-			if c.finish(outcome{kind: outTimeout}) {
+			// A classic instance is killed with its invocation, as on Lambda. A multi
+			// instance keeps serving the others in flight; the pool retires it (the
+			// result is unhealthy) and kills it when the last one is released.
+			if c.finish(outcome{kind: outTimeout}) && inst.inflight == nil {
 				inst.kill(killTimeout)
 			}
 			o = <-c.done
@@ -308,25 +329,52 @@ func (inst *instance) complete(c *invocation, o outcome, cold bool, submitted ti
 	if c.inv.LogTail {
 		res.LogTail = append([]byte(nil), lastBytes(c.tail, tailSize)...)
 	}
-	inst.logTo = nil
+	inst.untrackLogsLocked(c)
 	inst.logMu.Unlock()
 
-	inst.mu.Lock()
-	if inst.cur == c {
-		inst.cur = nil
-	}
-	inst.mu.Unlock()
+	inst.untrack(c)
 	return res, healthy, nil
 }
 
 func (inst *instance) detachLogs(c *invocation) {
 	inst.logMu.Lock()
+	inst.untrackLogsLocked(c)
+	inst.logMu.Unlock()
+	inst.untrack(c)
+}
+
+// untrackLogsLocked stops attributing output to c. inst.logMu must be held.
+func (inst *instance) untrackLogsLocked(c *invocation) {
+	if inst.logOpen != nil {
+		delete(inst.logOpen, c)
+		inst.retargetLogsLocked()
+		return
+	}
 	if inst.logTo == c {
 		inst.logTo = nil
 	}
-	inst.logMu.Unlock()
+}
+
+// retargetLogsLocked points a multi instance's output at its one invocation in
+// flight, or at none when several share the process (their lines still reach
+// the log stream, but no invocation's LogTail). inst.logMu must be held.
+func (inst *instance) retargetLogsLocked() {
+	inst.logTo = nil
+	if len(inst.logOpen) == 1 {
+		for c := range inst.logOpen {
+			inst.logTo = c
+		}
+	}
+}
+
+// untrack forgets c as in flight on the instance: later posts for its id get 400.
+func (inst *instance) untrack(c *invocation) {
 	inst.mu.Lock()
-	if inst.cur == c {
+	if inst.inflight != nil {
+		if inst.inflight[c.inv.RequestID] == c {
+			delete(inst.inflight, c.inv.RequestID)
+		}
+	} else if inst.cur == c {
 		inst.cur = nil
 	}
 	inst.mu.Unlock()

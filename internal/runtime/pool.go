@@ -151,6 +151,11 @@ type functionState struct {
 	latest    map[string]string      // version → newest Key seen for it
 	all       map[*instance]struct{} // every live instance, busy or idle
 	sched     map[string]*keySched   // by spec Key: waiters and measured durations
+	// Multi instances (multi.go): open holds, by spec Key, the busy or starting
+	// instances with a free slot; slotsIn counts the function's invocations
+	// assigned to multi instances (what its reserved concurrency bounds).
+	open    map[string][]*instance
+	slotsIn int
 }
 
 // Stats is a snapshot of the pool's occupancy.
@@ -286,7 +291,7 @@ func (p *Pool) invokeOnce(ctx context.Context, spec *FunctionSpec, codeDir strin
 	}
 	st := inst.begin(newInvocation(inv, spec))
 	res, healthy, err, detached := inst.await(ctx, st)
-	if healthy && err == nil && !detached {
+	if healthy && err == nil && !detached && inst.ready == nil {
 		p.observe(inst, time.Since(st.submitted), st.cold)
 	}
 	if detached {
@@ -334,8 +339,14 @@ func (p *Pool) acquire(ctx context.Context, spec *FunctionSpec, codeDir string) 
 			return nil, err
 		}
 		if inst != nil {
-			if fresh {
+			switch {
+			case fresh:
 				p.start(inst, codeDir)
+				if inst.ready != nil {
+					close(inst.ready)
+				}
+			case inst.ready != nil:
+				<-inst.ready // a multi instance's slot, handed out while it starts
 			}
 			return inst, nil
 		}
@@ -376,6 +387,10 @@ func (p *Pool) tryAcquire(spec *FunctionSpec, mayQueue bool) (inst *instance, fr
 	if ks == nil {
 		ks = &keySched{}
 		fs.sched[spec.Key] = ks
+	}
+	if spec.multi() {
+		inst, fresh, evict, wait = p.tryAcquireSlotLocked(fs, ks, spec, evict)
+		return inst, fresh, evict, wait, nil, nil
 	}
 
 	if stack := fs.idle[spec.Key]; len(stack) > 0 {
@@ -460,6 +475,7 @@ func (p *Pool) function(name string) *functionState {
 			latest: make(map[string]string),
 			all:    make(map[*instance]struct{}),
 			sched:  make(map[string]*keySched),
+			open:   make(map[string][]*instance),
 		}
 		p.functions[name] = fs
 	}
@@ -483,6 +499,7 @@ func (p *Pool) noteKey(fs *functionState, spec *FunctionSpec) (evict []*instance
 			inst.retired = true
 		}
 	}
+	delete(fs.open, old)
 	for key, stack := range fs.idle {
 		if key == old || (len(stack) > 0 && stack[0].retired) {
 			for _, inst := range stack {
@@ -554,6 +571,10 @@ func (p *Pool) broadcastLocked() {
 // release returns inst after an invocation. A healthy instance of the current key
 // goes back on its idle stack; anything else is killed.
 func (p *Pool) release(inst *instance, healthy bool) {
+	if inst.ready != nil {
+		p.releaseSlot(inst, healthy)
+		return
+	}
 	p.mu.Lock()
 	fs := p.functions[inst.spec.FunctionName]
 	var ks *keySched
@@ -661,6 +682,7 @@ func (p *Pool) Drain(functionName string) {
 		inst.retired = true
 	}
 	clear(fs.latest)
+	clear(fs.open)
 	p.mu.Unlock()
 	for _, inst := range idle {
 		inst.kill(killRetired)

@@ -251,6 +251,9 @@ func newTraceID(now time.Time) string {
 func (inst *instance) current(id string) *invocation {
 	inst.mu.Lock()
 	c := inst.cur
+	if inst.inflight != nil {
+		c = inst.inflight[id]
+	}
 	inst.mu.Unlock()
 	if c == nil || c.inv.RequestID != id || c.claimed.Load() || !c.hasStarted() {
 		return nil
@@ -441,7 +444,10 @@ func (inst *instance) serveInitError(w http.ResponseWriter, r *http.Request) {
 	payload := errorPayload(r, body)
 	inst.mu.Lock()
 	ready := inst.initDone
-	c := inst.cur
+	pending := []*invocation{inst.cur}
+	for _, c := range inst.inflight { // a multi instance: every invocation waiting for init
+		pending = append(pending, c)
+	}
 	if !ready {
 		inst.initErr = payload
 	}
@@ -450,8 +456,10 @@ func (inst *instance) serveInitError(w http.ResponseWriter, r *http.Request) {
 		writeJSONBody(w, http.StatusForbidden, bodyInitAfterReady)
 		return
 	}
-	if c != nil {
-		c.finish(outcome{kind: outInitError, payload: payload})
+	for _, c := range pending {
+		if c != nil {
+			c.finish(outcome{kind: outInitError, payload: payload})
+		}
 	}
 	writeJSONBody(w, http.StatusAccepted, bodyAccepted)
 }

@@ -42,7 +42,23 @@ type FunctionSpec struct {
 	// ReservedConcurrency caps concurrent instances of the whole function (all
 	// versions share it); nil means unreserved (bounded by the node's max instances).
 	ReservedConcurrency *int
+	// MaxConcurrency is how many invocations one instance serves at once: the
+	// function's PerExecutionEnvironmentMaxConcurrency on a Lambda Managed
+	// Instances capacity provider. 0 or 1 is Lambda's classic model, one
+	// invocation per instance at a time. Above 1 the process gets
+	// AWS_LAMBDA_MAX_CONCURRENCY=N, its Runtime API serves up to N /next polls at
+	// once, and the pool fills an instance's free slots before it starts another
+	// (multi.go).
+	MaxConcurrency int
 }
+
+// slots is how many invocations an instance of spec serves at once.
+func (spec *FunctionSpec) slots() int {
+	return max(spec.MaxConcurrency, 1)
+}
+
+// multi reports whether spec's instances serve several invocations at once.
+func (spec *FunctionSpec) multi() bool { return spec.MaxConcurrency > 1 }
 
 // LayerSpec is one layer version's zip.
 type LayerSpec struct {
