@@ -120,8 +120,8 @@ type runState struct {
 	// invocations can wait for one init and only the first reports it.
 	beforeInit bool
 	submitted  time.Time
-	timer     *time.Timer
-	started   <-chan struct{} // nil once the runtime has the event
+	timer      *time.Timer
+	started    <-chan struct{} // nil once the runtime has the event
 }
 
 // begin hands c to the runtime; await then waits for its outcome.
