@@ -276,6 +276,7 @@ func (c *functionCache) spec(cfg *Configuration, codeHex string, layers []functi
 		EphemeralStorageMB:  cfg.EphemeralStorage.Size,
 		Timeout:             time.Duration(cfg.Timeout) * time.Second,
 		ReservedConcurrency: reserved,
+		MaxConcurrency:      lmiMaxConcurrency(cfg),
 		LogFormat:           cfg.LoggingConfig.LogFormat,
 		ApplicationLogLevel: cfg.LoggingConfig.ApplicationLogLevel,
 		SystemLogLevel:      cfg.LoggingConfig.SystemLogLevel,
@@ -309,9 +310,40 @@ func (c *functionCache) resolve(_ context.Context, ref functionRef) (*resolved, 
 	if ref.Foreign {
 		return nil, fmtNotFound(c.s.refARN(ref))
 	}
+	if f := c.get(ref.Name); f != nil && f.latest.config.capacityProviderArn() != "" {
+		return c.resolveManaged(f, ref)
+	}
 	r := c.lookup(ref)
 	if r == nil {
 		return nil, fmtNotFound(c.s.refARN(ref))
+	}
+	return r, nil
+}
+
+// resolveManaged resolves an invocation of a Lambda Managed Instances function,
+// which runs published versions only: unqualified, it runs $LATEST.PUBLISHED ("When
+// you invoke a Lambda Managed Instances function using an unqualified ARN, Lambda
+// implicitly invokes the $LATEST.PUBLISHED version rather than the unpublished
+// $LATEST version").
+func (c *functionCache) resolveManaged(f *cachedFunction, ref functionRef) (*resolved, error) {
+	unqualified := ref.Qualifier == ""
+	if unqualified {
+		if f.versions[latestPublished] == nil {
+			return nil, noPublishedVersion(c.s.functionARN(ref.Name))
+		}
+		ref.Qualifier = latestPublished
+	}
+	r := c.lookup(ref)
+	if r == nil {
+		return nil, fmtNotFound(c.s.refARN(ref))
+	}
+	if r.version == f.latest {
+		return nil, invalidParam("%s cannot be invoked: it is the unpublished $LATEST of a Lambda Managed Instances function. Invoke a published version, $LATEST.PUBLISHED or an alias.", c.s.refARN(ref))
+	}
+	if unqualified {
+		r.invokedARN = c.s.functionARN(ref.Name)
+		r.policyBuf[1] = nil
+		r.policies = r.policyBuf[:1] // an unqualified invoke is governed by the function's policy
 	}
 	return r, nil
 }
@@ -327,7 +359,7 @@ func (c *functionCache) lookup(ref functionRef) *resolved {
 		r.version = f.latest
 		r.policyBuf[0] = f.latest.policy
 		r.policies = r.policyBuf[:1]
-	case isVersionNumber(ref.Qualifier):
+	case isVersionNumber(ref.Qualifier) || ref.Qualifier == latestPublished:
 		v := f.versions[ref.Qualifier]
 		if v == nil {
 			return nil
@@ -364,7 +396,7 @@ func (c *functionCache) timeoutOf(ref functionRef) time.Duration {
 	switch {
 	case latestVersion(ref.Qualifier):
 		versions = []string{"$LATEST"}
-	case isVersionNumber(ref.Qualifier):
+	case isVersionNumber(ref.Qualifier) || ref.Qualifier == latestPublished:
 		versions = []string{ref.Qualifier}
 	default:
 		a := f.aliases[ref.Qualifier]

@@ -49,6 +49,10 @@ type createFunctionInput struct {
 	EphemeralStorage *EphemeralStorage `json:"EphemeralStorage"`
 	LoggingConfig    *LoggingConfig    `json:"LoggingConfig"`
 	Layers           []string          `json:"Layers"`
+	// CapacityProviderConfig puts the function on Lambda Managed Instances
+	// (managed.go).
+	CapacityProviderConfig *CapacityProviderConfig `json:"CapacityProviderConfig"`
+	PublishTo              string                  `json:"PublishTo"`
 	unsupportedSettings
 }
 
@@ -168,6 +172,16 @@ func (s *Service) createFunction(c *call) error {
 	if err := validateConfig(&cfg, checkRuntime(cfg.Runtime, forCreate, s.now())); err != nil {
 		return err
 	}
+	if in.CapacityProviderConfig != nil {
+		if err := checkLMIConfig(in.CapacityProviderConfig); err != nil {
+			return err
+		}
+		cfg.CapacityProviderConfig = in.CapacityProviderConfig
+	}
+	publishTo, err := checkPublishTo(in.PublishTo, &cfg)
+	if err != nil {
+		return err
+	}
 	s.setRuntimeState(&cfg)
 	zipFile, err := s.codeFromInput(c.r.Context(), in.Code)
 	if err != nil {
@@ -192,6 +206,9 @@ func (s *Service) createFunction(c *call) error {
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
+		if err := s.checkLMIFunction(tx, &rec.Config); err != nil {
+			return err
+		}
 		rec := rec // the transaction may run again
 		if len(in.Layers) > 0 {
 			layers, err := s.resolveLayers(tx, in.Layers)
@@ -206,7 +223,7 @@ func (s *Service) createFunction(c *call) error {
 			out = rec.Config
 		}
 		if in.Publish {
-			v, err := s.publishLocked(tx, &rec, "")
+			v, err := s.publishLocked(tx, &rec, "", publishTo)
 			if err != nil {
 				return err
 			}
@@ -393,6 +410,13 @@ func (s *Service) qualifiedConfig(r store.Reader, ref functionRef) (*functionRec
 		return rec, &cfg, rec.CodeHex, nil
 	}
 	version := ref.Qualifier
+	if version == latestPublished {
+		v, err := loadRecord[versionRecord](r, latestPublishedKey(ref.Name), fmtNotFound(s.refARN(ref)))
+		if err != nil {
+			return nil, nil, "", err
+		}
+		return rec, &v.Config, v.CodeHex, nil
+	}
 	if !isVersionNumber(version) {
 		a, err := loadRecord[aliasRecord](r, aliasKey(ref.Name, ref.Qualifier), fmtNotFound(s.refARN(ref)))
 		if err != nil {
@@ -646,6 +670,7 @@ type updateFunctionCodeInput struct {
 	DryRun          bool     `json:"DryRun"`
 	RevisionId      string   `json:"RevisionId"`
 	Architectures   []string `json:"Architectures"`
+	PublishTo       string   `json:"PublishTo"`
 }
 
 func (s *Service) updateFunctionCode(c *call) error {
@@ -699,7 +724,11 @@ func (s *Service) updateFunctionCode(c *call) error {
 		touch(rec)
 		out = rec.Config
 		if in.Publish {
-			v, err := s.publishLocked(tx, rec, "")
+			toLatestPublished, err := checkPublishTo(in.PublishTo, &rec.Config)
+			if err != nil {
+				return err
+			}
+			v, err := s.publishLocked(tx, rec, "", toLatestPublished)
 			if err != nil {
 				return err
 			}
@@ -738,6 +767,8 @@ type updateFunctionConfigurationInput struct {
 	EphemeralStorage *EphemeralStorage `json:"EphemeralStorage"`
 	LoggingConfig    *LoggingConfig    `json:"LoggingConfig"`
 	Layers           *[]string         `json:"Layers"`
+	// CapacityProviderConfig changes an LMI function's settings (managed.go).
+	CapacityProviderConfig *CapacityProviderConfig `json:"CapacityProviderConfig"`
 	unsupportedSettings
 }
 
@@ -753,6 +784,11 @@ func (s *Service) updateFunctionConfiguration(c *call) error {
 	if err := in.check(); err != nil {
 		return err
 	}
+	if in.CapacityProviderConfig != nil {
+		if err := checkLMIConfig(in.CapacityProviderConfig); err != nil {
+			return err
+		}
+	}
 	var out Configuration
 	err = s.updateFunction(c.r.Context(), ref.Name, func(tx store.Tx) error {
 		rec, err := s.loadFunctionRevision(tx, ref, in.RevisionId)
@@ -761,6 +797,15 @@ func (s *Service) updateFunctionConfiguration(c *call) error {
 		}
 		cfg := &rec.Config
 		oldRuntime := cfg.Runtime
+		if in.CapacityProviderConfig != nil {
+			// A function's compute type is chosen at creation: "It can't be added or
+			// removed after the function resource has been created" (AWS SAM,
+			// CapacityProviderConfig).
+			if cfg.capacityProviderArn() == "" {
+				return invalidParam("CapacityProviderConfig cannot be added to a function created without one: a function's compute type (Lambda default or Lambda Managed Instances) is set when it is created.")
+			}
+			cfg.CapacityProviderConfig = in.CapacityProviderConfig
+		}
 		if in.Role != nil {
 			cfg.Role = *in.Role
 		}
@@ -818,6 +863,9 @@ func (s *Service) updateFunctionConfiguration(c *call) error {
 		if err := validateConfig(cfg, checkRuntime(cfg.Runtime, op, s.now())); err != nil {
 			return err
 		}
+		if err := s.checkLMIFunction(tx, cfg); err != nil {
+			return err
+		}
 		s.setRuntimeState(cfg)
 		touch(rec)
 		out = rec.Config
@@ -873,6 +921,14 @@ func deleteAll(tx store.Tx, name string) error {
 func (s *Service) deleteVersion(tx store.Tx, ref functionRef) error {
 	if ref.Qualifier == "$LATEST" {
 		return invalidParam("$LATEST version cannot be deleted without deleting the function.")
+	}
+	if ref.Qualifier == latestPublished {
+		if _, err := tx.Get(latestPublishedKey(ref.Name)); errors.Is(err, store.ErrNotFound) {
+			return fmtNotFound(s.refARN(ref))
+		} else if err != nil {
+			return err
+		}
+		return tx.Delete(latestPublishedKey(ref.Name))
 	}
 	if !isVersionNumber(ref.Qualifier) {
 		return invalidParam("Deletion of aliases is not supported.")

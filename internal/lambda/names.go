@@ -13,7 +13,9 @@ import (
 const functionNamePattern = `(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?`
 
 var (
-	functionNameRE = regexp.MustCompile(`^` + functionNamePattern + `$`)
+	// functionNameRE also takes the $LATEST.PUBLISHED qualifier of Lambda Managed
+	// Instances functions (NamespacedFunctionName's current pattern).
+	functionNameRE = regexp.MustCompile(`^` + strings.Replace(functionNamePattern, `(\$LATEST|`, `(\$LATEST(\.PUBLISHED)?|`, 1) + `$`)
 	plainNameRE    = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,64}$`)
 	qualifierRE    = regexp.MustCompile(`^(\$LATEST|[a-zA-Z0-9-_]{1,128})$`)
 	aliasNameRE    = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,128}$`)
@@ -60,7 +62,7 @@ func (s *Service) parseFunctionRef(raw, queryQualifier string) (functionRef, err
 	}
 	ref.Name, ref.Qualifier = name, qual
 	if queryQualifier != "" {
-		if !qualifierRE.MatchString(queryQualifier) {
+		if !qualifierRE.MatchString(queryQualifier) && queryQualifier != latestPublished {
 			return functionRef{}, validation("Value '%s' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)", queryQualifier)
 		}
 		if ref.Qualifier != "" && ref.Qualifier != queryQualifier {

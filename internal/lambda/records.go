@@ -202,7 +202,13 @@ type aliasRecord struct {
 // version."
 func contentHash(c *Configuration) string {
 	h := sha256.New()
-	_ = json.NewEncoder(h).Encode([]any{c.CodeSha256, c.Runtime, c.Handler, c.Role, c.Environment, c.Timeout,
-		c.MemorySize, c.Architectures, c.EphemeralStorage, c.TracingConfig, c.LoggingConfig, c.Layers})
+	parts := []any{c.CodeSha256, c.Runtime, c.Handler, c.Role, c.Environment, c.Timeout,
+		c.MemorySize, c.Architectures, c.EphemeralStorage, c.TracingConfig, c.LoggingConfig, c.Layers}
+	if c.CapacityProviderConfig != nil {
+		// Appended only when set, so versions published before it existed keep
+		// their hashes.
+		parts = append(parts, c.CapacityProviderConfig)
+	}
+	_ = json.NewEncoder(h).Encode(parts)
 	return hex.EncodeToString(h.Sum(nil))
 }

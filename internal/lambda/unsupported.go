@@ -10,8 +10,7 @@ import (
 // unsupportedSettings are CreateFunction / UpdateFunctionConfiguration members AWS
 // has that Sluice cannot honour. Dropping them would be silent: a function the user
 // put in a VPC would reach any network, one signed-code-only would run anything, one
-// with a dead-letter queue would lose failed events, one on Lambda Managed Instances
-// would run one request per instance. So a non-empty value is refused with 501;
+// with a dead-letter queue would lose failed events. So a non-empty value is refused with 501;
 // the empty values tools send to mean "none" (VpcConfig with no subnets, an empty
 // DeadLetterConfig, SnapStart ApplyOn None) are accepted.
 type unsupportedSettings struct {
@@ -28,8 +27,7 @@ type unsupportedSettings struct {
 	SnapStart            *struct {
 		ApplyOn string `json:"ApplyOn"`
 	} `json:"SnapStart"`
-	ImageConfig            json.RawMessage `json:"ImageConfig"`
-	CapacityProviderConfig json.RawMessage `json:"CapacityProviderConfig"`
+	ImageConfig json.RawMessage `json:"ImageConfig"`
 }
 
 func notImplemented(format string, args ...any) *awsproto.Error {
@@ -53,8 +51,6 @@ func (u *unsupportedSettings) check() error {
 		return notImplemented("SnapStart is not implemented in Sluice.")
 	case isSet(u.ImageConfig):
 		return notImplemented("ImageConfig is not implemented in Sluice: it runs Zip functions only.")
-	case isSet(u.CapacityProviderConfig):
-		return notImplemented("CapacityProviderConfig (Lambda Managed Instances) is not implemented in Sluice yet: each instance runs one invocation at a time.")
 	}
 	return nil
 }

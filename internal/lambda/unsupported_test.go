@@ -39,9 +39,10 @@ func TestUnsupportedSettingsRefused(t *testing.T) {
 		"SnapStart": func(in *awslambda.CreateFunctionInput) {
 			in.SnapStart = &types.SnapStart{ApplyOn: types.SnapStartApplyOnPublishedVersions}
 		},
-		"CapacityProviderConfig": func(in *awslambda.CreateFunctionInput) {
+		"ExecutionEnvironmentMemoryGiBPerVCpu": func(in *awslambda.CreateFunctionInput) {
 			in.CapacityProviderConfig = &types.CapacityProviderConfig{LambdaManagedInstancesCapacityProviderConfig: &types.LambdaManagedInstancesCapacityProviderConfig{
-				CapacityProviderArn: aws.String("arn:aws:lambda:us-east-1:123456789012:capacity-provider:cp1")}}
+				CapacityProviderArn:                  aws.String("arn:aws:lambda:us-east-1:123456789012:capacity-provider:cp1"),
+				ExecutionEnvironmentMemoryGiBPerVCpu: aws.Float64(4)}}
 		},
 	}
 	for setting, mod := range refused {

@@ -10,12 +10,37 @@ import (
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
+// latestPublishedKey is where an LMI function's $LATEST.PUBLISHED version is kept,
+// beside its numbered versions.
+func latestPublishedKey(name string) string { return versionsPrefix(name) + latestPublished }
+
+// checkPublishTo validates PublishTo (CreateFunction, UpdateFunctionCode,
+// PublishVersion) for the function configured as cfg: true means publish to
+// $LATEST.PUBLISHED, which only Lambda Managed Instances functions have.
+func checkPublishTo(publishTo string, cfg *Configuration) (bool, error) {
+	switch publishTo {
+	case "":
+		return false, nil
+	case "LATEST_PUBLISHED":
+	default:
+		return false, validation("Value '%s' at 'publishTo' failed to satisfy constraint: Member must satisfy enum value set: [LATEST_PUBLISHED]", publishTo)
+	}
+	if cfg.capacityProviderArn() == "" {
+		return false, invalidParam("PublishTo LATEST_PUBLISHED is only supported for functions with a CapacityProviderConfig (Lambda Managed Instances); publish a numbered version instead.")
+	}
+	return true, nil
+}
+
 // publishLocked publishes $LATEST of rec as a new version inside tx, unless nothing
 // changed since the last published version: then, as AWS does, it returns that
-// version. It bumps rec.LastVersion; the caller writes rec.
-func (s *Service) publishLocked(tx store.Tx, rec *functionRecord, description string) (*versionRecord, error) {
+// version. It bumps rec.LastVersion; the caller writes rec. With toLatestPublished
+// it (re)publishes $LATEST.PUBLISHED instead, which takes no version number.
+func (s *Service) publishLocked(tx store.Tx, rec *functionRecord, description string, toLatestPublished bool) (*versionRecord, error) {
 	name := rec.Config.FunctionName
 	hash := contentHash(&rec.Config)
+	if toLatestPublished {
+		return s.publishLatestPublished(tx, rec, description, hash)
+	}
 	if rec.LastVersion > 0 {
 		var last versionRecord
 		found, err := getJSON(tx, versionKey(name, rec.LastVersion), &last)
@@ -43,10 +68,42 @@ func (s *Service) publishLocked(tx store.Tx, rec *functionRecord, description st
 	return v, nil
 }
 
+// publishLatestPublished writes $LATEST.PUBLISHED from $LATEST, unless it already
+// holds the same code and configuration ("create or republish a latest published
+// version as needed with updated code or configuration").
+func (s *Service) publishLatestPublished(tx store.Tx, rec *functionRecord, description, hash string) (*versionRecord, error) {
+	name := rec.Config.FunctionName
+	var last versionRecord
+	found, err := getJSON(tx, latestPublishedKey(name), &last)
+	if err != nil {
+		return nil, err
+	}
+	if found && last.ContentHash == hash && (description == "" || description == last.Config.Description) {
+		return &last, nil
+	}
+	cfg := rec.Config
+	cfg.Version = latestPublished
+	cfg.FunctionArn = s.qualifiedARN(name, latestPublished)
+	cfg.RevisionId = uuid.NewString()
+	cfg.LastModified = lastModified(time.Now())
+	if description != "" {
+		cfg.Description = description
+	}
+	v := &versionRecord{Config: cfg, CodeHex: rec.CodeHex, ContentHash: hash, Layers: rec.Layers}
+	if found {
+		v.Policy = last.Policy // a republish keeps the version's resource policy
+	}
+	if err := store.PutRecord(tx, latestPublishedKey(name), v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 type publishVersionInput struct {
 	CodeSha256  string `json:"CodeSha256"`
 	Description string `json:"Description"`
 	RevisionId  string `json:"RevisionId"`
+	PublishTo   string `json:"PublishTo"`
 }
 
 func (s *Service) publishVersion(c *call) error {
@@ -70,8 +127,12 @@ func (s *Service) publishVersion(c *call) error {
 		if in.CodeSha256 != "" && in.CodeSha256 != rec.Config.CodeSha256 {
 			return invalidParam("CodeSHA256 (%s) is different from current CodeSHA256 in $LATEST (%s). Please try again.", in.CodeSha256, rec.Config.CodeSha256)
 		}
+		toLatestPublished, err := checkPublishTo(in.PublishTo, &rec.Config)
+		if err != nil {
+			return err
+		}
 		before := rec.LastVersion
-		v, err := s.publishLocked(tx, rec, in.Description)
+		v, err := s.publishLocked(tx, rec, in.Description, toLatestPublished)
 		if err != nil {
 			return err
 		}
