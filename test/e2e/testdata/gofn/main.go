@@ -9,6 +9,11 @@
 //   - {"mode":"log","lines":N}: prints N log lines;
 //   - {"mode":"print","text":[...]}: prints each string of text as one line;
 //   - {"mode":"env"}: returns its environment;
+//   - {"mode":"barrier","lines":N}: waits (at most 20 s) until N invocations are in
+//     flight in this process at once, then returns {"stream","pid","peak","maxConcurrency"}:
+//     the instance's log stream (unique per execution environment), the most
+//     invocations it saw at once, and AWS_LAMBDA_MAX_CONCURRENCY (Lambda Managed
+//     Instances tests);
 //   - {"mode":"count","url":U,"failures":N}: POSTs to U (which answers the attempt number), and fails
 //     while P has no more than N lines (so async retries can be observed); with "ms":M it first
 //     POSTs the node's endpoint (AWS_ENDPOINT_URL) to U/start and sleeps M ms, so a test can
@@ -26,6 +31,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -45,6 +51,39 @@ type control struct {
 }
 
 var started = time.Now()
+
+// inFlight counts the invocations running in this process (mode barrier).
+var inFlight struct {
+	sync.Mutex
+	cond      *sync.Cond
+	now, peak int
+}
+
+func init() { inFlight.cond = sync.NewCond(&inFlight.Mutex) }
+
+// barrier waits until n invocations are in flight at once (or 20 s pass) and
+// reports the most it saw.
+func barrier(n int) map[string]any {
+	inFlight.Lock()
+	inFlight.now++
+	inFlight.peak = max(inFlight.peak, inFlight.now)
+	inFlight.cond.Broadcast()
+	deadline := time.AfterFunc(20*time.Second, func() {
+		inFlight.Lock()
+		inFlight.cond.Broadcast()
+		inFlight.Unlock()
+	})
+	give := time.Now().Add(20 * time.Second)
+	for inFlight.peak < n && time.Now().Before(give) {
+		inFlight.cond.Wait()
+	}
+	deadline.Stop()
+	peak := inFlight.peak
+	inFlight.now--
+	inFlight.Unlock()
+	return map[string]any{"stream": os.Getenv("AWS_LAMBDA_LOG_STREAM_NAME"), "pid": os.Getpid(), "peak": peak,
+		"maxConcurrency": os.Getenv("AWS_LAMBDA_MAX_CONCURRENCY")}
+}
 
 // fixedBody is what the benchmark routes answer (scripts/bench.sh's floor server
 // answers the same bytes).
@@ -99,6 +138,8 @@ func handle(ctx context.Context, event json.RawMessage) (any, error) {
 		if n, _ := strconv.Atoi(strings.TrimSpace(string(body))); n <= c.Failures {
 			return nil, fmt.Errorf("failing attempt %d", n)
 		}
+	case "barrier":
+		return barrier(c.Lines), nil
 	case "env":
 		env := map[string]string{}
 		for _, kv := range os.Environ() {
