@@ -4,7 +4,9 @@
 // with a durable retrying queue, DryRun), and the invoke.Invoker other services use.
 //
 // The store is the source of truth: functions live under /lambda/functions/<name>,
-// published versions under /lambda/versions/<name>/<n>, aliases under
+// published versions under /lambda/versions/<name>/<n> (and a Lambda Managed
+// Instances function's $LATEST.PUBLISHED at /lambda/versions/<name>/$LATEST.PUBLISHED,
+// managed.go), aliases under
 // /lambda/aliases/<name>/<alias> and queued Event invocations under /lambda/async/.
 // Code zips live in a content-addressed blob store. A watch-fed in-memory cache lets
 // Invoke resolve a function, its qualifier and its policy without touching the store.

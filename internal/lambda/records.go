@@ -164,7 +164,8 @@ type functionRecord struct {
 	Unzipped int64 `json:"unzipped,omitempty"`
 }
 
-// versionRecord is stored at /lambda/versions/<name>/<n>.
+// versionRecord is stored at /lambda/versions/<name>/<n>, or at
+// /lambda/versions/<name>/$LATEST.PUBLISHED (latestPublishedKey).
 type versionRecord struct {
 	Config  Configuration   `json:"config"` // Version "n", FunctionArn qualified
 	CodeHex string          `json:"codeHex"`

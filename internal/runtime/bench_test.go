@@ -47,6 +47,30 @@ func BenchmarkWarmInvokeParallel(b *testing.B) {
 	})
 }
 
+// BenchmarkWarmInvokeParallelMulti runs warm invocations from 8 × GOMAXPROCS
+// goroutines on one Lambda Managed Instances process serving up to 16 at once.
+func BenchmarkWarmInvokeParallelMulti(b *testing.B) {
+	p, _ := newTestPool(b, func(o *Options) { o.MaxInstances = 16 })
+	spec := goSpec("benchmulti", fixtures.gofn)
+	spec.MaxConcurrency = 16
+	payload := []byte(`{"op":"echo","data":"hello"}`)
+	b.SetParallelism(8) // 8 × GOMAXPROCS callers: enough to fill the slots on 2 cores
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			res, err := p.Invoke(context.Background(), spec, Invocation{Payload: payload})
+			if err != nil || res.FunctionError != "" {
+				b.Fatal(err, res)
+			}
+		}
+	})
+	b.StopTimer()
+	if n := p.Stats().Instances; n != 1 {
+		b.Fatalf("%d instances served the benchmark, want 1", n)
+	}
+}
+
 // BenchmarkColdStart measures starting a new instance (code already extracted) and
 // running its first invocation. Each iteration changes the spec's Key, which retires
 // the previous instance, as an UpdateFunctionCode would.

@@ -303,7 +303,9 @@ func (inst *instance) complete(c *invocation, o outcome, cold bool, submitted ti
 	// must land before END, as in CloudWatch. A dead process's pipe closes once its
 	// children are gone too.
 	if inst.logs != nil {
-		if alive {
+		// A multi instance lives on past one invocation's timeout (it is not killed
+		// under the others): its pipe stays open, so flush as for a live one.
+		if alive || (o.kind == outTimeout && inst.inflight != nil) {
 			inst.logs.flush()
 		} else {
 			inst.logs.waitEOF(200 * time.Millisecond)
