@@ -12,7 +12,9 @@
 #             AWS_LAMBDA_MAX_CONCURRENCY=32 (Lambda Managed Instances mode), and (b)
 #             Sluice's HTTP API $default route; wrk at c=1 and c=32, REPS interleaved
 #             reps, medians, RSS of each target's whole process tree at c=32, and
-#             Sluice's ratio to each floor.
+#             Sluice's ratio to each floor; plus the same function on Lambda Managed
+#             Instances (a capacity provider, PerExecutionEnvironmentMaxConcurrency=32,
+#             $LATEST.PUBLISHED) behind its own HTTP API.
 #   routes  — the REST API, HTTP API and Invoke API rows against the reverse-proxy floor.
 #   cold    — hyperfine: a warm invoke vs a cold start (new instance) through curl.
 #   edge    — the same Go function through a function URL (no router) against the HTTP
@@ -148,12 +150,31 @@ if has floors; then
   for p in 4601 4602 4603; do
     for _ in $(seq 50); do curl -sf "http://127.0.0.1:$p/fixed" >/dev/null && break; sleep 0.1; done
   done
-  keys="w1 w32 mc32 sluice"
+  # The same function on Lambda Managed Instances (one process serving 32 at once),
+  # on a second sluice of its own so that its RSS column counts only that sluice and
+  # its function process.
+  LMI_PORT=${LMI_PORT:-4604}
+  "$work/sluice" serve --listen "127.0.0.1:$LMI_PORT" --data-dir "$work/data-lmi" --log-level warn $SLUICE_FLAGS &
+  lmi_pid=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$LMI_PORT/_sluice/health" >/dev/null && break; sleep 0.1; done
+  awsl() { aws --endpoint-url "http://127.0.0.1:$LMI_PORT" --output text "$@"; }
+  awsl lambda create-capacity-provider --capacity-provider-name bench --vpc-config SubnetIds=subnet-1,SecurityGroupIds=sg-1 \
+    --permissions-config CapacityProviderOperatorRoleArn=arn:aws:iam::123456789012:role/bench >/dev/null
+  lmi_arn=$(awsl lambda create-function --function-name bench-lmi --runtime provided.al2023 --handler bootstrap \
+    --role arn:aws:iam::123456789012:role/bench --zip-file "fileb://$work/fn.zip" --query FunctionArn \
+    --capacity-provider-config "LambdaManagedInstancesCapacityProviderConfig={CapacityProviderArn=arn:aws:lambda:us-east-1:123456789012:capacity-provider:bench,PerExecutionEnvironmentMaxConcurrency=32}")
+  awsl lambda publish-version --function-name bench-lmi --publish-to LATEST_PUBLISHED >/dev/null
+  awsl lambda add-permission --function-name bench-lmi --statement-id apigw --action lambda:InvokeFunction \
+    --principal apigateway.amazonaws.com --source-arn "arn:aws:execute-api:us-east-1:123456789012:*" >/dev/null
+  lmi_http_id=$(awsl apigatewayv2 create-api --name bench-lmi --protocol-type HTTP --target "$lmi_arn" --query ApiId)
+  keys="w1 w32 mc32 sluice sluicelmi"
   for rep in $(seq "$REPS"); do
     for c in 1 32; do
       for k in $keys; do
         if [ "$k" = sluice ]; then
           measure sluice "$c" "$base/fixed" "$sluice_pid" -H "Host: $http_id.execute-api.localhost:$PORT"
+        elif [ "$k" = sluicelmi ]; then
+          measure sluicelmi "$c" "http://127.0.0.1:$LMI_PORT/fixed" "$lmi_pid" -H "Host: $lmi_http_id.execute-api.localhost:$LMI_PORT"
         else
           measure "$k" "$c" "${furl[$k]}" "${fpid[$k]}"
         fi
@@ -161,7 +182,8 @@ if has floors; then
     done
   done
   declare -A label=([w1]="floor: bare Runtime API server, 1 worker" [w32]="floor: bare Runtime API server, 32 workers"
-    [mc32]="floor: bare Runtime API server, 1 worker, AWS_LAMBDA_MAX_CONCURRENCY=32" [sluice]="**sluice** HTTP API \$default → Go fn")
+    [mc32]="floor: bare Runtime API server, 1 worker, AWS_LAMBDA_MAX_CONCURRENCY=32" [sluice]="**sluice** HTTP API \$default → Go fn"
+    [sluicelmi]="**sluice** HTTP API \$default → Go fn on Lambda Managed Instances (PerExecutionEnvironmentMaxConcurrency=32)")
   echo "| target | c=1 req/s | c=1 p50 ms | c=1 p99 ms | c=32 req/s | c=32 p50 ms | c=32 p99 ms | RSS at c=32 MB | non-2xx |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for k in $keys; do
@@ -170,13 +192,16 @@ if has floors; then
       "$(col 1 "$b")" "$(col 2 "$b")" "$(col 3 "$b")" "$(col 5 "$b")" "$(cat "$a" "$b" | awk '{s+=$4} END {print s+0}')"
   done
   echo
-  s1=$(col 1 "$work/res/sluice-1") s32=$(col 1 "$work/res/sluice-32")
-  for k in w1 w32 mc32; do
-    awk -v l="${label[$k]}" -v a="$s1" -v b="$(col 1 "$work/res/$k-1")" -v c="$s32" -v d="$(col 1 "$work/res/$k-32")" \
-      'BEGIN {printf "- Sluice / %s: %.2fx at c=1, %.2fx at c=32\n", l, a/b, c/d}'
+  for s in sluice sluicelmi; do
+    s1=$(col 1 "$work/res/$s-1") s32=$(col 1 "$work/res/$s-32")
+    for k in w1 w32 mc32; do
+      awk -v s="${label[$s]}" -v l="${label[$k]}" -v a="$s1" -v b="$(col 1 "$work/res/$k-1")" -v c="$s32" -v d="$(col 1 "$work/res/$k-32")" \
+        'BEGIN {printf "- %s / %s: %.2fx at c=1, %.2fx at c=32\n", s, l, a/b, c/d}'
+    done
   done
   echo
   for k in w1 w32 mc32; do kill "${fpid[$k]}" 2>/dev/null || true; done
+  kill "$lmi_pid" 2>/dev/null || true
 fi
 
 if has routes; then

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,6 +134,40 @@ func BenchmarkColdStartManaged(b *testing.B) {
 				res, err := p.Invoke(context.Background(), &s, Invocation{Payload: []byte(`{"op":"x"}`)})
 				if err != nil || res.FunctionError != "" {
 					b.Fatal(err, res)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSocketOwner measures the Runtime API's per-connection owner check, by
+// sock_diag (what socketOwner uses) and by scanning /proc/net/tcp (its fallback),
+// whose cost grows with the host's sockets.
+func BenchmarkSocketOwner(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	s, err := ln.Accept()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	remote, local := s.RemoteAddr().(*net.TCPAddr), s.LocalAddr().(*net.TCPAddr)
+	for _, m := range []struct {
+		name string
+		fn   func(local, remote *net.TCPAddr) (int, error)
+	}{{"sock_diag", socketOwnerDiag}, {"proc", socketOwnerProc}} {
+		b.Run(m.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := m.fn(remote, local); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})

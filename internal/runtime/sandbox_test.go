@@ -3,13 +3,16 @@ package runtime
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -187,4 +190,46 @@ func TestRootWithoutSandboxRefused(t *testing.T) {
 		t.Fatalf("NewPool with NoSandbox: %v", err)
 	}
 	p.Close()
+}
+
+// socketOwner finds the owner of the connecting end, not of the accepted one: a
+// connection from another uid (a process started as nobody) reports that uid, by
+// sock_diag and by /proc/net/tcp alike.
+func TestSocketOwnerOfOtherUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to connect as another user")
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	const nobody = 65534
+	port := ln.Addr().(*net.TCPAddr).Port
+	cmd := exec.Command(bash, "-c", fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d; sleep 5", port))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	remote, local := s.RemoteAddr().(*net.TCPAddr), s.LocalAddr().(*net.TCPAddr)
+	if uid, err := socketOwnerDiag(remote, local); err != nil || uid != nobody {
+		t.Errorf("socketOwnerDiag = %d, %v; want %d", uid, err, nobody)
+	}
+	if uid, err := socketOwnerProc(remote, local); err != nil || uid != nobody {
+		t.Errorf("socketOwnerProc = %d, %v; want %d", uid, err, nobody)
+	}
+	// The accepted end is this process's.
+	if uid, err := socketOwnerDiag(local, remote); err != nil || uid != os.Getuid() {
+		t.Errorf("socketOwnerDiag of the accepted end = %d, %v; want %d", uid, err, os.Getuid())
+	}
 }
