@@ -162,7 +162,13 @@ func (inst *instance) begin(c *invocation) *runState {
 	inst.work <- c
 
 	limit := c.timeout
-	if beforeInit {
+	switch {
+	case beforeInit && multi:
+		// "For Lambda Managed Instances functions ... the [init] timeout is the
+		// maximum of 130 seconds or the configured function timeout" (Understanding
+		// the Lambda Managed Instances execution environment).
+		limit += max(lmiInitTimeout, c.timeout)
+	case beforeInit:
 		limit += inst.pool.initTimeout
 	}
 	st.timer = time.NewTimer(limit)

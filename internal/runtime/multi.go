@@ -16,14 +16,27 @@ import "time"
 //     key before it takes an idle one or starts a new one, so instances fill up
 //     before the function scales out.
 //
-// Concurrency stays counted per invocation, as AWS counts it for LMI: reserved
+// Concurrency stays counted per invocation ("In Lambda, concurrency is the number
+// of in-flight requests that your function is currently handling",
+// configuration-concurrency): reserved
 // concurrency bounds the function's invocations in flight (functionState.slotsIn),
 // not its processes, and the cluster gate is taken per Invoke as for any function.
 // Each invocation has its own deadline; a timed-out one does not kill the process
 // under the others: the instance is retired, gets no new work, and is killed once
 // the last invocation in flight on it is released.
 //
+// AWS documents that a timed-out LMI invocation does not stop the execution
+// environment: the handler runs on, its worker stays busy, the others carry on
+// ("Understanding the Lambda Managed Instances execution environment"). Sluice
+// answers the timed-out invocation the same way and lets the others finish, but
+// then kills the process rather than keep a worker that may never come back.
+// And where AWS throttles while its fleet scales asynchronously, Sluice starts
+// another instance at once when every slot is taken (up to --max-instances).
+//
 // The classic path (MaxConcurrency 0 or 1) does not go through this file.
+
+// lmiInitTimeout is the least time a multi instance's init may take.
+const lmiInitTimeout = 130 * time.Second
 
 // tryAcquireSlotLocked is tryAcquire for a multi spec (p.mu held): a free slot on a
 // live instance of the key, else an idle instance, else a new one (not yet started,
