@@ -11,7 +11,9 @@ import (
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
-var functionVersionRE = regexp.MustCompile(`^(\$LATEST|[0-9]{1,9})$`)
+// functionVersionRE is the model's VersionWithLatestPublished: $LATEST.PUBLISHED is a
+// Lambda Managed Instances function's (managed.go).
+var functionVersionRE = regexp.MustCompile(`^(\$LATEST(\.PUBLISHED)?|[0-9]{1,9})$`)
 
 type aliasInput struct {
 	Name            string              `json:"Name"`
@@ -37,13 +39,17 @@ func (s *Service) aliasNotFound(name, alias string) error {
 // checkAliasTarget verifies that the versions an alias routes to exist.
 func (s *Service) checkAliasTarget(r store.Reader, name string, a *AliasConfiguration) error {
 	if !functionVersionRE.MatchString(a.FunctionVersion) {
-		return validation("Value '%s' at 'functionVersion' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\$LATEST|[0-9]+)", a.FunctionVersion)
+		return validation("Value '%s' at 'functionVersion' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\$LATEST(\\.PUBLISHED)?|[0-9]+)", a.FunctionVersion)
 	}
 	exists := func(v string) error {
 		if v == "$LATEST" {
 			return nil
 		}
-		if _, err := r.Get(versionKey(name, versionNumber(v))); err != nil {
+		key := latestPublishedKey(name)
+		if v != latestPublished {
+			key = versionKey(name, versionNumber(v))
+		}
+		if _, err := r.Get(key); err != nil {
 			if err == store.ErrNotFound {
 				return fmtNotFound(s.qualifiedARN(name, v))
 			}

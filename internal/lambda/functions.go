@@ -922,18 +922,15 @@ func (s *Service) deleteVersion(tx store.Tx, ref functionRef) error {
 	if ref.Qualifier == "$LATEST" {
 		return invalidParam("$LATEST version cannot be deleted without deleting the function.")
 	}
-	if ref.Qualifier == latestPublished {
-		if _, err := tx.Get(latestPublishedKey(ref.Name)); errors.Is(err, store.ErrNotFound) {
-			return fmtNotFound(s.refARN(ref))
-		} else if err != nil {
-			return err
-		}
-		return tx.Delete(latestPublishedKey(ref.Name))
-	}
-	if !isVersionNumber(ref.Qualifier) {
+	var key string
+	switch {
+	case ref.Qualifier == latestPublished:
+		key = latestPublishedKey(ref.Name)
+	case isVersionNumber(ref.Qualifier):
+		key = versionKey(ref.Name, versionNumber(ref.Qualifier))
+	default:
 		return invalidParam("Deletion of aliases is not supported.")
 	}
-	key := versionKey(ref.Name, versionNumber(ref.Qualifier))
 	if _, err := tx.Get(key); errors.Is(err, store.ErrNotFound) {
 		return fmtNotFound(s.refARN(ref))
 	} else if err != nil {

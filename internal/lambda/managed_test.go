@@ -222,3 +222,40 @@ func TestManagedInstancesValidation(t *testing.T) {
 		CapacityProviderConfig: lmiConfig(testCapacityProviderARN, nil)})
 	wantAPIError(t, err, "InvalidParameterValueException", "^CapacityProviderConfig cannot be added")
 }
+
+// An alias can point at $LATEST.PUBLISHED; the version cannot be deleted while it
+// does, and once deleted an unqualified invoke has no published version again.
+func TestManagedInstancesAliasAndDelete(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ctx := context.Background()
+	if _, err := e.client.CreateCapacityProvider(ctx, newCapacityProviderInput("cp1")); err != nil {
+		t.Fatal(err)
+	}
+	in := lmiFunctionInput(t, "lmi", types.RuntimeProvidedal2023, lmiConfig(testCapacityProviderARN, aws.Int32(2)))
+	in.Publish, in.PublishTo = true, types.FunctionVersionLatestPublishedLatestPublished
+	if _, err := e.client.CreateFunction(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.CreateAlias(ctx, &awslambda.CreateAliasInput{FunctionName: aws.String("lmi"), Name: aws.String("live"),
+		FunctionVersion: aws.String("$LATEST.PUBLISHED")}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.client.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("lmi:live"), Payload: []byte(`{}`)})
+	if err != nil || aws.ToString(res.ExecutedVersion) != "$LATEST.PUBLISHED" {
+		t.Fatalf("invoke through the alias: %v %+v", err, res)
+	}
+	del := &awslambda.DeleteFunctionInput{FunctionName: aws.String("lmi"), Qualifier: aws.String("$LATEST.PUBLISHED")}
+	_, err = e.client.DeleteFunction(ctx, del)
+	wantAPIError(t, err, "ResourceConflictException", `aliases reference it: \[live\]`)
+	if _, err := e.client.DeleteAlias(ctx, &awslambda.DeleteAliasInput{FunctionName: aws.String("lmi"), Name: aws.String("live")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.DeleteFunction(ctx, del); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.client.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("lmi"), Payload: []byte(`{}`)})
+	wantAPIError(t, err, "NoPublishedVersionException", "has no published version")
+	_, err = e.client.CreateAlias(ctx, &awslambda.CreateAliasInput{FunctionName: aws.String("lmi"), Name: aws.String("again"),
+		FunctionVersion: aws.String("$LATEST.PUBLISHED")})
+	wantAPIError(t, err, "ResourceNotFoundException", `function:lmi:\$LATEST.PUBLISHED`)
+}
