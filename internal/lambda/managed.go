@@ -151,3 +151,22 @@ func noPublishedVersion(arn string) error {
 	return awsproto.Errorf(http.StatusBadRequest, "NoPublishedVersionException",
 		"The function %s has no published version to invoke. Lambda Managed Instances functions run published versions: publish one with PublishVersion (PublishTo LATEST_PUBLISHED for $LATEST.PUBLISHED) and invoke it, or a numbered version or alias.", arn)
 }
+
+// functionScalingConfig answers Get/PutFunctionScalingConfig (the minimum and
+// maximum execution environments of an LMI function version) for a function that
+// exists: 501, since Sluice neither keeps environments warm ahead of invocations
+// nor caps them per version (they start on demand, up to --max-instances).
+func (s *Service) functionScalingConfig(c *call) error {
+	ref, err := s.parseFunctionRef(c.function, "")
+	if err != nil {
+		return err
+	}
+	if _, err := s.readFunction(c.r.Context(), functionRef{Name: ref.Name, Foreign: ref.Foreign}); err != nil {
+		return err
+	}
+	op := "GetFunctionScalingConfig"
+	if c.r.Method == http.MethodPut {
+		op = "PutFunctionScalingConfig"
+	}
+	return notImplemented("%s (FunctionScalingConfig: MinExecutionEnvironments, MaxExecutionEnvironments) is not implemented in Sluice: execution environments start on demand, up to the node's --max-instances, and none is kept warm ahead of invocations.", op)
+}

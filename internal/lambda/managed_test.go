@@ -259,3 +259,20 @@ func TestManagedInstancesAliasAndDelete(t *testing.T) {
 		FunctionVersion: aws.String("$LATEST.PUBLISHED")})
 	wantAPIError(t, err, "ResourceNotFoundException", `function:lmi:\$LATEST.PUBLISHED`)
 }
+
+// FunctionScalingConfig is refused with 501 naming the operation, after the
+// function is found.
+func TestFunctionScalingConfigRefused(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ctx := context.Background()
+	_, err := e.client.GetFunctionScalingConfig(ctx, &awslambda.GetFunctionScalingConfigInput{FunctionName: aws.String("nope"), Qualifier: aws.String("1")})
+	wantAPIError(t, err, "ResourceNotFoundException", "nope")
+	if _, err := e.client.CreateFunction(ctx, lmiFunctionInput(t, "plain", types.RuntimeProvidedal2023, nil)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.client.PutFunctionScalingConfig(ctx, &awslambda.PutFunctionScalingConfigInput{FunctionName: aws.String("plain"), Qualifier: aws.String("1"),
+		FunctionScalingConfig: &types.FunctionScalingConfig{MinExecutionEnvironments: aws.Int32(3)}})
+	wantAPIError(t, err, "NotImplementedException", "^PutFunctionScalingConfig ")
+	_, err = e.client.GetFunctionScalingConfig(ctx, &awslambda.GetFunctionScalingConfigInput{FunctionName: aws.String("plain"), Qualifier: aws.String("1")})
+	wantAPIError(t, err, "NotImplementedException", "^GetFunctionScalingConfig ")
+}

@@ -130,6 +130,8 @@ var routes = []route{
 	newRoute(http.MethodGet, "/2025-11-30/capacity-providers/{CapacityProviderName}", (*Service).getCapacityProvider),
 	newRoute(http.MethodPut, "/2025-11-30/capacity-providers/{CapacityProviderName}", (*Service).updateCapacityProvider),
 	newRoute(http.MethodDelete, "/2025-11-30/capacity-providers/{CapacityProviderName}", (*Service).deleteCapacityProvider),
+	newRoute(http.MethodGet, "/2025-11-30/functions/{FunctionName}/function-scaling-config", (*Service).functionScalingConfig),
+	newRoute(http.MethodPut, "/2025-11-30/functions/{FunctionName}/function-scaling-config", (*Service).functionScalingConfig),
 
 	newRoute(http.MethodGet, "/2016-08-19/account-settings", (*Service).getAccountSettings),
 
