@@ -236,6 +236,14 @@ func TestManagedInstancesAliasAndDelete(t *testing.T) {
 	if _, err := e.client.CreateFunction(ctx, in); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := e.client.AddPermission(ctx, &awslambda.AddPermissionInput{FunctionName: aws.String("lmi"), Qualifier: aws.String("$LATEST.PUBLISHED"),
+		StatementId: aws.String("apigw"), Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("apigateway.amazonaws.com")}); err != nil {
+		t.Fatal(err)
+	}
+	pol, err := e.client.GetPolicy(ctx, &awslambda.GetPolicyInput{FunctionName: aws.String("lmi"), Qualifier: aws.String("$LATEST.PUBLISHED")})
+	if err != nil || !strings.Contains(aws.ToString(pol.Policy), `function:lmi:$LATEST.PUBLISHED"`) {
+		t.Fatalf("GetPolicy $LATEST.PUBLISHED: %v %+v", err, pol)
+	}
 	if _, err := e.client.CreateAlias(ctx, &awslambda.CreateAliasInput{FunctionName: aws.String("lmi"), Name: aws.String("live"),
 		FunctionVersion: aws.String("$LATEST.PUBLISHED")}); err != nil {
 		t.Fatal(err)

@@ -34,8 +34,11 @@ func (s *Service) loadPolicyTarget(r store.Reader, ref functionRef) (*policyTarg
 	case latestVersion(ref.Qualifier):
 		return &policyTarget{policy: &rec.Policy, revision: &rec.Config.RevisionId, resource: s.functionARN(ref.Name),
 			save: func(tx store.Tx) error { return store.PutRecord(tx, functionKey(ref.Name), rec) }}, nil
-	case isVersionNumber(ref.Qualifier):
-		key := versionKey(ref.Name, versionNumber(ref.Qualifier))
+	case isVersionNumber(ref.Qualifier) || ref.Qualifier == latestPublished:
+		key := latestPublishedKey(ref.Name)
+		if ref.Qualifier != latestPublished {
+			key = versionKey(ref.Name, versionNumber(ref.Qualifier))
+		}
 		v, err := loadRecord[versionRecord](r, key, fmtNotFound(s.refARN(ref)))
 		if err != nil {
 			return nil, err
