@@ -99,3 +99,114 @@ func TestPoolUnderChurn(t *testing.T) {
 		t.Errorf("after churn: %+v", s)
 	}
 }
+
+// checkSlots verifies the multi-instance bookkeeping (multi.go): a function's
+// slotsIn is the sum of its instances' slots in use, open lists hold live,
+// non-retired instances with a free slot and one in use, and idle instances have
+// none in use.
+func checkSlots(t *testing.T, p *Pool) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for name, fs := range p.functions {
+		sum := 0
+		for inst := range fs.all {
+			if inst.slotsIn < 0 || inst.slotsIn > inst.spec.slots() {
+				t.Errorf("%s: instance with %d slots in use of %d", name, inst.slotsIn, inst.spec.slots())
+			}
+			sum += inst.slotsIn
+		}
+		if sum > fs.slotsIn {
+			// Detached instances (killed, still finishing) are no longer in all
+			// but hold their slots until released: all's sum is a lower bound.
+			t.Errorf("%s: instances hold %d slots, slotsIn = %d", name, sum, fs.slotsIn)
+		}
+		for key, open := range fs.open {
+			for _, inst := range open {
+				if _, ok := fs.all[inst]; !ok || inst.retired || inst.slotsIn <= 0 || inst.slotsIn >= inst.spec.slots() || inst.spec.Key != key {
+					t.Errorf("%s/%s: open instance: live %v, retired %v, slots %d/%d", name, key, ok, inst.retired, inst.slotsIn, inst.spec.slots())
+				}
+			}
+		}
+		for key, stack := range fs.idle {
+			for _, inst := range stack {
+				if inst.slotsIn != 0 {
+					t.Errorf("%s/%s: idle instance with %d slots in use", name, key, inst.slotsIn)
+				}
+			}
+		}
+	}
+}
+
+// TestPoolUnderChurnMulti is TestPoolUnderChurn for Lambda Managed Instances
+// functions: several invocations per process, reserved concurrency counted per
+// invocation, configuration flipping, a small node limit, a few timeouts.
+func TestPoolUnderChurnMulti(t *testing.T) {
+	p, _ := newTestPool(t, func(o *Options) { o.MaxInstances = 4; o.QueueTimeout = 2 * time.Second })
+	four := 4
+	var wg sync.WaitGroup
+	for g := 0; g < 24; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 8; i++ {
+				fn := fmt.Sprintf("churnm%d", rand.IntN(3))
+				spec := goSpec(fn, fixtures.gofn)
+				spec.Key = fmt.Sprintf("%s:$LATEST:%d", fn, rand.IntN(2))
+				spec.MaxConcurrency = 3
+				spec.Timeout = time.Second
+				if fn == "churnm0" {
+					spec.ReservedConcurrency = &four
+				}
+				ms := rand.IntN(20)
+				if rand.IntN(40) == 0 {
+					ms = 1500 // times out
+				}
+				res, err := p.Invoke(context.Background(), spec, Invocation{Payload: []byte(fmt.Sprintf(`{"op":"sleep","ms":%d}`, ms))})
+				if errors.Is(err, ErrThrottled) {
+					continue
+				}
+				switch {
+				case err != nil:
+					t.Errorf("%s: %v", fn, err)
+				case ms < 1000 && res.FunctionError != "":
+					t.Errorf("%s: %s", fn, res.Payload)
+				}
+			}
+		}()
+	}
+	stop := make(chan struct{})
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+				checkAccounting(t, p)
+				checkSlots(t, p)
+				p.mu.Lock()
+				if fs := p.functions["churnm0"]; fs != nil && fs.slotsIn > 4 {
+					t.Errorf("churnm0 has %d invocations in flight, reserved concurrency is 4", fs.slotsIn)
+				}
+				p.mu.Unlock()
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	<-checked
+	checkAccounting(t, p)
+	checkSlots(t, p)
+	p.mu.Lock()
+	for name, fs := range p.functions {
+		if fs.slotsIn != 0 || len(fs.open) != 0 {
+			t.Errorf("%s after churn: slotsIn %d, open %d", name, fs.slotsIn, len(fs.open))
+		}
+	}
+	p.mu.Unlock()
+	if s := p.Stats(); s.Busy != 0 || s.Instances > 4 {
+		t.Errorf("after churn: %+v", s)
+	}
+}
