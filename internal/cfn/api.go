@@ -652,7 +652,7 @@ func (s *Service) validateTemplate(ctx context.Context, f url.Values) (any, erro
 		}
 	}
 	if len(out.Capabilities) > 0 {
-		out.CapabilitiesReason = "The following resource(s) require capabilities: [AWS::IAM::Role]"
+		out.CapabilitiesReason = capabilitiesReason(p.iamTypes())
 	}
 	return out, nil
 }
@@ -721,14 +721,20 @@ func (s *Service) getTemplateSummary(ctx context.Context, f url.Values) (any, er
 		out.Parameters = append(out.Parameters, x)
 	}
 	seen := map[string]bool{}
+	var iam []string // types needing a capability; a SAM function without Role gets an AWS::IAM::Role
 	for _, r := range t.Resources {
 		if !seen[r.Type] {
 			seen[r.Type] = true
 			out.ResourceTypes = append(out.ResourceTypes, r.Type)
 		}
-		if r.Type == "AWS::IAM::Role" || r.Type == "AWS::Serverless::Function" && r.Properties["Role"] == nil {
-			if !contains(out.Capabilities, "CAPABILITY_IAM") {
-				out.Capabilities = append(out.Capabilities, "CAPABILITY_IAM")
+		need, typ := iamCapability(r), r.Type
+		if need == "" && r.Type == "AWS::Serverless::Function" && r.Properties["Role"] == nil {
+			need, typ = "CAPABILITY_IAM", "AWS::IAM::Role"
+		}
+		if need != "" {
+			iam = append(iam, typ)
+			if !contains(out.Capabilities, need) {
+				out.Capabilities = append(out.Capabilities, need)
 			}
 		}
 	}
@@ -736,8 +742,8 @@ func (s *Service) getTemplateSummary(ctx context.Context, f url.Values) (any, er
 	if len(t.Transform) > 0 {
 		out.Capabilities = append(out.Capabilities, "CAPABILITY_AUTO_EXPAND")
 	}
-	if len(out.Capabilities) > 0 {
-		out.CapabilitiesReason = "The following resource(s) require capabilities: [AWS::IAM::Role]"
+	if len(iam) > 0 {
+		out.CapabilitiesReason = capabilitiesReason(iam)
 	}
 	return out, nil
 }

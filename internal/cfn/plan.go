@@ -96,15 +96,8 @@ func (s *Service) prepare(in planInput) (*plan, *evaluator, error) {
 		return nil, nil, err
 	}
 	for _, id := range p.order {
-		r := t.Resources[id]
-		if r.Type == "AWS::IAM::Role" {
-			need := "CAPABILITY_IAM"
-			if _, named := r.Properties["RoleName"]; named {
-				need = "CAPABILITY_NAMED_IAM"
-			}
-			if !contains(p.capabilities, need) {
-				p.capabilities = append(p.capabilities, need)
-			}
+		if need := iamCapability(t.Resources[id]); need != "" && !contains(p.capabilities, need) {
+			p.capabilities = append(p.capabilities, need)
 		}
 	}
 	b, err := json.Marshal(processedTemplate(t))

@@ -50,6 +50,7 @@ var provisioners = map[string]*provisioner{
 	"AWS::Lambda::Version":             lambdaVersion,
 	"AWS::Lambda::Alias":               lambdaAlias,
 	"AWS::IAM::Role":                   iamRole,
+	"AWS::IAM::Policy":                 iamPolicy,
 	"AWS::S3::Bucket":                  s3Bucket,
 	"AWS::ApiGatewayV2::Api":           httpAPI,
 	"AWS::ApiGatewayV2::Stage":         httpAPIStage,
