@@ -70,6 +70,8 @@ var provisioners = map[string]*provisioner{
 	"AWS::ApiGateway::BasePathMapping": restBasePathMapping,
 	"AWS::ApiGatewayV2::DomainName":    httpDomainName,
 	"AWS::ApiGatewayV2::ApiMapping":    httpAPIMapping,
+
+	"AWS::CertificateManager::Certificate": acmCertificate,
 }
 
 // notFound reports whether err is the service's "it is already gone" answer, which
