@@ -216,7 +216,7 @@ func (s *Service) createStack(ctx context.Context, f url.Values) (any, error) {
 	rec := &stackRecord{StackID: id, StackName: name, Description: p.tmpl.Description, CreationTime: time.Now().UTC(),
 		TemplateBody: body, Processed: p.processed, Parameters: p.params, Capabilities: caps, Tags: tags(f),
 		DisableRollback: onFailure == "DO_NOTHING", Resources: map[string]*resourceRecord{}}
-	o := &op{s: s, rec: rec, ev: ev, c: s.caller}
+	o := s.begin(rec, &stackOperation{Kind: "create", OnFailure: onFailure}, ev)
 	// The name is claimed in one transaction, so two CreateStack calls for one
 	// name cannot both succeed.
 	err = s.store.Update(ctx, func(tx store.Tx) error {
@@ -229,12 +229,14 @@ func (s *Service) createStack(ctx context.Context, f url.Values) (any, error) {
 		return store.PutRecord(tx, stackPrefix+name, rec)
 	})
 	if err != nil {
+		s.forget(id)
 		return nil, err
 	}
 	if err := o.stackEvent(ctx, statusCreateInProgress, "User Initiated"); err != nil {
+		s.forget(id)
 		return nil, err
 	}
-	s.run(func(ctx context.Context) { o.runCreate(ctx, p, onFailure) })
+	s.runOp(o, func(ctx context.Context) { o.runCreate(ctx, p, onFailure) })
 	return struct {
 		StackID string `xml:"StackId"`
 	}{id}, nil
@@ -256,7 +258,7 @@ func (s *Service) deleteStack(ctx context.Context, f url.Values) (any, error) {
 	if rec.Status == statusDeleteComplete {
 		return nil, nil
 	}
-	if strings.HasSuffix(rec.Status, "_IN_PROGRESS") && rec.Status != statusReviewInProgress {
+	if inProgress(rec.Status) {
 		if rec.Status == statusDeleteInProgress {
 			return nil, nil
 		}
@@ -271,11 +273,12 @@ func (s *Service) deleteStack(ctx context.Context, f url.Values) (any, error) {
 			r.Retain = true
 		}
 	}
-	o := &op{s: s, rec: rec, c: s.caller}
+	o := s.begin(rec, &stackOperation{Kind: "delete"}, nil)
 	if err := o.stackEvent(ctx, statusDeleteInProgress, "User Initiated"); err != nil {
+		s.forget(rec.StackID)
 		return nil, err
 	}
-	s.run(o.runDelete)
+	s.runOp(o, o.runDelete)
 	return nil, nil
 }
 

@@ -33,6 +33,12 @@ type Options struct {
 	// without a service role).
 	AccessKeyID, SecretAccessKey string
 	Logger                       *slog.Logger
+	// NodeID names this node in the stack operations it runs (resume.go).
+	NodeID string
+	// NodeAlive reports whether a node of the cluster is still registered; nil
+	// with a single node, where an operation this process is not running was
+	// interrupted.
+	NodeAlive func(ctx context.Context, id string) (bool, error)
 }
 
 // Service is the CloudFormation control plane.
@@ -41,11 +47,15 @@ type Service struct {
 	region, account string
 	caller          *caller
 	log             *slog.Logger
+	nodeID          string
+	nodeAlive       func(ctx context.Context, id string) (bool, error)
 
-	// mu guards ctx; wg counts running stack operations.
+	// mu guards ctx and running; wg counts running stack operations.
 	mu  sync.Mutex
 	ctx context.Context
-	wg  sync.WaitGroup
+	// running holds the ids of the stacks whose operation this process runs.
+	running map[string]bool
+	wg      sync.WaitGroup
 }
 
 // New builds the service; Start must be called before it serves.
@@ -58,7 +68,7 @@ func New(o Options) *Service {
 		store: o.Store, region: o.Region, account: o.AccountID, log: log,
 		caller: &caller{handler: o.API, region: o.Region, signer: v4.NewSigner(),
 			creds: aws.Credentials{AccessKeyID: o.AccessKeyID, SecretAccessKey: o.SecretAccessKey}},
-		ctx: context.Background(),
+		ctx: context.Background(), nodeID: o.NodeID, nodeAlive: o.NodeAlive, running: map[string]bool{},
 	}
 }
 
@@ -72,8 +82,7 @@ func (s *Service) Start(ctx context.Context) {
 // Wait returns when every running stack operation has returned.
 func (s *Service) Wait() { s.wg.Wait() }
 
-// run starts a stack operation in the background, as CloudFormation does: the
-// API call returns, the stack's status and events report progress.
+// run starts fn in the background under the service's context.
 func (s *Service) run(fn func(ctx context.Context)) {
 	s.mu.Lock()
 	ctx := s.ctx
@@ -83,4 +92,28 @@ func (s *Service) run(fn func(ctx context.Context)) {
 		defer s.wg.Done()
 		fn(ctx)
 	}()
+}
+
+// runOp starts a stack operation begun with begin in the background, as
+// CloudFormation does: the API call returns, the stack's status and events
+// report progress.
+func (s *Service) runOp(o *op, fn func(ctx context.Context)) {
+	s.run(func(ctx context.Context) {
+		defer s.forget(o.rec.StackID)
+		fn(ctx)
+	})
+}
+
+// forget notes that this process no longer runs the stack's operation.
+func (s *Service) forget(stackID string) {
+	s.mu.Lock()
+	delete(s.running, stackID)
+	s.mu.Unlock()
+}
+
+// runsHere reports whether this process runs the stack's operation.
+func (s *Service) runsHere(stackID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running[stackID]
 }

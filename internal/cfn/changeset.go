@@ -326,15 +326,16 @@ func (s *Service) executeChangeSet(ctx context.Context, f url.Values) (any, erro
 		}
 		rec.Description, rec.TemplateBody, rec.Parameters = p.tmpl.Description, cs.TemplateBody, p.params
 		rec.Capabilities, rec.Tags, rec.DisableRollback = cs.Capabilities, cs.Tags, disableRollback
-		o := &op{s: s, rec: rec, ev: ev, c: s.caller}
-		if err := o.stackEvent(ctx, statusCreateInProgress, "User Initiated"); err != nil {
-			return nil, err
-		}
 		onFailure := "ROLLBACK"
 		if disableRollback {
 			onFailure = "DO_NOTHING"
 		}
-		s.run(func(ctx context.Context) { o.runCreate(ctx, p, onFailure) })
+		o := s.begin(rec, &stackOperation{Kind: "create", OnFailure: onFailure}, ev)
+		if err := o.stackEvent(ctx, statusCreateInProgress, "User Initiated"); err != nil {
+			s.forget(rec.StackID)
+			return nil, err
+		}
+		s.runOp(o, func(ctx context.Context) { o.runCreate(ctx, p, onFailure) })
 	default:
 		if !updatable(rec.Status) {
 			return nil, cannotUpdate(rec)

@@ -305,7 +305,13 @@ func randomSuffix(n int) string {
 // physicalName is CloudFormation's generated name: {stack}-{logical}-{suffix},
 // with the stack and logical id shortened to fit max.
 func physicalName(stack, logical string, max int, lower bool) string {
-	suffix := randomSuffix(12)
+	return physicalNameWith(stack, logical, randomSuffix(12), max, lower)
+}
+
+// physicalNameWith is physicalName with a chosen suffix: a resource's suffix is
+// recorded before its create call, so the name is known even when the node
+// stops before the answer is (the rollback after the restart deletes it by name).
+func physicalNameWith(stack, logical, suffix string, max int, lower bool) string {
 	if lower {
 		suffix = strings.ToLower(suffix)
 	}

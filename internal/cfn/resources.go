@@ -29,6 +29,25 @@ type provisioner struct {
 	// update is set (names, immutable ids).
 	replaceOn []string
 	delete    func(ctx context.Context, r *resourceCall, rec *resourceRecord) error
+	// orphanID is the physical id create makes when the engine generates the
+	// name ("" when the template names the resource or the service assigns the
+	// id). A rollback deletes it when the node stopped during the create call,
+	// before the answer was recorded. A name the template gives is never
+	// deleted on a guess: it may belong to a resource the create failed to take.
+	orphanID func(r *resourceCall) string
+}
+
+// generatedOrphan is an orphanID for a type whose generated name is its
+// physical id, unless nameProp names it.
+func generatedOrphan(nameProp string, max int, lower bool) func(r *resourceCall) string {
+	return func(r *resourceCall) string {
+		if nameProp != "" {
+			if n, _ := stringOf(r.props.m[nameProp]); n != "" {
+				return ""
+			}
+		}
+		return r.generatedName(max, lower)
+	}
 }
 
 // resourceCall is one provisioning step: the resource's resolved properties and
@@ -40,6 +59,17 @@ type resourceCall struct {
 	region    string
 	account   string
 	props     props
+	// suffix is the one recorded for the resource, for its generated name.
+	suffix string
+}
+
+// generatedName is the name CloudFormation generates for a resource the template
+// does not name, with the resource's recorded suffix.
+func (r *resourceCall) generatedName(max int, lower bool) string {
+	if r.suffix == "" {
+		return physicalName(r.stackName, r.logicalID, max, lower)
+	}
+	return physicalNameWith(r.stackName, r.logicalID, r.suffix, max, lower)
 }
 
 // provisioners are the resource types Sluice implements; any other type fails
@@ -87,6 +117,7 @@ func notFound(err error) bool {
 var lambdaFunction = &provisioner{
 	attrs:     []string{"Arn", "SnapStartResponse.ApplyOn", "SnapStartResponse.OptimizationStatus"},
 	replaceOn: []string{"FunctionName", "PackageType"},
+	orphanID:  generatedOrphan("FunctionName", 64, false),
 	create: func(ctx context.Context, r *resourceCall) (string, map[string]any, error) {
 		body, reserved, err := lambdaFunctionInput(r)
 		if err != nil {
@@ -94,7 +125,7 @@ var lambdaFunction = &provisioner{
 		}
 		name, _ := r.props.str("FunctionName")
 		if name == "" {
-			name = physicalName(r.stackName, r.logicalID, 64, false)
+			name = r.generatedName(64, false)
 		}
 		body["FunctionName"] = name
 		var out struct{ FunctionArn string }
@@ -339,6 +370,7 @@ func inlineZip(runtime, source string) ([]byte, error) {
 }
 
 var lambdaPermission = &provisioner{
+	orphanID: generatedOrphan("", 100, false),
 	create: func(ctx context.Context, r *resourceCall) (string, map[string]any, error) {
 		p := r.props
 		if err := p.check([]string{"SourceArn", "SourceAccount", "EventSourceToken", "FunctionUrlAuthType", "PrincipalOrgID"},
@@ -359,7 +391,7 @@ var lambdaPermission = &provisioner{
 		if err != nil {
 			return "", nil, err
 		}
-		sid := physicalName(r.stackName, r.logicalID, 100, false)
+		sid := r.generatedName(100, false)
 		body["StatementId"] = sid
 		if err := r.c.json(ctx, "lambda", "Lambda", http.MethodPost, "/2015-03-31/functions/"+url.PathEscape(fn)+"/policy", body, nil); err != nil {
 			return "", nil, err
@@ -467,6 +499,7 @@ func roleInput(r *resourceCall) (url.Values, rolePolicies, error) {
 var iamRole = &provisioner{
 	attrs:     []string{"Arn", "RoleId"},
 	replaceOn: []string{"RoleName", "Path"},
+	orphanID:  generatedOrphan("RoleName", 64, false),
 	create: func(ctx context.Context, r *resourceCall) (string, map[string]any, error) {
 		q, pol, err := roleInput(r)
 		if err != nil {
@@ -474,7 +507,7 @@ var iamRole = &provisioner{
 		}
 		name, _ := r.props.str("RoleName")
 		if name == "" {
-			name = physicalName(r.stackName, r.logicalID, 64, false)
+			name = r.generatedName(64, false)
 		}
 		q.Set("Action", "CreateRole")
 		q.Set("RoleName", name)
@@ -578,6 +611,7 @@ var s3BucketUnsupported = []string{"VersioningConfiguration", "LifecycleConfigur
 var s3Bucket = &provisioner{
 	attrs:     []string{"Arn", "DomainName", "RegionalDomainName", "DualStackDomainName", "WebsiteURL"},
 	replaceOn: []string{"BucketName"},
+	orphanID:  generatedOrphan("BucketName", 63, true),
 	create: func(ctx context.Context, r *resourceCall) (string, map[string]any, error) {
 		if err := r.props.check(s3BucketProps, nil, s3BucketUnsupported); err != nil {
 			return "", nil, err
@@ -595,7 +629,7 @@ var s3Bucket = &provisioner{
 			return "", nil, err
 		}
 		if name == "" {
-			name = physicalName(r.stackName, r.logicalID, 63, true)
+			name = r.generatedName(63, true)
 		}
 		var body []byte
 		if r.region != "us-east-1" {

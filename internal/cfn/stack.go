@@ -67,6 +67,9 @@ type stackRecord struct {
 	// run in reverse).
 	Resources map[string]*resourceRecord `json:"resources"`
 	Order     []string                   `json:"order"`
+	// Operation is the operation in progress (nil when none): what another run
+	// needs to finish it when the node running it stops (resume.go).
+	Operation *stackOperation `json:"operation,omitempty"`
 }
 
 type parameterValue struct {
@@ -94,6 +97,9 @@ type resourceRecord struct {
 	Attrs      map[string]any `json:"attrs,omitempty"`
 	Retain     bool           `json:"retain,omitempty"`
 	Updated    time.Time      `json:"updated"`
+	// Suffix is the suffix of the resource's generated name, recorded before the
+	// create call (resourceCall.generatedName).
+	Suffix string `json:"suffix,omitempty"`
 }
 
 // eventRecord is one stack event.
@@ -156,6 +162,12 @@ type op struct {
 }
 
 func (o *op) event(ctx context.Context, logicalID, physicalID, typ, status, reason string, properties map[string]any) error {
+	// A node shutting down records nothing more: the operation stays in progress
+	// as its last event left it, and the next start finishes it (resume.go)
+	// with a reason that says so, not with the errors of calls cut short.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	e := eventRecord{EventID: uuid.NewString(), StackID: o.rec.StackID, StackName: o.rec.StackName, LogicalID: logicalID,
 		PhysicalID: physicalID, Type: typ, Timestamp: time.Now().UTC(), Status: status, Reason: reason}
 	if properties != nil {
@@ -171,9 +183,13 @@ func (o *op) event(ctx context.Context, logicalID, physicalID, typ, status, reas
 	})
 }
 
-// stackEvent sets the stack's status and records the stack's own event.
+// stackEvent sets the stack's status and records the stack's own event. A
+// status that is not in progress ends the operation.
 func (o *op) stackEvent(ctx context.Context, status, reason string) error {
 	o.rec.Status, o.rec.StatusReason = status, reason
+	if !inProgress(status) {
+		o.rec.Operation = nil
+	}
 	return o.event(ctx, o.rec.StackName, o.rec.StackID, "AWS::CloudFormation::Stack", status, reason, nil)
 }
 
@@ -205,10 +221,39 @@ func (o *op) call(logicalID string, properties map[string]any) *resourceCall {
 		props: props{logicalID: logicalID, m: properties}}
 }
 
+// callFor is call for a resource record: its generated name uses the record's
+// suffix.
+func (o *op) callFor(r *resourceRecord, properties map[string]any) *resourceCall {
+	c := o.call(r.LogicalID, properties)
+	c.suffix = r.Suffix
+	return c
+}
+
+// deleteTarget is the record a delete runs with: r itself, or, for a resource
+// that never got a physical id, r with the id its create would have made when
+// that id is known before the answer (the node may have stopped between the
+// create call and recording its answer). Nil when there is nothing to delete.
+func (o *op) deleteTarget(r *resourceRecord) *resourceRecord {
+	if r.PhysicalID != "" {
+		return r
+	}
+	prov := provisioners[r.Type]
+	if r.Suffix == "" || prov == nil || prov.orphanID == nil {
+		return nil
+	}
+	id := prov.orphanID(o.callFor(r, r.Properties))
+	if id == "" {
+		return nil
+	}
+	t := *r
+	t.PhysicalID = id
+	return &t
+}
+
 // createResource creates one resource of the plan and records its state.
 func (o *op) createResource(ctx context.Context, p *plan, logicalID string) error {
 	def := p.tmpl.Resources[logicalID]
-	r := &resourceRecord{LogicalID: logicalID, Type: def.Type, Retain: def.DeletionPolicy == "Retain"}
+	r := &resourceRecord{LogicalID: logicalID, Type: def.Type, Retain: def.DeletionPolicy == "Retain", Suffix: randomSuffix(12)}
 	o.rec.Resources[logicalID] = r
 	o.rec.Order = append(o.rec.Order, logicalID)
 	resolved, err := o.ev.resolve(def.Properties)
@@ -222,7 +267,7 @@ func (o *op) createResource(ctx context.Context, p *plan, logicalID string) erro
 		_ = o.resourceEvent(ctx, r, statusCreateFailed, o.reason(err))
 		return err
 	}
-	phys, attrs, err := provisioners[def.Type].create(ctx, o.call(logicalID, r.Properties))
+	phys, attrs, err := provisioners[def.Type].create(ctx, o.callFor(r, r.Properties))
 	r.PhysicalID, r.Attrs = phys, attrs
 	if err != nil {
 		_ = o.resourceEvent(ctx, r, statusCreateFailed, o.reason(err))
@@ -247,8 +292,8 @@ func (o *op) deleteResource(ctx context.Context, r *resourceRecord) error {
 	if err := o.resourceEvent(ctx, r, statusDeleteInProgress, ""); err != nil {
 		return err
 	}
-	if r.PhysicalID != "" {
-		err := provisioners[r.Type].delete(ctx, o.call(r.LogicalID, r.Properties), r)
+	if t := o.deleteTarget(r); t != nil {
+		err := provisioners[r.Type].delete(ctx, o.callFor(r, r.Properties), t)
 		if err != nil && !notFound(err) {
 			_ = o.resourceEvent(ctx, r, statusDeleteFailed, o.reason(err))
 			return err
@@ -297,12 +342,22 @@ func (o *op) runCreate(ctx context.Context, p *plan, onFailure string) {
 		}
 		failErr = err
 	}
+	if ctx.Err() != nil {
+		return // shutting down: the next start finishes the operation
+	}
 	var reason string
 	if failedID != "" {
 		reason = fmt.Sprintf("The following resource(s) failed to create: [%s]. ", failedID)
 	} else {
 		reason = o.reason(failErr)
 	}
+	o.failCreate(ctx, reason, "Rollback requested by user.", onFailure)
+}
+
+// failCreate ends a create that failed for reason as onFailure says: the stack
+// stays (DO_NOTHING), is deleted (DELETE) or is rolled back, with rollbackNote
+// added to the reason.
+func (o *op) failCreate(ctx context.Context, reason, rollbackNote, onFailure string) {
 	switch onFailure {
 	case "DO_NOTHING":
 		_ = o.stackEvent(ctx, statusCreateFailed, reason)
@@ -312,7 +367,12 @@ func (o *op) runCreate(ctx context.Context, p *plan, onFailure string) {
 		o.finishDelete(ctx)
 		return
 	}
-	_ = o.stackEvent(ctx, statusRollbackInProgress, reason+"Rollback requested by user.")
+	_ = o.stackEvent(ctx, statusRollbackInProgress, reason+rollbackNote)
+	o.rollbackCreate(ctx)
+}
+
+// rollbackCreate deletes what a failed create made.
+func (o *op) rollbackCreate(ctx context.Context) {
 	if failed := o.deleteAll(ctx, o.rec.Order); len(failed) > 0 {
 		_ = o.stackEvent(ctx, statusRollbackFailed, fmt.Sprintf("The following resource(s) failed to delete: [%s]. ", strings.Join(failed, ", ")))
 		return

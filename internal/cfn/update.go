@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -46,6 +47,7 @@ func cloneRecord(rec *stackRecord) *stackRecord {
 	if c.Resources == nil {
 		c.Resources = map[string]*resourceRecord{}
 	}
+	c.Operation = nil
 	return &c
 }
 
@@ -148,15 +150,12 @@ func noChanges(changes []change, p *plan, rec *stackRecord) bool {
 	return jsonEqual(p.params, rec.Parameters) && p.processed == rec.Processed
 }
 
-// runUpdate applies p to the stack. prev is the stack as it was, for rollback.
-func (o *op) runUpdate(ctx context.Context, p *plan, prev *stackRecord, disableRollback bool) {
+// runUpdate applies p to the stack. The operation's Previous is the stack as it
+// was, for rollback. Every step is recorded before it runs, so rollback and
+// cleanup work from the record alone: after a failure here, or after the node
+// stopped halfway (resume.go).
+func (o *op) runUpdate(ctx context.Context, p *plan, disableRollback bool) {
 	seed(o.ev, o.rec)
-	type applied struct {
-		id       string
-		kind     string // add, update, replace
-		previous *resourceRecord
-	}
-	var done []applied
 	var failedID string
 	var failErr error
 	for _, id := range p.order {
@@ -167,7 +166,6 @@ func (o *op) runUpdate(ctx context.Context, p *plan, prev *stackRecord, disableR
 				delete(o.rec.Resources, id)
 				o.rec.Order = removeString(o.rec.Order, id)
 			}
-			done = append(done, applied{id: id, kind: "add"})
 			if err := o.createResource(ctx, p, id); err != nil {
 				failedID, failErr = id, err
 				break
@@ -187,14 +185,14 @@ func (o *op) runUpdate(ctx context.Context, p *plan, prev *stackRecord, disableR
 		prov := provisioners[def.Type]
 		previous := *old
 		if old.Type != def.Type || needsReplacement(prov, old.Properties, props) {
-			r := &resourceRecord{LogicalID: id, Type: def.Type, Properties: props, Retain: def.DeletionPolicy == "Retain"}
+			r := &resourceRecord{LogicalID: id, Type: def.Type, Properties: props, Retain: def.DeletionPolicy == "Retain",
+				Suffix: randomSuffix(12)}
 			o.rec.Resources[id] = r
-			done = append(done, applied{id: id, kind: "replace", previous: &previous})
 			if err := o.resourceEvent(ctx, r, statusUpdateInProgress, "Requested update requires the creation of a new physical resource; hence creating one."); err != nil {
 				failedID, failErr = id, err
 				break
 			}
-			phys, attrs, err := prov.create(ctx, o.call(id, props))
+			phys, attrs, err := prov.create(ctx, o.callFor(r, props))
 			r.PhysicalID, r.Attrs = phys, attrs
 			if err != nil {
 				failedID, failErr = id, err
@@ -208,21 +206,21 @@ func (o *op) runUpdate(ctx context.Context, p *plan, prev *stackRecord, disableR
 			}
 			continue
 		}
-		done = append(done, applied{id: id, kind: "update", previous: &previous})
+		// The new properties are recorded before the call: an update cut short
+		// may have been applied in part, and rolling back diffs against what was
+		// asked for.
+		old.Properties = props
 		if err := o.resourceEvent(ctx, old, statusUpdateInProgress, ""); err != nil {
 			failedID, failErr = id, err
 			break
 		}
 		attrs, err := prov.update(ctx, o.call(id, props), &previous)
 		if err != nil {
-			// The update may have been applied in part: rolling back diffs
-			// against what was asked for.
-			old.Properties = props
 			failedID, failErr = id, err
 			_ = o.resourceEvent(ctx, old, statusUpdateFailed, o.reason(err))
 			break
 		}
-		old.Properties, old.Attrs = props, attrs
+		old.Attrs = attrs
 		o.ev.resources[id] = &resourceState{PhysicalID: old.PhysicalID, Attrs: attrs}
 		if err := o.resourceEvent(ctx, old, statusUpdateComplete, ""); err != nil {
 			failedID, failErr = id, err
@@ -233,33 +231,17 @@ func (o *op) runUpdate(ctx context.Context, p *plan, prev *stackRecord, disableR
 	if failErr == nil {
 		outs, failErr = o.outputs(p)
 	}
+	if ctx.Err() != nil {
+		return // shutting down: the next start finishes the operation
+	}
+	prev := o.rec.Operation.Previous
 	if failErr == nil {
 		o.rec.Outputs = outs
 		o.rec.Processed, o.rec.Parameters = p.processed, p.params
 		o.rec.Description = p.tmpl.Description
+		o.rec.Operation.Detached = replaced(prev, o.rec)
 		_ = o.stackEvent(ctx, statusUpdateCleanup, "")
-		// Cleanup: replaced resources' old physical resources, then the resources
-		// the template no longer has.
-		for i := len(done) - 1; i >= 0; i-- {
-			if d := done[i]; d.kind == "replace" {
-				old := *d.previous
-				_ = o.deleteDetached(ctx, &old)
-			}
-		}
-		for i := len(o.rec.Order) - 1; i >= 0; i-- {
-			id := o.rec.Order[i]
-			if contains(p.order, id) {
-				continue
-			}
-			if r := o.rec.Resources[id]; r != nil {
-				_ = o.deleteResource(ctx, r)
-				delete(o.rec.Resources, id)
-			}
-		}
-		o.rec.Order = append([]string{}, p.order...)
-		if err := o.stackEvent(ctx, statusUpdateComplete, ""); err != nil {
-			o.s.log.Error("cloudformation: record stack status", "stack", o.rec.StackName, "err", err)
-		}
+		o.cleanupUpdate(ctx)
 		return
 	}
 	reason := o.reason(failErr)
@@ -271,80 +253,154 @@ func (o *op) runUpdate(ctx context.Context, p *plan, prev *stackRecord, disableR
 		return
 	}
 	_ = o.stackEvent(ctx, statusUpdateRollbackIP, reason)
-	// Roll back in reverse: in-place updates are updated back to their previous
-	// properties; replacements get their previous physical resource back.
-	rollbackFailed := false
-	o.ev.resources = map[string]*resourceState{}
-	seed(o.ev, prev)
-	var cleanup []*resourceRecord
-	for i := len(done) - 1; i >= 0; i-- {
-		d := done[i]
-		cur := o.rec.Resources[d.id]
-		switch d.kind {
-		case "update":
+	o.rollbackUpdate(ctx)
+}
+
+// replaced lists the physical resources of prev that cur no longer has: the old
+// halves of replacements.
+func replaced(prev, cur *stackRecord) []*resourceRecord {
+	var out []*resourceRecord
+	for i := len(prev.Order) - 1; i >= 0; i-- {
+		was := prev.Resources[prev.Order[i]]
+		now := cur.Resources[prev.Order[i]]
+		if was == nil || was.PhysicalID == "" || now == nil || now.Type == was.Type && now.PhysicalID == was.PhysicalID {
+			continue
+		}
+		out = append(out, was)
+	}
+	return out
+}
+
+// cleanupUpdate finishes a successful update: the replaced physical resources
+// are deleted, then the resources the template no longer has.
+func (o *op) cleanupUpdate(ctx context.Context) {
+	o.deleteDetachedAll(ctx)
+	keep := o.rec.Operation.Keep
+	for i := len(o.rec.Order) - 1; i >= 0; i-- {
+		id := o.rec.Order[i]
+		if contains(keep, id) {
+			continue
+		}
+		if r := o.rec.Resources[id]; r != nil {
+			_ = o.deleteResource(ctx, r)
+			delete(o.rec.Resources, id)
+		}
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	o.rec.Order = append([]string{}, keep...)
+	if err := o.stackEvent(ctx, statusUpdateComplete, ""); err != nil {
+		o.s.log.Error("cloudformation: record stack status", "stack", o.rec.StackName, "err", err)
+	}
+}
+
+// rollbackUpdate puts the stack back as the operation's Previous has it, last
+// resource first: in-place updates are updated back to their previous
+// properties, replacements get their previous physical resource back, and what
+// the update created (new resources, replacements' new physical resources) is
+// deleted in the cleanup. It works from the record alone, so running it again
+// after it was cut short picks up where it stopped.
+func (o *op) rollbackUpdate(ctx context.Context) {
+	prev := o.rec.Operation.Previous
+	failed := false
+	for i := len(prev.Order) - 1; i >= 0; i-- {
+		id := prev.Order[i]
+		was, cur := prev.Resources[id], o.rec.Resources[id]
+		if was == nil {
+			continue
+		}
+		restored := *was
+		switch {
+		case cur == nil:
+			o.rec.Resources[id] = &restored
+		case jsonEqual(cur, was):
+		case was.PhysicalID == "":
+			// It never existed: what the update made in its place goes.
+			o.rec.Operation.Detached = append(o.rec.Operation.Detached, cur)
+			o.rec.Resources[id] = &restored
+		case cur.Type != was.Type || cur.PhysicalID != was.PhysicalID:
+			o.rec.Operation.Detached = append(o.rec.Operation.Detached, cur)
+			o.rec.Resources[id] = &restored
+			_ = o.resourceEvent(ctx, &restored, statusUpdateComplete, "")
+		case !jsonEqual(cur.Properties, was.Properties):
 			if err := o.resourceEvent(ctx, cur, statusUpdateInProgress, ""); err != nil {
-				rollbackFailed = true
+				failed = true
 				continue
 			}
-			if _, err := provisioners[cur.Type].update(ctx, o.call(d.id, d.previous.Properties), cur); err != nil {
-				rollbackFailed = true
+			if _, err := provisioners[cur.Type].update(ctx, o.call(id, was.Properties), cur); err != nil {
+				failed = true
 				_ = o.resourceEvent(ctx, cur, statusUpdateFailed, o.reason(err))
 				continue
 			}
-			restored := *d.previous
-			o.rec.Resources[d.id] = &restored
+			o.rec.Resources[id] = &restored
 			_ = o.resourceEvent(ctx, &restored, statusUpdateComplete, "")
-		case "replace":
-			if cur != nil && cur.PhysicalID != "" {
-				cleanup = append(cleanup, cur)
-			}
-			restored := *d.previous
-			o.rec.Resources[d.id] = &restored
-			_ = o.resourceEvent(ctx, &restored, statusUpdateComplete, "")
-		case "add":
-			if cur != nil {
-				cleanup = append(cleanup, cur)
-			}
 		}
 	}
-	_ = o.stackEvent(ctx, statusUpdateRollbackCl, "")
-	for _, r := range cleanup {
-		if err := o.deleteDetached(ctx, r); err != nil {
-			rollbackFailed = true
+	if ctx.Err() != nil {
+		return
+	}
+	// What the update added goes in the cleanup.
+	for i := len(o.rec.Order) - 1; i >= 0; i-- {
+		id := o.rec.Order[i]
+		if r := o.rec.Resources[id]; r != nil && prev.Resources[id] == nil {
+			o.rec.Operation.Detached = append(o.rec.Operation.Detached, r)
+			delete(o.rec.Resources, id)
 		}
 	}
-	for _, d := range done {
-		if d.kind == "add" {
-			delete(o.rec.Resources, d.id)
-			o.rec.Order = removeString(o.rec.Order, d.id)
-		}
-	}
+	o.rec.Order = append([]string{}, prev.Order...)
 	// The stack keeps the template, parameters and outputs it had.
 	o.rec.TemplateBody, o.rec.Processed, o.rec.Parameters = prev.TemplateBody, prev.Processed, prev.Parameters
 	o.rec.Capabilities, o.rec.Tags, o.rec.Outputs = prev.Capabilities, prev.Tags, prev.Outputs
-	if rollbackFailed {
+	if o.rec.Status != statusUpdateRollbackCl {
+		_ = o.stackEvent(ctx, statusUpdateRollbackCl, "")
+	}
+	if !o.deleteDetachedAll(ctx) {
+		failed = true
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	if failed {
 		_ = o.stackEvent(ctx, statusUpdateRollbackFail, "")
 		return
 	}
 	_ = o.stackEvent(ctx, statusUpdateRollbackDone, "")
 }
 
+// deleteDetachedAll deletes the operation's detached resources, each leaving the
+// list with the event of its deletion; false if one failed.
+func (o *op) deleteDetachedAll(ctx context.Context) bool {
+	ok := true
+	for _, r := range append([]*resourceRecord{}, o.rec.Operation.Detached...) {
+		forget := func() {
+			o.rec.Operation.Detached = slices.DeleteFunc(o.rec.Operation.Detached, func(x *resourceRecord) bool { return x == r })
+		}
+		if err := o.deleteDetached(ctx, r, forget); err != nil {
+			ok = false
+		}
+	}
+	return ok
+}
+
 // deleteDetached deletes a physical resource that is no longer the stack's (the
 // old half of a replacement, or a new one being rolled back), reporting its
-// events under its logical id.
-func (o *op) deleteDetached(ctx context.Context, r *resourceRecord) error {
-	if r.Retain || r.PhysicalID == "" {
+// events under its logical id. forget runs before the last event is recorded.
+func (o *op) deleteDetached(ctx context.Context, r *resourceRecord, forget func()) error {
+	t := o.deleteTarget(r)
+	if r.Retain || t == nil {
+		forget()
 		return nil
 	}
-	ev := *r
-	if err := o.event(ctx, ev.LogicalID, ev.PhysicalID, ev.Type, statusDeleteInProgress, "", nil); err != nil {
+	if err := o.event(ctx, r.LogicalID, r.PhysicalID, r.Type, statusDeleteInProgress, "", nil); err != nil {
 		return err
 	}
-	if err := provisioners[r.Type].delete(ctx, o.call(r.LogicalID, r.Properties), r); err != nil && !notFound(err) {
-		_ = o.event(ctx, ev.LogicalID, ev.PhysicalID, ev.Type, statusDeleteFailed, o.reason(err), nil)
+	if err := provisioners[r.Type].delete(ctx, o.callFor(r, r.Properties), t); err != nil && !notFound(err) {
+		_ = o.event(ctx, r.LogicalID, r.PhysicalID, r.Type, statusDeleteFailed, o.reason(err), nil)
 		return err
 	}
-	return o.event(ctx, ev.LogicalID, ev.PhysicalID, ev.Type, statusDeleteComplete, "", nil)
+	forget()
+	return o.event(ctx, r.LogicalID, r.PhysicalID, r.Type, statusDeleteComplete, "", nil)
 }
 
 func removeString(l []string, s string) []string {
@@ -367,11 +423,13 @@ func (s *Service) startUpdate(ctx context.Context, rec *stackRecord, p *plan, ev
 		rec.Tags = tags
 	}
 	rec.LastUpdatedTime = time.Now().UTC()
-	o := &op{s: s, rec: rec, ev: ev, c: s.caller}
+	o := s.begin(rec, &stackOperation{Kind: "update", DisableRollback: disableRollback, Previous: prev,
+		Keep: append([]string{}, p.order...)}, ev)
 	if err := o.stackEvent(ctx, statusUpdateInProgress, "User Initiated"); err != nil {
+		s.forget(rec.StackID)
 		return err
 	}
-	s.run(func(ctx context.Context) { o.runUpdate(ctx, p, prev, disableRollback) })
+	s.runOp(o, func(ctx context.Context) { o.runUpdate(ctx, p, disableRollback) })
 	return nil
 }
 

@@ -359,9 +359,26 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 	if cfnKey == "" {
 		cfnKey, cfnSecret = "AKIDSLUICECLOUDFORMATION", "sluice-cloudformation"
 	}
-	stacks := cfn.New(cfn.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID,
+	cfnOpts := cfn.Options{Store: st, Region: cfg.Region, AccountID: cfg.AccountID,
 		API:         http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (&dispatcher{s: n.services}).ServeHTTP(w, r) }),
-		AccessKeyID: cfnKey, SecretAccessKey: cfnSecret, Logger: logger.With("component", "cloudformation")})
+		AccessKeyID: cfnKey, SecretAccessKey: cfnSecret, Logger: logger.With("component", "cloudformation"),
+		NodeID: n.self.ID}
+	if n.cluster != nil {
+		// A stack operation whose node is no longer registered was interrupted.
+		cfnOpts.NodeAlive = func(ctx context.Context, id string) (bool, error) {
+			members, err := n.cluster.Members(ctx)
+			if err != nil {
+				return false, err
+			}
+			for _, m := range members {
+				if m.ID == id {
+					return true, nil
+				}
+			}
+			return false, nil
+		}
+	}
+	stacks := cfn.New(cfnOpts)
 	cfnCtx, stopCFN := context.WithCancel(ctx)
 	stacks.Start(cfnCtx)
 	n.closers = append(n.closers, func() error { stopCFN(); stacks.Wait(); return nil })
@@ -383,6 +400,9 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		// name at 127.0.0.1, and the Host header still carries that name.
 		n.services.controlHostAllowed = allowedHosts(cfg, endpoint)
 	}
+	// Stack operations a stopped node left in progress are finished through the
+	// services above, now complete.
+	stacks.Resume()
 	return n, nil
 }
 
