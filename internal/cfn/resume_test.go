@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +24,8 @@ type fakeAPI struct {
 	mu     sync.Mutex
 	exists map[string]bool
 	calls  []string
+	// fail, when set, fails the calls whose body contains it with a 400.
+	fail string
 }
 
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -33,7 +37,22 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		call += " " + string(body)
 	}
 	f.calls = append(f.calls, call)
+	if f.fail != "" && strings.Contains(string(body), f.fail) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Amzn-Errortype", "InvalidParameterValueException")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"Type":"User","Message":"refused"}`)
+		return
+	}
 	switch r.Method {
+	case http.MethodPost:
+		// CreateFunction: the function exists from now on.
+		var in struct{ FunctionName string }
+		if json.Unmarshal(body, &in) == nil && in.FunctionName != "" && r.URL.Path == "/2015-03-31/functions" {
+			f.exists["/2015-03-31/functions/"+in.FunctionName] = true
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"FunctionArn":"arn:aws:lambda:us-east-1:123456789012:function:`+in.FunctionName+`"}`)
 	case http.MethodDelete:
 		if !f.exists[r.URL.Path] {
 			w.Header().Set("Content-Type", "application/json")
@@ -360,5 +379,50 @@ func TestResumeClusterOwner(t *testing.T) {
 				t.Fatalf("status %s, want %s", rec.Status, tc.want)
 			}
 		})
+	}
+}
+
+// An update that fails without any crash rolls back through the same path: the
+// function updated in place gets its old code back and the function the update
+// added is deleted.
+func TestUpdateFailureRollsBack(t *testing.T) {
+	st := memstore.New()
+	api := &fakeAPI{exists: map[string]bool{}}
+	s := New(Options{Store: st, Region: "us-east-1", AccountID: "123456789012", API: api, AccessKeyID: "AKIDTEST",
+		SecretAccessKey: "secret", NodeID: "node-a"})
+	ctx := context.Background()
+	s.Start(ctx)
+	tmpl := func(code string, more bool) string {
+		fn := func(handler string) string {
+			return `{"Type":"AWS::Lambda::Function","Properties":{"Runtime":"nodejs20.x","Handler":"` + handler +
+				`","Role":"arn:aws:iam::123456789012:role/r","Code":{"ZipFile":"` + code + `"}}}`
+		}
+		res := `"Fn":` + fn("index.a")
+		if more {
+			res += `,"Added":` + fn("index.added") + `,"Broken":{"Type":"AWS::Lambda::Function","DependsOn":["Added","Fn"],"Properties":` +
+				`{"Runtime":"nodejs20.x","Handler":"index.broken","Role":"arn:aws:iam::123456789012:role/r","Code":{"ZipFile":"x"}}}`
+		}
+		return `{"Resources":{` + res + `}}`
+	}
+	if _, err := s.createStack(ctx, url.Values{"StackName": {"crash"}, "TemplateBody": {tmpl("v1", false)}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Wait()
+	api.fail = "index.broken"
+	if _, err := s.updateStack(ctx, url.Values{"StackName": {"crash"}, "TemplateBody": {tmpl("v2", true)}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Wait()
+	rec := loadRecord(t, st, stackPrefix+"crash")
+	if rec.Status != statusUpdateRollbackDone || rec.Operation != nil || len(rec.Resources) != 1 || !slices.Equal(rec.Order, []string{"Fn"}) {
+		t.Fatalf("status %s, operation %+v, resources %v, order %v", rec.Status, rec.Operation, rec.Resources, rec.Order)
+	}
+	fn := rec.Resources["Fn"].PhysicalID
+	codes := api.called("PUT /2015-03-31/functions/" + fn + "/code")
+	if len(codes) != 2 {
+		t.Fatalf("code updates: %v of %v", codes, api.calls)
+	}
+	if !slices.Equal(slices.Collect(maps.Keys(api.exists)), []string{"/2015-03-31/functions/" + fn}) {
+		t.Fatalf("functions left: %v", api.exists)
 	}
 }
