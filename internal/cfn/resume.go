@@ -101,7 +101,9 @@ func (s *Service) takeOver(ctx context.Context) {
 		return
 	}
 	for _, rec := range recs {
-		if !inProgress(rec.Status) {
+		// A live DELETE_COMPLETE record is a delete whose last step (freeing the
+		// name) an earlier version recorded apart from its last event.
+		if !inProgress(rec.Status) && rec.Status != statusDeleteComplete {
 			continue
 		}
 		owner := ""
@@ -219,6 +221,8 @@ func (o *op) resume(ctx context.Context, owner string) {
 		o.rollbackCreate(ctx)
 	case statusDeleteInProgress:
 		_ = o.stackEvent(ctx, statusDeleteInProgress, reason+"Resuming delete.")
+		o.finishDelete(ctx)
+	case statusDeleteComplete:
 		o.finishDelete(ctx)
 	case statusUpdateInProgress:
 		o.cancelInProgress(ctx)

@@ -355,6 +355,20 @@ func TestResumeInterruptedDelete(t *testing.T) {
 	}
 }
 
+// A stack an earlier version left DELETE_COMPLETE under its name (it recorded
+// the last event and freed the name in two steps) has its name freed.
+func TestResumeDeleteCompleteUnderName(t *testing.T) {
+	st := memstore.New()
+	putStack(t, st, &stackRecord{StackID: testStackID, StackName: "crash", Status: statusDeleteComplete, Resources: map[string]*resourceRecord{}})
+	restart(t, st, &fakeAPI{}, nil)
+	if _, found, _ := store.GetRecord[stackRecord](store.ReaderOf(context.Background(), st), stackPrefix+"crash"); found {
+		t.Fatal("the stack's name is still taken")
+	}
+	if rec := loadRecord(t, st, deletedPrefix+stackUUID(testStackID)); rec.Status != statusDeleteComplete {
+		t.Fatalf("status %s", rec.Status)
+	}
+}
+
 // In a cluster, an operation whose owner is still registered is its owner's to
 // finish; one whose owner is gone is taken over.
 func TestResumeClusterOwner(t *testing.T) {

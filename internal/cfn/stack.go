@@ -162,21 +162,32 @@ type op struct {
 }
 
 func (o *op) event(ctx context.Context, logicalID, physicalID, typ, status, reason string, properties map[string]any) error {
-	// A node shutting down records nothing more: the operation stays in progress
-	// as its last event left it, and the next start finishes it (resume.go)
-	// with a reason that says so, not with the errors of calls cut short.
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+	key, e := o.newEvent(logicalID, physicalID, typ, status, reason, properties)
+	return o.write(ctx, key, e, func(tx store.Tx) error { return store.PutRecord(tx, stackPrefix+o.rec.StackName, o.rec) })
+}
+
+// newEvent makes one event of the stack and its key (events list in time order).
+func (o *op) newEvent(logicalID, physicalID, typ, status, reason string, properties map[string]any) (string, eventRecord) {
 	e := eventRecord{EventID: uuid.NewString(), StackID: o.rec.StackID, StackName: o.rec.StackName, LogicalID: logicalID,
 		PhysicalID: physicalID, Type: typ, Timestamp: time.Now().UTC(), Status: status, Reason: reason}
 	if properties != nil {
 		b, _ := json.Marshal(properties)
 		e.PropertiesJS = string(b)
 	}
-	key := fmt.Sprintf("%s%s/%020d-%s", eventPrefix, stackUUID(o.rec.StackID), e.Timestamp.UnixNano(), e.EventID[:8])
+	return fmt.Sprintf("%s%s/%020d-%s", eventPrefix, stackUUID(o.rec.StackID), e.Timestamp.UnixNano(), e.EventID[:8]), e
+}
+
+// write records an event and the stack's record (put writes it) in one
+// transaction.
+func (o *op) write(ctx context.Context, key string, e eventRecord, put func(tx store.Tx) error) error {
+	// A node shutting down records nothing more: the operation stays in progress
+	// as its last event left it, and the next start finishes it (resume.go)
+	// with a reason that says so, not with the errors of calls cut short.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return o.s.store.Update(ctx, func(tx store.Tx) error {
-		if err := store.PutRecord(tx, stackPrefix+o.rec.StackName, o.rec); err != nil {
+		if err := put(tx); err != nil {
 			return err
 		}
 		return store.PutRecord(tx, key, e)
@@ -391,15 +402,13 @@ func (o *op) finishDelete(ctx context.Context) {
 		_ = o.stackEvent(ctx, statusDeleteFailed, fmt.Sprintf("The following resource(s) failed to delete: [%s]. ", strings.Join(failed, ", ")))
 		return
 	}
-	o.rec.Status, o.rec.StatusReason = statusDeleteComplete, ""
+	o.rec.Status, o.rec.StatusReason, o.rec.Operation = statusDeleteComplete, "", nil
 	o.rec.DeletionTime = time.Now().UTC()
-	if err := o.stackEvent(ctx, statusDeleteComplete, ""); err != nil {
-		o.s.log.Error("cloudformation: record stack deletion", "stack", o.rec.StackName, "err", err)
-		return
-	}
-	// The name is free again; the stack stays describable by its id. Its change
-	// sets go with it.
-	err := o.s.store.Update(ctx, func(tx store.Tx) error {
+	// The name is free again, in the same transaction as the stack's last event
+	// (a node stopping between the two would leave the name taken); the stack
+	// stays describable by its id. Its change sets go with it.
+	key, e := o.newEvent(o.rec.StackName, o.rec.StackID, "AWS::CloudFormation::Stack", statusDeleteComplete, "", nil)
+	err := o.write(ctx, key, e, func(tx store.Tx) error {
 		if err := store.PutRecord(tx, deletedPrefix+stackUUID(o.rec.StackID), o.rec); err != nil {
 			return err
 		}
@@ -414,7 +423,7 @@ func (o *op) finishDelete(ctx context.Context) {
 		}
 		return tx.Delete(stackPrefix + o.rec.StackName)
 	})
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		o.s.log.Error("cloudformation: record stack deletion", "stack", o.rec.StackName, "err", err)
 	}
 }
