@@ -66,8 +66,8 @@ func killWhen(t *testing.T, s *instance, stack string, done func(map[string]cfnt
 	t.Fatalf("stack %s never reached the point to kill at", stack)
 }
 
-// settledStack polls until the stack's status is no longer *_IN_PROGRESS and
-// returns it.
+// settledStack polls until the stack (a name, or an id) is no longer
+// *_IN_PROGRESS and returns it.
 func settledStack(t *testing.T, s *instance, stack string) cfntypes.Stack {
 	t.Helper()
 	cf := cloudformation.NewFromConfig(s.sdkConfig())
@@ -173,10 +173,16 @@ func TestCloudFormationCrashDuringCreate(t *testing.T) {
 		!strings.Contains(stderr, "is in ROLLBACK_COMPLETE state and can not be updated") {
 		t.Fatalf("update of a ROLLBACK_COMPLETE stack: %v %s", err, stderr)
 	}
+	// Polled by stack id, which still answers once the stack is deleted (the
+	// CLI's waiters poll every 30 seconds).
 	s.aws("cloudformation", "delete-stack", "--stack-name", "crashy")
-	s.waitStack(t, "stack-delete-complete", "crashy")
+	if st := settledStack(t, s, aws.ToString(st.StackId)); st.StackStatus != cfntypes.StackStatusDeleteComplete {
+		t.Fatalf("delete: %s", st.StackStatus)
+	}
 	s.aws("cloudformation", "create-stack", "--stack-name", "crashy", "--template-body", tmpl)
-	s.waitStack(t, "stack-create-complete", "crashy")
+	if st := settledStack(t, s, "crashy"); st.StackStatus != cfntypes.StackStatusCreateComplete {
+		t.Fatalf("create again: %s %s", st.StackStatus, aws.ToString(st.StackStatusReason))
+	}
 	if names := functionNames(t, s); len(names) != crashSlowFunctions+1 {
 		t.Fatalf("%d functions after the new create, want %d", len(names), crashSlowFunctions+1)
 	}
@@ -204,7 +210,9 @@ func invokeFn(t *testing.T, s *instance, stack string) string {
 func TestCloudFormationCrashDuringUpdate(t *testing.T) {
 	s := startSluice(t, startOpts{})
 	s.aws("cloudformation", "create-stack", "--stack-name", "crashy", "--template-body", crashTemplate("v1", false))
-	s.waitStack(t, "stack-create-complete", "crashy")
+	if st := settledStack(t, s, "crashy"); st.StackStatus != cfntypes.StackStatusCreateComplete {
+		t.Fatalf("create: %s %s", st.StackStatus, aws.ToString(st.StackStatusReason))
+	}
 	if got := invokeFn(t, s, "crashy"); got != `"v1"` {
 		t.Fatalf("v1 answers %s", got)
 	}
@@ -242,7 +250,9 @@ func TestCloudFormationCrashDuringUpdate(t *testing.T) {
 	}
 
 	s.aws("cloudformation", "update-stack", "--stack-name", "crashy", "--template-body", crashTemplate("v2", false))
-	s.waitStack(t, "stack-update-complete", "crashy")
+	if st := settledStack(t, s, "crashy"); st.StackStatus != cfntypes.StackStatusUpdateComplete {
+		t.Fatalf("update again: %s %s", st.StackStatus, aws.ToString(st.StackStatusReason))
+	}
 	if got := invokeFn(t, s, "crashy"); got != `"v2"` {
 		t.Fatalf("after a new update the function answers %s", got)
 	}
