@@ -275,6 +275,7 @@ func (o *op) createResource(ctx context.Context, p *plan, logicalID string) erro
 		return e
 	}
 	if err != nil {
+		r.Suffix = "" // no create call was made: nothing to look for
 		_ = o.resourceEvent(ctx, r, statusCreateFailed, o.reason(err))
 		return err
 	}
