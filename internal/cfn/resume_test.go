@@ -316,6 +316,45 @@ func TestResumeInterruptedReplacement(t *testing.T) {
 	}
 }
 
+// An update cut short in its cleanup had succeeded: the cleanup continues,
+// deleting the replaced physical resource it still lists and the resource the
+// template no longer has, and the stack ends UPDATE_COMPLETE.
+func TestResumeInterruptedCleanup(t *testing.T) {
+	st := memstore.New()
+	api := &fakeAPI{exists: map[string]bool{"/2015-03-31/functions/old-fn": true, "/2015-03-31/functions/gone-fn": true,
+		"/2015-03-31/functions/new-fn": true}}
+	prev := &stackRecord{StackID: testStackID, StackName: "crash", Status: statusCreateComplete, Order: []string{"Fn", "Gone"},
+		Resources: map[string]*resourceRecord{
+			"Fn":   {LogicalID: "Fn", Type: "AWS::Lambda::Function", PhysicalID: "old-fn", Status: statusCreateComplete, Properties: fnProps("index.a")},
+			"Gone": {LogicalID: "Gone", Type: "AWS::Lambda::Function", PhysicalID: "gone-fn", Status: statusCreateComplete, Properties: fnProps("index.g")},
+		}}
+	cur := cloneRecord(prev)
+	cur.Status = statusUpdateCleanup
+	cur.Resources["Fn"] = &resourceRecord{LogicalID: "Fn", Type: "AWS::Lambda::Function", PhysicalID: "new-fn", Status: statusUpdateComplete,
+		Properties: fnProps("index.a")}
+	cur.Operation = &stackOperation{Kind: "update", Owner: "node-a", Previous: prev, Keep: []string{"Fn"},
+		Detached: []*resourceRecord{prev.Resources["Fn"]}}
+	putStack(t, st, cur)
+
+	restart(t, st, api, nil)
+
+	rec := loadRecord(t, st, stackPrefix+"crash")
+	if rec.Status != statusUpdateComplete || rec.Operation != nil || !slices.Equal(rec.Order, []string{"Fn"}) || rec.Resources["Gone"] != nil {
+		t.Fatalf("status %s, operation %+v, order %v, resources %v", rec.Status, rec.Operation, rec.Order, rec.Resources)
+	}
+	if !slices.Equal(slices.Collect(maps.Keys(api.exists)), []string{"/2015-03-31/functions/new-fn"}) {
+		t.Fatalf("functions left: %v", api.exists)
+	}
+	wantEvents(t, eventLines(t, st), []string{
+		"crash UPDATE_COMPLETE_CLEANUP_IN_PROGRESS " + interrupted + "Resuming cleanup.",
+		"Fn DELETE_IN_PROGRESS",
+		"Fn DELETE_COMPLETE",
+		"Gone DELETE_IN_PROGRESS",
+		"Gone DELETE_COMPLETE",
+		"crash UPDATE_COMPLETE",
+	})
+}
+
 // A delete cut short continues to DELETE_COMPLETE: the resource it was deleting
 // is deleted again (already gone: not found is success) and the stack's name is
 // free.
