@@ -54,7 +54,7 @@ func (s *Service) prepare(in planInput) (*plan, *evaluator, error) {
 		}
 	}
 	if len(t.Transform) > 0 {
-		if err := transformSAM(t); err != nil {
+		if err := transformSAM(t, s.samParameterValues(t, in)); err != nil {
 			return nil, nil, err
 		}
 		p.capabilities = append(p.capabilities, "CAPABILITY_AUTO_EXPAND")
@@ -136,6 +136,50 @@ func (p *plan) checkCapabilities(granted []string) error {
 
 var listType = regexp.MustCompile(`^(List<.+>|CommaDelimitedList)$`)
 
+// parameterValue is the value a stack operation gives parameter n: the one
+// passed, the previous one when UsePreviousValue is set, or def's Default (a
+// list default joined with commas, as CloudFormation passes it).
+func (in planInput) parameterValue(n string, def map[string]any) (string, bool) {
+	if in.usePrevious[n] {
+		val, ok := in.previous[n]
+		if ok {
+			return val, true
+		}
+	} else if val, ok := in.params[n]; ok {
+		return val, true
+	}
+	d, has := def["Default"]
+	if !has {
+		return "", false
+	}
+	if val, ok := stringOf(d); ok {
+		return val, true
+	}
+	l, isList := d.([]any)
+	if !isList {
+		return "", false
+	}
+	parts := make([]string, 0, len(l))
+	for _, x := range l {
+		s, _ := stringOf(x)
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ","), true
+}
+
+// samParameterValues are the values SAM's transform resolves parameter refs
+// with (SamParameterValues: the stack's parameters with their defaults, plus
+// AWS::Region and AWS::Partition).
+func (s *Service) samParameterValues(t *template, in planInput) map[string]string {
+	out := map[string]string{"AWS::Region": s.region, "AWS::Partition": "aws"}
+	for n, def := range t.Parameters {
+		if v, ok := in.parameterValue(n, def); ok {
+			out[n] = v
+		}
+	}
+	return out
+}
+
 func (p *plan) resolveParameters(ev *evaluator, in planInput) error {
 	t := p.tmpl
 	for k := range in.params {
@@ -152,25 +196,7 @@ func (p *plan) resolveParameters(ev *evaluator, in planInput) error {
 	for _, n := range names {
 		def := t.Parameters[n]
 		typ, _ := def["Type"].(string)
-		val, ok := in.params[n]
-		if in.usePrevious[n] {
-			val, ok = in.previous[n]
-		}
-		if !ok {
-			if d, has := def["Default"]; has {
-				val, ok = stringOf(d)
-				if !ok {
-					if l, isList := d.([]any); isList {
-						parts := make([]string, 0, len(l))
-						for _, x := range l {
-							s, _ := stringOf(x)
-							parts = append(parts, s)
-						}
-						val, ok = strings.Join(parts, ","), true
-					}
-				}
-			}
-		}
+		val, ok := in.parameterValue(n, def)
 		if !ok {
 			missing = append(missing, n)
 			continue

@@ -66,7 +66,9 @@ type samEvents struct {
 	s3   []s3Event
 }
 
-func transformSAM(t *template) error {
+// transformSAM applies the transform; params are the values SAM resolves
+// parameter refs with (samParameterValues).
+func transformSAM(t *template, params map[string]string) error {
 	var errs []string
 	g, gerrs := samGlobals(t.Globals)
 	errs = append(errs, gerrs...)
@@ -89,6 +91,15 @@ func transformSAM(t *template) error {
 			errs = append(errs, aerrs...)
 			apis.http[id] = api
 		}
+	}
+	// SAM's generators resolve Domain's parameter refs first: the domain
+	// resource is named after the domain name itself.
+	resolveSAMDomainParams(g.api, params)
+	for _, a := range apis.rest {
+		resolveSAMDomainParams(a.props, params)
+	}
+	for _, a := range apis.http {
+		resolveSAMDomainParams(a.props, params)
 	}
 	for _, id := range names {
 		r := t.Resources[id]
@@ -594,5 +605,5 @@ func addHTTPAPI(t *template, api *samHTTPAPI, events []httpAPIEvent) string {
 		}
 	}
 	t.Resources[stageID] = &resourceDef{Type: "AWS::ApiGatewayV2::Stage", Properties: stage, Condition: res.Condition}
-	return ""
+	return addSAMDomain(t, samHTTPDomain, api.id, api.props, stageID, res.Condition)
 }

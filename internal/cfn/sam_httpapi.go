@@ -7,12 +7,13 @@ import "strings"
 // is DefinitionBody (or a new OpenAPI 3.0.1 document) with the events' routes and
 // CorsConfiguration as x-amazon-apigateway-cors, and an auto-deployed stage
 // ({Api}ApiGatewayDefaultStage for $default, {Api}{StageName}Stage otherwise).
-// Auth (sam_httpapi_auth.go) goes into the body as securitySchemes and security.
+// Auth (sam_httpapi_auth.go) goes into the body as securitySchemes and security;
+// Domain (sam_domain.go) becomes a domain name and its API mappings.
 
 var samHTTPAPIProps = []string{"StageName", "DefinitionBody", "Auth", "CorsConfiguration", "Name", "Description", "FailOnWarnings",
-	"StageVariables", "DefaultRouteSettings", "RouteSettings", "AccessLogSettings", "DisableExecuteApiEndpoint"}
+	"StageVariables", "DefaultRouteSettings", "RouteSettings", "AccessLogSettings", "DisableExecuteApiEndpoint", "Domain"}
 
-var samHTTPAPIUnsupported = []string{"Domain", "DefinitionUri", "Tags", "PropagateTags"}
+var samHTTPAPIUnsupported = []string{"DefinitionUri", "Tags", "PropagateTags"}
 
 type samHTTPAPI struct {
 	id    string

@@ -55,11 +55,6 @@ Resources:
 	if got := js(res["FGetPermission"].Properties["SourceArn"]); !strings.Contains(got, "${Api}/*/GET/items/*") {
 		t.Errorf("permission = %s", got)
 	}
-	_, _, err = s.prepare(planInput{body: "Transform: AWS::Serverless-2016-10-31\nResources:\n  A:\n    Type: AWS::Serverless::HttpApi\n    Properties: {Domain: {}}\n",
-		stackName: "st", stackID: "arn:x/st/1"})
-	if err == nil || !strings.Contains(err.Error(), "Resource with id [A] is invalid. Sluice's SAM transform does not implement property 'Domain' yet.") {
-		t.Fatalf("Domain: %v", err)
-	}
 }
 
 const samHTTPAuthYAML = `

@@ -664,7 +664,7 @@ func addRestAPI(t *template, api *samRestAPI, events []restAPIEvent) string {
 		}
 	}
 	t.Resources[stageID] = &resourceDef{Type: "AWS::ApiGateway::Stage", Properties: sprops, Condition: rest.Condition}
-	if msg := addSAMRestDomain(t, api, stageID, rest.Condition); msg != "" {
+	if msg := addSAMDomain(t, samRestDomain, api.id, api.props, stageID, rest.Condition); msg != "" {
 		return msg
 	}
 

@@ -131,10 +131,6 @@ func TestSAMRestAPIErrors(t *testing.T) {
 			"Resource with id [F] is invalid. Event with id [E] is invalid. RestApiId must be a valid reference to an 'AWS::Serverless::Api' resource in same template."},
 		{fn + "      Events: {E: {Type: Api, Properties: {Path: /x, Method: get, RequestModel: {Model: M}}}}\n",
 			"Event with id [E] is invalid. Sluice's SAM transform does not implement Api event property 'RequestModel' yet."},
-		{fn + "  A:\n    Type: AWS::Serverless::Api\n    Properties: {StageName: s, Domain: {DomainName: x}}\n",
-			"Resource with id [A] is invalid. Custom Domains only works if both DomainName and CertificateArn are provided."},
-		{fn + "  A:\n    Type: AWS::Serverless::Api\n    Properties: {StageName: s, Domain: {DomainName: x, CertificateArn: c, Route53: {HostedZoneId: Z}}}\n",
-			"Resource with id [A] is invalid. Sluice's SAM transform does not implement property 'Domain.Route53' yet."},
 		{fn + "  A:\n    Type: AWS::Serverless::Api\n    Properties: {StageName: s, Auth: {DefaultAuthorizer: Missing}}\n",
 			"Resource with id [A] is invalid. Unable to set DefaultAuthorizer because 'Missing' was not defined in 'Authorizers'."},
 		{fn + "  A:\n    Type: AWS::Serverless::Api\n    Properties: {StageName: s, Auth: {Authorizers: {C: {UserPoolArn: arn}}}}\n",
@@ -143,48 +139,6 @@ func TestSAMRestAPIErrors(t *testing.T) {
 		_, _, err := s.prepare(planInput{body: tc.body, stackName: "st", stackID: "arn:x/st/1"})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("err = %v\nwant %q", err, tc.want)
-		}
-	}
-}
-
-// TestSAMRestAPIDomain: Domain becomes SAM's ApiGatewayDomainName<hash> and one
-// base path mapping per BasePath (or one at the root), referencing the stage.
-func TestSAMRestAPIDomain(t *testing.T) {
-	s := &Service{region: "us-east-1", account: "123456789012"}
-	for _, c := range []struct {
-		basePath string
-		want     map[string]string // mapping logical id → BasePath
-	}{
-		{"", map[string]string{"MyApiBasePathMapping": ""}},
-		{"BasePath: [/v1, /admin/x]", map[string]string{"MyApiv1BasePathMapping": "v1", "MyApiadminxBasePathMapping": "admin/x"}},
-	} {
-		body := "Transform: AWS::Serverless-2016-10-31\nResources:\n  MyApi:\n    Type: AWS::Serverless::Api\n    Properties:\n      StageName: v1\n" +
-			"      Domain: {DomainName: api.example.com, CertificateArn: arn:aws:acm:us-east-1:123456789012:certificate/x, SecurityPolicy: TLS_1_2"
-		if c.basePath != "" {
-			body += ", " + c.basePath
-		}
-		body += "}\n"
-		p, _, err := s.prepare(planInput{body: body, stackName: "st", stackID: "arn:x/st/1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		// SAM's LogicalIdGenerator: sha1("api.example.com")[:10].
-		dn := p.tmpl.Resources["ApiGatewayDomainName1bc412bb08"]
-		if dn == nil || dn.Type != "AWS::ApiGateway::DomainName" || dn.Properties["RegionalCertificateArn"] != "arn:aws:acm:us-east-1:123456789012:certificate/x" ||
-			dn.Properties["SecurityPolicy"] != "TLS_1_2" {
-			t.Fatalf("domain resource = %+v (resources %v)", dn, sortedKeys(anyMap(p.tmpl.Resources)))
-		}
-		for id, base := range c.want {
-			m := p.tmpl.Resources[id]
-			if m == nil || m.Type != "AWS::ApiGateway::BasePathMapping" {
-				t.Fatalf("%s missing: %v", id, sortedKeys(anyMap(p.tmpl.Resources)))
-			}
-			if got, _ := m.Properties["BasePath"].(string); got != base {
-				t.Errorf("%s BasePath = %q, want %q", id, got, base)
-			}
-			if st, _ := m.Properties["Stage"].(map[string]any); st["Ref"] != "MyApiv1Stage" {
-				t.Errorf("%s Stage = %v", id, m.Properties["Stage"])
-			}
 		}
 	}
 }
