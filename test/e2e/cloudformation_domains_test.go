@@ -12,13 +12,15 @@ import (
 // scenario-1 REST API's stage v1 at the root of api.example.test, and
 // AWS::ApiGatewayV2::DomainName + ApiMapping put an HTTP API under "v2" on
 // http.example.test, both with imported certificates; served over TLS by Host; a
-// stack update moves the mapping's key; deleting the stack removes the domains.
+// stack update moves the mapping's key; deleting the stack removes the domains. The
+// same written as SAM: Domain on an AWS::Serverless::Api and on an
+// AWS::Serverless::HttpApi (its domain name a parameter, as SAM resolves it).
 func TestCloudFormationCustomDomains(t *testing.T) {
 	plain, tlsAddr := freeAddr(t, "127.0.0.1"), freeAddr(t, "127.0.0.1")
 	s := startSluice(t, startOpts{args: []string{"--data-listen", plain, "--tls-listen", tlsAddr}})
 	dir := t.TempDir()
 	ca := newTestCA(t)
-	certFile, keyFile, chainFile := ca.issue(t, dir, 200, "api.example.test", "http.example.test", "sam.example.test")
+	certFile, keyFile, chainFile := ca.issue(t, dir, 200, "api.example.test", "http.example.test", "sam.example.test", "samhttp.example.test")
 	certArn := str(s.awsJSON("acm", "import-certificate", "--certificate", "fileb://"+certFile,
 		"--private-key", "fileb://"+keyFile, "--certificate-chain", "fileb://"+chainFile)["CertificateArn"])
 	restID := emailAPI(t, s)
@@ -129,13 +131,37 @@ Outputs:
 		t.Fatalf("after the update, the old key still serves: %d %s", r.Status, r.Body)
 	}
 
-	// SAM's Domain on an AWS::Serverless::Api: the same scenario, written as SAM.
+	// SAM's Domain on an AWS::Serverless::Api and an AWS::Serverless::HttpApi: the
+	// same scenario, written as SAM.
 	samFile := filepath.Join(dir, "sam.yaml")
 	if err := os.WriteFile(samFile, []byte(`Transform: AWS::Serverless-2016-10-31
 Parameters:
   CertArn: {Type: String}
   FnArn: {Type: String}
+  HttpDomain: {Type: String, Default: samhttp.example.test}
 Resources:
+  EmailHttp:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      Domain: {DomainName: !Ref HttpDomain, CertificateArn: !Ref CertArn, SecurityPolicy: TLS_1_2, BasePath: [/v2]}
+      DefinitionBody:
+        openapi: "3.0.1"
+        info: {title: sam-email-http, version: "1"}
+        paths:
+          /email/{proxy+}:
+            x-amazon-apigateway-any-method:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: !Ref FnArn
+                payloadFormatVersion: "2.0"
+  EmailHttpPermission:
+    Type: AWS::Lambda::Permission
+    Properties:
+      Action: lambda:InvokeFunction
+      FunctionName: !Ref FnArn
+      Principal: apigateway.amazonaws.com
+      SourceArn: !Sub arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${EmailHttp}/*
   EmailApi:
     Type: AWS::Serverless::Api
     Properties:
@@ -172,8 +198,36 @@ Resources:
 	if m := r.JSON(t); r.Status != 200 || m["path"] != "/email/send" || m["sent"] != true {
 		t.Fatalf("https://sam.example.test/email/send = %d %s", r.Status, r.Body)
 	}
+	eventually(t, 5*time.Second, func() bool {
+		r, _ = tlsGet(t, tlsAddr, "samhttp.example.test", "/v2/email/ping", ca.pool)
+		return r.Status == 200
+	})
+	if r.Status != 200 {
+		t.Fatalf("https://samhttp.example.test/v2/email/ping = %d %s", r.Status, r.Body)
+	}
+	// SAM's names: ApiGatewayDomainNameV2 + sha1("samhttp.example.test")[:10], and
+	// {Api}{BasePath}ApiMapping on the auto-deployed $default stage.
+	got := map[string]string{}
+	for _, x := range s.awsJSON("cloudformation", "describe-stack-resources", "--stack-name", "samdomain")["StackResources"].([]any) {
+		res := x.(map[string]any)
+		got[str(res["LogicalResourceId"])] = str(res["ResourceType"]) + " " + str(res["PhysicalResourceId"])
+	}
+	if got["ApiGatewayDomainNameV2f9cea3f1f3"] != "AWS::ApiGatewayV2::DomainName samhttp.example.test" ||
+		!strings.HasPrefix(got["EmailHttpv2ApiMapping"], "AWS::ApiGatewayV2::ApiMapping ") {
+		t.Fatalf("stack resources = %v", got)
+	}
+	maps := s.awsJSON("apigatewayv2", "get-api-mappings", "--domain-name", "samhttp.example.test")["Items"].([]any)
+	if len(maps) != 1 || maps[0].(map[string]any)["ApiMappingKey"] != "v2" || maps[0].(map[string]any)["Stage"] != "$default" {
+		t.Fatalf("get-api-mappings = %v", maps)
+	}
+	if tags := s.awsJSON("apigatewayv2", "get-domain-name", "--domain-name", "samhttp.example.test")["Tags"]; str(tags.(map[string]any)["httpapi:createdBy"]) != "SAM" {
+		t.Fatalf("domain tags = %v", tags)
+	}
 	s.aws("cloudformation", "delete-stack", "--stack-name", "samdomain")
 	s.waitStack(t, "stack-delete-complete", "samdomain")
+	if _, stderr, err := s.awsRaw("apigatewayv2", "get-domain-name", "--domain-name", "samhttp.example.test"); err == nil || !strings.Contains(stderr, "NotFoundException") {
+		t.Fatalf("SAM HttpApi domain left after delete-stack: %v %s", err, stderr)
+	}
 
 	s.aws("cloudformation", "delete-stack", "--stack-name", "domains")
 	s.waitStack(t, "stack-delete-complete", "domains")
