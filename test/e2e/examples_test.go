@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -365,7 +367,9 @@ func TestPrivateAPIExample(t *testing.T) {
 
 // examples/static-front (seed scenario 4) as SAM: two HTTP APIs forwarding to
 // upstream services (HTTP proxy integrations, run by the test) through one listener
-// on the address the operator gives, picked by Host. A second run changes nothing.
+// on the address the operator gives, picked by Host, and through their custom
+// domain names (SAM's HttpApi Domain) on the TLS listener, with the demo
+// certificate deploy.sh imports. A second run changes nothing.
 func TestStaticFrontExample(t *testing.T) {
 	upstream := func(name string) *httptest.Server {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -376,30 +380,72 @@ func TestStaticFrontExample(t *testing.T) {
 		return srv
 	}
 	orders, users := upstream("orders"), upstream("users")
-	front := freeAddr(t, "127.0.0.1")
-	s := startSluice(t, startOpts{args: []string{"--data-listen", front}})
+	front, tlsFront := freeAddr(t, "127.0.0.1"), freeAddr(t, "127.0.0.1")
+	s := startSluice(t, startOpts{args: []string{"--data-listen", front, "--tls-listen", tlsFront}})
 	dir := filepath.Join("..", "..", "examples", "static-front")
 	before := listDir(t, dir)
-	env := []string{"FRONT=" + front, "ORDERS=" + orders.URL, "USERS=" + users.URL}
+	env := []string{"FRONT=" + front, "TLS_FRONT=" + tlsFront, "ORDERS=" + orders.URL, "USERS=" + users.URL}
+	domainLine := func(domain, path, body string) string {
+		return fmt.Sprintf("%-44s %-14s → 200 %s", "https://"+domain, path, body)
+	}
 	first := runExampleEnv(t, s, env, filepath.Join(dir, "deploy.sh"))
 	outs := stackOutputs(s.describeStack(t, "static-front"))
 	for _, want := range []string{"Stack static-front is CREATE_COMPLETE", "both APIs on http://" + front,
 		outs["OrdersApiId"] + `.execute-api.localhost             /orders/42     → 200 {"service":"orders","path":"/orders/42"}`,
 		`→ 200 {"service":"users","path":"/users/alice"}`,
-		`→ 200 {"service":"users","path":"/health"}`} {
+		`→ 200 {"service":"users","path":"/health"}`,
+		"imported a demo certificate for orders.front.test and users.front.test: arn:aws:acm:",
+		"custom domains on https://" + tlsFront,
+		domainLine("orders.front.test", "/orders/42", `{"service":"orders","path":"/orders/42"}`),
+		domainLine("users.front.test", "/users/alice", `{"service":"users","path":"/users/alice"}`)} {
 		if !strings.Contains(first, want) {
 			t.Fatalf("no %q in:\n%s", want, first)
 		}
 	}
 	second := runExampleEnv(t, s, env, filepath.Join(dir, "deploy.sh"))
-	if !strings.Contains(second, "No changes to deploy") || !strings.Contains(second, `{"service":"orders","path":"/orders/42"}`) {
+	if !strings.Contains(second, "No changes to deploy") || !strings.Contains(second, `{"service":"orders","path":"/orders/42"}`) ||
+		strings.Contains(second, "imported a demo certificate") ||
+		!strings.Contains(second, domainLine("users.front.test", "/users/alice", `{"service":"users","path":"/users/alice"}`)) {
 		t.Fatalf("second run:\n%s", second)
 	}
 	if after := listDir(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
 		t.Fatalf("deploy.sh left files behind: before %v, after %v", before, after)
 	}
+	// Each API has its domain name on the shared TLS listener: the name (SNI and
+	// Host) picks the API, whatever the path, and the certificate is the one
+	// imported once, trusted through the chain ACM holds.
 	t.Run("custom domains", func(t *testing.T) {
-		t.Skip("scenario 4's custom domain names (one Host per API on the shared listener) need SAM HttpApi Domain or " +
-			"AWS::ApiGatewayV2::DomainName and ApiMapping in the CloudFormation engine, which are not implemented yet")
+		var certs []string
+		for _, c := range s.awsJSON("acm", "list-certificates")["CertificateSummaryList"].([]any) {
+			if c := c.(map[string]any); c["DomainName"] == "orders.front.test" {
+				certs = append(certs, str(c["CertificateArn"]))
+			}
+		}
+		if len(certs) != 1 {
+			t.Fatalf("certificates for orders.front.test after two runs = %v, want one", certs)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM([]byte(str(s.awsJSON("acm", "get-certificate", "--certificate-arn", certs[0])["CertificateChain"]))) {
+			t.Fatal("no CA in the certificate's chain")
+		}
+		for _, c := range []struct{ domain, api, service string }{
+			{"orders.front.test", outs["OrdersApiId"], "orders"}, {"users.front.test", outs["UsersApiId"], "users"}} {
+			maps := s.awsJSON("apigatewayv2", "get-api-mappings", "--domain-name", c.domain)["Items"].([]any)
+			if len(maps) != 1 || maps[0].(map[string]any)["ApiId"] != c.api || maps[0].(map[string]any)["Stage"] != "$default" {
+				t.Fatalf("%s mappings = %v, want %s at the root on $default", c.domain, maps, c.api)
+			}
+			for _, path := range []string{"/orders/7", "/users/bob"} {
+				r, st := tlsGet(t, tlsFront, c.domain, path, pool)
+				if want := fmt.Sprintf(`{"service":%q,"path":%q}`, c.service, path); r.Status != 200 || string(r.Body) != want {
+					t.Fatalf("https://%s%s = %d %s, want 200 %s", c.domain, path, r.Status, r.Body, want)
+				}
+				if st.PeerCertificates[0].Subject.CommonName != "orders.front.test" || st.Version < tls.VersionTLS12 {
+					t.Fatalf("https://%s served %q over %x", c.domain, st.PeerCertificates[0].Subject.CommonName, st.Version)
+				}
+			}
+		}
+		if outs["OrdersUrl"] != "https://orders.front.test" || outs["UsersUrl"] != "https://users.front.test" {
+			t.Fatalf("outputs = %v", outs)
+		}
 	})
 }
