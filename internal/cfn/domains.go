@@ -12,8 +12,8 @@ import (
 // AWS::ApiGateway::DomainName: Ref is the domain name; the attributes are the
 // ones CloudFormation documents (RegionalDomainName, RegionalHostedZoneId,
 // DistributionDomainName, DistributionHostedZoneId). A changed DomainName
-// replaces it ("Update requires: Replacement"); the certificate and TLS policy
-// change in place.
+// replaces it ("Update requires: Replacement"); the certificate, TLS policy and
+// tags change in place.
 var restDomainName = &provisioner{
 	attrs:     []string{"RegionalDomainName", "RegionalHostedZoneId", "DistributionDomainName", "DistributionHostedZoneId"},
 	replaceOn: []string{"DomainName", "EndpointConfiguration"},
@@ -49,6 +49,9 @@ var restDomainName = &provisioner{
 			if was, _ := stringOf(old.Properties[f.cfn]); v != was && v != "" {
 				ops = append(ops, patchOp{Op: "replace", Path: f.path, Value: v})
 			}
+		}
+		if err := syncTags(ctx, r, r.apigwARN("/domainnames/"+old.PhysicalID), oldProps(r, old)); err != nil {
+			return nil, err
 		}
 		if len(ops) == 0 {
 			return old.Attrs, nil
@@ -136,7 +139,8 @@ func basePathMappingPath(rec *resourceRecord) string {
 
 // AWS::ApiGatewayV2::DomainName: Ref is the domain name; RegionalDomainName and
 // RegionalHostedZoneId come from its first configuration, as CloudFormation
-// documents.
+// documents. The configurations and tags (a map, as apigatewayv2 has them)
+// change in place.
 var httpDomainName = &provisioner{
 	attrs:     []string{"RegionalDomainName", "RegionalHostedZoneId", "DomainNameArn"},
 	replaceOn: []string{"DomainName"},
@@ -167,6 +171,9 @@ var httpDomainName = &provisioner{
 		}
 		var out map[string]any
 		if err := r.c.json(ctx, "apigateway", "ApiGatewayV2", http.MethodPatch, "/v2/domainnames/"+url.PathEscape(old.PhysicalID), body, &out); err != nil {
+			return nil, err
+		}
+		if err := syncV2Tags(ctx, r, r.apigwARN("/domainnames/"+old.PhysicalID), oldProps(r, old)); err != nil {
 			return nil, err
 		}
 		return httpDomainAttrs(r, old.PhysicalID, out), nil
@@ -237,4 +244,26 @@ var httpAPIMapping = &provisioner{
 			path: "/v2/domainnames/" + url.PathEscape(domain) + "/apimappings/" + url.PathEscape(rec.PhysicalID)})
 		return err
 	},
+}
+
+// syncV2Tags moves an apigatewayv2 resource's tags (a map property) from the old
+// properties' to the new ones': UntagResource (DELETE /v2/tags/{arn}) for the
+// keys removed, TagResource (POST /v2/tags/{arn}) for the rest when they changed.
+func syncV2Tags(ctx context.Context, r *resourceCall, arn string, old props) error {
+	want, err := r.props.tagMap("Tags")
+	if err != nil {
+		return err
+	}
+	had, _ := old.tagMap("Tags")
+	path := "/v2/tags/" + url.PathEscape(arn)
+	if remove := removedTags(had, want); len(remove) > 0 {
+		if _, err := r.c.do(ctx, request{service: "apigateway", display: "ApiGatewayV2", method: http.MethodDelete, path: path,
+			query: url.Values{"tagKeys": remove}}); err != nil {
+			return err
+		}
+	}
+	if len(want) > 0 && !jsonEqual(want, had) {
+		return r.c.json(ctx, "apigateway", "ApiGatewayV2", http.MethodPost, path, map[string]any{"tags": want}, nil)
+	}
+	return nil
 }

@@ -225,6 +225,27 @@ func (p props) tagList(name string) (map[string]string, error) {
 	return out, nil
 }
 
+// tagMap reads tags written as a map (the apigatewayv2 resources' Tags).
+func (p props) tagMap(name string) (map[string]string, error) {
+	v, ok := p.m[name]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, p.fail("#/%s: expected type: JSONObject, found: %s", name, schemaKind(v))
+	}
+	out := make(map[string]string, len(m))
+	for k, x := range m {
+		s, ok := stringOf(x)
+		if !ok {
+			return nil, p.fail("#/%s/%s: expected type: String, found: %s", name, k, schemaKind(x))
+		}
+		out[k] = s
+	}
+	return out, nil
+}
+
 func schemaKind(v any) string {
 	switch v.(type) {
 	case map[string]any:

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,7 +27,7 @@ func TestCloudFormationCustomDomains(t *testing.T) {
 	restID := emailAPI(t, s)
 	fnArn := str(s.awsJSON("lambda", "get-function", "--function-name", "email")["Configuration"].(map[string]any)["FunctionArn"])
 
-	tmpl := func(key string) string {
+	tmpl := func(key, restTags, httpTags string) string {
 		return `AWSTemplateFormatVersion: "2010-09-09"
 Parameters:
   RestApiId: {Type: String}
@@ -40,7 +41,7 @@ Resources:
       RegionalCertificateArn: !Ref CertArn
       EndpointConfiguration: {Types: [REGIONAL]}
       SecurityPolicy: TLS_1_2
-      Tags: [{Key: app, Value: email}]
+      Tags: ` + restTags + `
   RestMapping:
     Type: AWS::ApiGateway::BasePathMapping
     Properties:
@@ -50,18 +51,12 @@ Resources:
   Http:
     Type: AWS::ApiGatewayV2::Api
     Properties: {Name: http-dom, ProtocolType: HTTP, Target: !Ref FnArn}
-  HttpPermission:
-    Type: AWS::Lambda::Permission
-    Properties:
-      Action: lambda:InvokeFunction
-      FunctionName: !Ref FnArn
-      Principal: apigateway.amazonaws.com
-      SourceArn: !Sub arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${Http}/*
-  HttpDomain:
+` + invokePermission("HttpPermission", "Http") + `  HttpDomain:
     Type: AWS::ApiGatewayV2::DomainName
     Properties:
       DomainName: http.example.test
       DomainNameConfigurations: [{CertificateArn: !Ref CertArn, EndpointType: REGIONAL, SecurityPolicy: TLS_1_2}]
+      Tags: ` + httpTags + `
   HttpMapping:
     Type: AWS::ApiGatewayV2::ApiMapping
     DependsOn: HttpDomain
@@ -77,9 +72,9 @@ Outputs:
 `
 	}
 	file := filepath.Join(dir, "domains.yaml")
-	deploy := func(key string) {
+	deploy := func(key, restTags, httpTags string) {
 		t.Helper()
-		if err := os.WriteFile(file, []byte(tmpl(key)), 0o644); err != nil {
+		if err := os.WriteFile(file, []byte(tmpl(key, restTags, httpTags)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if out, stderr, err := s.awsRaw("cloudformation", "deploy", "--stack-name", "domains", "--template-file", file,
@@ -89,7 +84,7 @@ Outputs:
 			t.Fatalf("cloudformation deploy: %v\n%s\n%s\nevents:\n%s", err, out, stderr, events)
 		}
 	}
-	deploy("v2")
+	deploy("v2", "[{Key: app, Value: email}, {Key: tier, Value: edge}]", "{app: email}")
 	outs := stackOutputs(s.describeStack(t, "domains"))
 	if outs["Regional"] == "" || outs["HttpRegional"] == "" || outs["MappingId"] == "" {
 		t.Fatalf("outputs = %v", outs)
@@ -115,8 +110,23 @@ Outputs:
 		t.Fatalf("https://http.example.test/v2/email/ping = %d %s", r.Status, r.Body)
 	}
 
-	// An update moves the HTTP API's mapping key in place (same mapping id).
-	deploy("v3")
+	domainTags := func() (rest, http string) {
+		t.Helper()
+		arn := "arn:aws:apigateway:us-east-1::/domainnames/"
+		r, _ := json.Marshal(s.awsJSON("apigateway", "get-tags", "--resource-arn", arn+"api.example.test")["tags"])
+		h, _ := json.Marshal(s.awsJSON("apigatewayv2", "get-tags", "--resource-arn", arn+"http.example.test")["Tags"])
+		return string(r), string(h)
+	}
+	if r, h := domainTags(); r != `{"app":"email","tier":"edge"}` || h != `{"app":"email"}` {
+		t.Fatalf("domain tags = %s and %s", r, h)
+	}
+
+	// An update moves the HTTP API's mapping key in place (same mapping id) and
+	// changes both domains' tags in place: one removed, one changed, one added.
+	deploy("v3", "[{Key: app, Value: mail}]", "{app: mail, team: front}")
+	if r, h := domainTags(); r != `{"app":"mail"}` || h != `{"app":"mail","team":"front"}` {
+		t.Fatalf("domain tags after the update = %s and %s", r, h)
+	}
 	if id := stackOutputs(s.describeStack(t, "domains"))["MappingId"]; id != outs["MappingId"] {
 		t.Fatalf("mapping id %s → %s, want an in-place update", outs["MappingId"], id)
 	}
@@ -134,7 +144,7 @@ Outputs:
 	// SAM's Domain on an AWS::Serverless::Api and an AWS::Serverless::HttpApi: the
 	// same scenario, written as SAM.
 	samFile := filepath.Join(dir, "sam.yaml")
-	if err := os.WriteFile(samFile, []byte(`Transform: AWS::Serverless-2016-10-31
+	samTemplate := `Transform: AWS::Serverless-2016-10-31
 Parameters:
   CertArn: {Type: String}
   FnArn: {Type: String}
@@ -144,47 +154,13 @@ Resources:
     Type: AWS::Serverless::HttpApi
     Properties:
       Domain: {DomainName: !Ref HttpDomain, CertificateArn: !Ref CertArn, SecurityPolicy: TLS_1_2, BasePath: [/v2]}
-      DefinitionBody:
-        openapi: "3.0.1"
-        info: {title: sam-email-http, version: "1"}
-        paths:
-          /email/{proxy+}:
-            x-amazon-apigateway-any-method:
-              x-amazon-apigateway-integration:
-                type: aws_proxy
-                httpMethod: POST
-                uri: !Ref FnArn
-                payloadFormatVersion: "2.0"
-  EmailHttpPermission:
-    Type: AWS::Lambda::Permission
-    Properties:
-      Action: lambda:InvokeFunction
-      FunctionName: !Ref FnArn
-      Principal: apigateway.amazonaws.com
-      SourceArn: !Sub arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${EmailHttp}/*
-  EmailApi:
+` + emailDefinition("sam-email-http", "!Ref FnArn", `payloadFormatVersion: "2.0"`) + invokePermission("EmailHttpPermission", "EmailHttp") + `  EmailApi:
     Type: AWS::Serverless::Api
     Properties:
       StageName: v1
       Domain: {DomainName: sam.example.test, CertificateArn: !Ref CertArn, SecurityPolicy: TLS_1_2}
-      DefinitionBody:
-        openapi: "3.0.1"
-        info: {title: sam-email, version: "1"}
-        paths:
-          /email/{proxy+}:
-            x-amazon-apigateway-any-method:
-              x-amazon-apigateway-integration:
-                type: aws_proxy
-                httpMethod: POST
-                uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${FnArn}/invocations
-  EmailPermission:
-    Type: AWS::Lambda::Permission
-    Properties:
-      Action: lambda:InvokeFunction
-      FunctionName: !Ref FnArn
-      Principal: apigateway.amazonaws.com
-      SourceArn: !Sub arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${EmailApi}/*
-`), 0o644); err != nil {
+` + emailDefinition("sam-email", "!Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${FnArn}/invocations", "") + invokePermission("EmailPermission", "EmailApi")
+	if err := os.WriteFile(samFile, []byte(samTemplate), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if out, stderr, err := s.awsRaw("cloudformation", "deploy", "--stack-name", "samdomain", "--template-file", samFile,
@@ -237,4 +213,36 @@ Resources:
 	if _, stderr, err := s.awsRaw("apigatewayv2", "get-domain-name", "--domain-name", "http.example.test"); err == nil || !strings.Contains(stderr, "NotFoundException") {
 		t.Fatalf("HTTP domain left after delete-stack: %v %s", err, stderr)
 	}
+}
+
+// invokePermission is an AWS::Lambda::Permission letting the API api invoke the
+// FnArn parameter's function.
+func invokePermission(name, api string) string {
+	return "  " + name + `:
+    Type: AWS::Lambda::Permission
+    Properties:
+      Action: lambda:InvokeFunction
+      FunctionName: !Ref FnArn
+      Principal: apigateway.amazonaws.com
+      SourceArn: !Sub arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${` + api + `}/*
+`
+}
+
+// emailDefinition is a SAM API's DefinitionBody sending ANY /email/{proxy+} to
+// the function at uri (with extra, another integration property, when not "").
+func emailDefinition(title, uri, extra string) string {
+	body := `      DefinitionBody:
+        openapi: "3.0.1"
+        info: {title: ` + title + `, version: "1"}
+        paths:
+          /email/{proxy+}:
+            x-amazon-apigateway-any-method:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: ` + uri + "\n"
+	if extra != "" {
+		body += "                " + extra + "\n"
+	}
+	return body
 }

@@ -34,14 +34,18 @@ type env struct {
 	ctx context.Context
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB, configure ...func(*Options)) *env {
 	t.Helper()
 	st := newTestStore(t)
-	svc := New(Options{
+	opts := Options{
 		Store: st, Region: "us-east-1", AccountID: testAccount,
 		APIEndpoint: func(id string) string { return "http://" + id + ".execute-api.localhost:4566" },
 		Now:         func() time.Time { return time.Date(2024, 5, 6, 7, 8, 9, 500, time.UTC) },
-	})
+	}
+	for _, c := range configure {
+		c(&opts)
+	}
+	svc := New(opts)
 	srv := httptest.NewServer(svc)
 	t.Cleanup(srv.Close)
 	c := apigatewayv2.NewFromConfig(aws.Config{
@@ -800,6 +804,37 @@ func TestTags(t *testing.T) {
 	wantAPIError(t, err, "BadRequestException", "Invalid resource ARN")
 	_, err = e.c.TagResource(e.ctx, &apigatewayv2.TagResourceInput{ResourceArn: &apiARN, Tags: map[string]string{"aws:x": "b"}})
 	wantAPIError(t, err, "BadRequestException", "reserved")
+}
+
+// anyCertificate accepts every certificate for every domain name.
+type anyCertificate struct{}
+
+func (anyCertificate) CheckForDomain(context.Context, string, string) error { return nil }
+
+// TestDomainNameTags: a custom domain name is taggable by its ARN
+// (arn:aws:apigateway:{region}::/domainnames/{name}), and GetDomainName shows
+// the tags.
+func TestDomainNameTags(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.Certificates = anyCertificate{} })
+	check(e.c.CreateDomainName(e.ctx, &apigatewayv2.CreateDomainNameInput{DomainName: aws.String("api.example.com"),
+		DomainNameConfigurations: []types.DomainNameConfiguration{{CertificateArn: aws.String("arn:aws:acm:us-east-1:123456789012:certificate/x")}},
+		Tags:                     map[string]string{"a": "1"}})).get(t)
+	arn := aws.String("arn:aws:apigateway:us-east-1::/domainnames/api.example.com")
+	check(e.c.TagResource(e.ctx, &apigatewayv2.TagResourceInput{ResourceArn: arn, Tags: map[string]string{"b": "2", "c": "3"}})).get(t)
+	check(e.c.UntagResource(e.ctx, &apigatewayv2.UntagResourceInput{ResourceArn: arn, TagKeys: []string{"a", "c"}})).get(t)
+	if got := check(e.c.GetTags(e.ctx, &apigatewayv2.GetTagsInput{ResourceArn: arn})).get(t); len(got.Tags) != 1 || got.Tags["b"] != "2" {
+		t.Fatalf("domain tags = %v", got.Tags)
+	}
+	if d := check(e.c.GetDomainName(e.ctx, &apigatewayv2.GetDomainNameInput{DomainName: aws.String("api.example.com")})).get(t); len(d.Tags) != 1 || d.Tags["b"] != "2" {
+		t.Fatalf("GetDomainName tags = %v", d.Tags)
+	}
+	check(e.c.UntagResource(e.ctx, &apigatewayv2.UntagResourceInput{ResourceArn: arn, TagKeys: []string{"b"}})).get(t)
+	if got := check(e.c.GetTags(e.ctx, &apigatewayv2.GetTagsInput{ResourceArn: arn})).get(t); len(got.Tags) != 0 {
+		t.Fatalf("domain tags after removing the last = %v", got.Tags)
+	}
+	missing := aws.String("arn:aws:apigateway:us-east-1::/domainnames/nope.example.com")
+	_, err := e.c.TagResource(e.ctx, &apigatewayv2.TagResourceInput{ResourceArn: missing, Tags: map[string]string{"a": "b"}})
+	wantAPIError(t, err, "NotFoundException", "Invalid domain name identifier specified")
 }
 
 // Raw HTTP: exact status codes, headers and bodies of the error paths.

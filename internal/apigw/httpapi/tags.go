@@ -5,14 +5,16 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/sluice-dev/sluice/internal/apigw/domainnames"
 	"github.com/sluice-dev/sluice/internal/apigw/model"
 	"github.com/sluice-dev/sluice/internal/awsproto"
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
-// Tags live inline on the API and stage records. Their ARNs are
-// arn:aws:apigateway:{region}::/apis/{apiId} and
-// arn:aws:apigateway:{region}::/apis/{apiId}/stages/{stageName}.
+// Tags live inline on the API, stage and domain name records. Their ARNs are
+// arn:aws:apigateway:{region}::/apis/{apiId},
+// arn:aws:apigateway:{region}::/apis/{apiId}/stages/{stageName} and
+// arn:aws:apigateway:{region}::/domainnames/{domainName} (shared with apigateway v1).
 
 const maxTags = 50
 
@@ -23,6 +25,7 @@ type tagsBody struct {
 // tagTarget is a parsed taggable resource.
 type tagTarget struct {
 	apiID, stageName string // stageName empty for the API itself
+	domain           string // a custom domain name instead of an API
 }
 
 func (s *Service) parseTagARN(raw string) (tagTarget, error) {
@@ -39,8 +42,10 @@ func (s *Service) parseTagARN(raw string) (tagTarget, error) {
 		return tagTarget{apiID: parts[1]}, nil
 	case len(parts) == 4 && parts[0] == "apis" && parts[2] == "stages" && parts[1] != "" && parts[3] != "":
 		return tagTarget{apiID: parts[1], stageName: parts[3]}, nil
+	case len(parts) == 2 && parts[0] == "domainnames" && parts[1] != "":
+		return tagTarget{domain: parts[1]}, nil
 	}
-	return tagTarget{}, badRequest("Resource %s cannot be tagged by Sluice: taggable resources are APIs and stages", raw)
+	return tagTarget{}, badRequest("Resource %s cannot be tagged by Sluice: taggable resources are APIs, stages and domain names", raw)
 }
 
 func validateTags(tags map[string]string) error {
@@ -67,6 +72,13 @@ func (s *Service) getTags(ctx context.Context, req *request) (int, any, error) {
 		return 0, nil, err
 	}
 	r := s.reader(ctx)
+	if t.domain != "" {
+		d, err := domainnames.Load(r, t.domain)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, tagsBody{Tags: orEmpty(d.Tags)}, nil
+	}
 	api, err := s.loadAPI(r, t.apiID)
 	if err != nil {
 		return 0, nil, err
@@ -79,10 +91,14 @@ func (s *Service) getTags(ctx context.Context, req *request) (int, any, error) {
 		}
 		tags = st.Tags
 	}
+	return http.StatusOK, tagsBody{Tags: orEmpty(tags)}, nil
+}
+
+func orEmpty(tags map[string]string) map[string]string {
 	if tags == nil {
-		tags = map[string]string{}
+		return map[string]string{}
 	}
-	return http.StatusOK, tagsBody{Tags: tags}, nil
+	return tags
 }
 
 func (s *Service) tagResource(ctx context.Context, req *request) (int, any, error) {
@@ -127,21 +143,22 @@ func (s *Service) editTags(ctx context.Context, arn string, edit func(map[string
 	if err != nil {
 		return err
 	}
+	if t.domain != "" {
+		_, err := domainnames.Update(ctx, s.store, s.certs, t.domain, func(d *model.DomainName) error {
+			tags, err := editedTags(d.Tags, edit)
+			d.Tags = tags
+			return err
+		})
+		return err
+	}
 	return s.store.Update(ctx, func(tx store.Tx) error {
 		api, err := s.loadAPI(tx, t.apiID)
 		if err != nil {
 			return err
 		}
 		if t.stageName == "" {
-			if api.Tags == nil {
-				api.Tags = map[string]string{}
-			}
-			edit(api.Tags)
-			if len(api.Tags) > maxTags {
-				return badRequest("Too many tags: a resource can have at most %d tags", maxTags)
-			}
-			if len(api.Tags) == 0 {
-				api.Tags = nil
+			if api.Tags, err = editedTags(api.Tags, edit); err != nil {
+				return err
 			}
 			// Tags are not part of what a deployment serves, so no auto-deploy.
 			return store.PutRecord(tx, model.Key(model.HTTPAPIPrefix, t.apiID), api)
@@ -150,16 +167,25 @@ func (s *Service) editTags(ctx context.Context, arn string, edit func(map[string
 		if err != nil {
 			return err
 		}
-		if st.Tags == nil {
-			st.Tags = map[string]string{}
-		}
-		edit(st.Tags)
-		if len(st.Tags) > maxTags {
-			return badRequest("Too many tags: a resource can have at most %d tags", maxTags)
-		}
-		if len(st.Tags) == 0 {
-			st.Tags = nil
+		if st.Tags, err = editedTags(st.Tags, edit); err != nil {
+			return err
 		}
 		return store.PutRecord(tx, model.Key(model.HTTPStagePrefix, t.apiID, t.stageName), st)
 	})
+}
+
+// editedTags is tags after edit, nil when none are left; more than AWS's limit
+// is a BadRequestException.
+func editedTags(tags map[string]string, edit func(map[string]string)) (map[string]string, error) {
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	edit(tags)
+	if len(tags) > maxTags {
+		return nil, badRequest("Too many tags: a resource can have at most %d tags", maxTags)
+	}
+	if len(tags) == 0 {
+		return nil, nil
+	}
+	return tags, nil
 }

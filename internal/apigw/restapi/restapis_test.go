@@ -306,3 +306,39 @@ func TestTags(t *testing.T) {
 	_, err = e.client.GetTags(ctx, &apigateway.GetTagsInput{ResourceArn: aws.String("not-an-arn")})
 	wantAPIError(t, err, "BadRequestException", 400, "Invalid ARN specified in the request")
 }
+
+// anyCertificate accepts every certificate for every domain name.
+type anyCertificate struct{}
+
+func (anyCertificate) CheckForDomain(context.Context, string, string) error { return nil }
+
+// TestDomainNameTags: a custom domain name is taggable by its ARN
+// (arn:aws:apigateway:{region}::/domainnames/{name}), and GetDomainName shows
+// the tags.
+func TestDomainNameTags(t *testing.T) {
+	e := newTestEnv(t, func(o *Options) { o.Certificates = anyCertificate{} })
+	ctx := context.Background()
+	_, err := e.client.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("api.example.com"),
+		RegionalCertificateArn: aws.String("arn:aws:acm:us-east-1:123456789012:certificate/x"),
+		EndpointConfiguration:  &types.EndpointConfiguration{Types: []types.EndpointType{types.EndpointTypeRegional}},
+		Tags:                   map[string]string{"a": "1"}})
+	mustNoErr(t, err)
+	arn := aws.String("arn:aws:apigateway:us-east-1::/domainnames/api.example.com")
+	_, err = e.client.TagResource(ctx, &apigateway.TagResourceInput{ResourceArn: arn, Tags: map[string]string{"b": "2", "c": "3"}})
+	mustNoErr(t, err)
+	_, err = e.client.UntagResource(ctx, &apigateway.UntagResourceInput{ResourceArn: arn, TagKeys: []string{"a", "c"}})
+	mustNoErr(t, err)
+	got, err := e.client.GetTags(ctx, &apigateway.GetTagsInput{ResourceArn: arn})
+	mustNoErr(t, err)
+	if len(got.Tags) != 1 || got.Tags["b"] != "2" {
+		t.Errorf("domain tags %v", got.Tags)
+	}
+	d, err := e.client.GetDomainName(ctx, &apigateway.GetDomainNameInput{DomainName: aws.String("api.example.com")})
+	mustNoErr(t, err)
+	if len(d.Tags) != 1 || d.Tags["b"] != "2" {
+		t.Errorf("GetDomainName tags %v", d.Tags)
+	}
+	_, err = e.client.TagResource(ctx, &apigateway.TagResourceInput{ResourceArn: aws.String("arn:aws:apigateway:us-east-1::/domainnames/nope.example.com"),
+		Tags: map[string]string{"a": "1"}})
+	wantAPIError(t, err, "NotFoundException", 404, "Invalid domain name identifier specified")
+}

@@ -5,17 +5,22 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/sluice-dev/sluice/internal/apigw/domainnames"
+	"github.com/sluice-dev/sluice/internal/apigw/model"
 	"github.com/sluice-dev/sluice/internal/awsproto"
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
 // taggable locates the record an apigateway ARN names. Sluice tags REST APIs
-// (arn:aws:apigateway:{region}::/restapis/{id}) and their stages
-// (.../restapis/{id}/stages/{name}); tags live inline in those records.
+// (arn:aws:apigateway:{region}::/restapis/{id}), their stages
+// (.../restapis/{id}/stages/{name}) and custom domain names
+// (.../domainnames/{name}, shared with apigatewayv2); tags live inline in those
+// records.
 type taggable struct {
-	key   string
-	api   string
-	stage string
+	key    string
+	api    string
+	stage  string
+	domain string
 }
 
 func (s *Service) parseTaggable(arn string) (taggable, error) {
@@ -29,12 +34,21 @@ func (s *Service) parseTaggable(arn string) (taggable, error) {
 		return taggable{key: apiKey(parts[1]), api: parts[1]}, nil
 	case len(parts) == 4 && parts[0] == "restapis" && parts[2] == "stages" && safeID(parts[1]) && safeID(parts[3]):
 		return taggable{key: stageKey(parts[1], parts[3]), api: parts[1], stage: parts[3]}, nil
+	case len(parts) == 2 && parts[0] == "domainnames" && parts[1] != "":
+		return taggable{key: domainnames.Key(parts[1]), domain: parts[1]}, nil
 	}
 	return taggable{}, badRequest("Invalid ARN specified in the request: %s", arn)
 }
 
 // readTags returns the tags of the record; NotFoundException if it does not exist.
 func (s *Service) readTags(rd reader, t taggable) (map[string]string, error) {
+	if t.domain != "" {
+		d, err := domainnames.Load(rd, t.domain)
+		if err != nil {
+			return nil, err
+		}
+		return d.Tags, nil
+	}
 	if t.stage == "" {
 		a, err := s.loadAPI(rd, t.api)
 		if err != nil {
@@ -51,6 +65,14 @@ func (s *Service) readTags(rd reader, t taggable) (map[string]string, error) {
 
 // writeTags applies fn to the record's tags in one transaction.
 func (s *Service) writeTags(ctx context.Context, t taggable, fn func(map[string]string) (map[string]string, error)) error {
+	if t.domain != "" {
+		_, err := domainnames.Update(ctx, s.store, s.certs, t.domain, func(d *model.DomainName) error {
+			var err error
+			d.Tags, err = fn(d.Tags)
+			return err
+		})
+		return err
+	}
 	return s.store.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if t.stage == "" {
