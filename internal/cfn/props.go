@@ -227,23 +227,11 @@ func (p props) tagList(name string) (map[string]string, error) {
 
 // tagMap reads tags written as a map (the apigatewayv2 resources' Tags).
 func (p props) tagMap(name string) (map[string]string, error) {
-	v, ok := p.m[name]
-	if !ok || v == nil {
-		return nil, nil
+	m, err := p.object(name)
+	if err != nil || m == nil {
+		return nil, err
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, p.fail("#/%s: expected type: JSONObject, found: %s", name, schemaKind(v))
-	}
-	out := make(map[string]string, len(m))
-	for k, x := range m {
-		s, ok := stringOf(x)
-		if !ok {
-			return nil, p.fail("#/%s/%s: expected type: String, found: %s", name, k, schemaKind(x))
-		}
-		out[k] = s
-	}
-	return out, nil
+	return p.stringMap(name, m)
 }
 
 func schemaKind(v any) string {
