@@ -10,6 +10,9 @@
 # made and imported once), ENDPOINT for the control plane, SLUICE=path/to/sluice when
 # it is not on PATH). Running it again changes nothing.
 set -euo pipefail
+SLUICE=${SLUICE:-sluice}
+# A relative SLUICE (bin/sluice after `make build`) is relative to where we were started.
+case $SLUICE in */*) SLUICE="$(cd "$(dirname "$SLUICE")" && pwd)/$(basename "$SLUICE")" ;; esac
 cd "$(dirname "$0")"
 ENDPOINT=${ENDPOINT:-http://127.0.0.1:4566}
 FRONT=${FRONT:-127.0.0.1:8080}
@@ -19,7 +22,6 @@ USERS_DOMAIN=${USERS_DOMAIN:-users.front.test}
 CERT_ARN=${CERT_ARN:-}
 ORDERS=${ORDERS:-http://127.0.0.1:9001}
 USERS=${USERS:-http://127.0.0.1:9002}
-SLUICE=${SLUICE:-sluice}
 STACK=${STACK:-static-front}
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
 export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1}
