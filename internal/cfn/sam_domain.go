@@ -29,6 +29,7 @@ type samDomainKind struct {
 	apiKey        string   // the mapping property naming the API
 	pathKey       string   // the mapping property holding the base path
 	known         []string // the Domain properties Sluice's transform implements
+	refused       []string // SAM's other Domain properties, refused by name
 	// missing is SAM's error for an absent DomainName or CertificateArn.
 	missing func(key string) string
 	// domainProps are the domain resource's properties.
@@ -46,8 +47,6 @@ type samDomain struct {
 	props map[string]any // the block, parameter refs resolved
 }
 
-var samDomainRefused = []string{"Route53", "MutualTlsAuthentication", "OwnershipVerificationCertificateArn"}
-
 // samRestDomain: an AWS::ApiGateway::DomainName (RegionalCertificateArn for a
 // REGIONAL endpoint, CertificateArn for EDGE) and AWS::ApiGateway::BasePathMapping
 // resources, {Api}{alphanumerics of the path}BasePathMapping.
@@ -55,6 +54,10 @@ var samRestDomain = &samDomainKind{
 	domainType: "AWS::ApiGateway::DomainName", domainPrefix: "ApiGatewayDomainName", mappingType: "AWS::ApiGateway::BasePathMapping", mappingSuffix: "BasePathMapping",
 	apiKey: "RestApiId", pathKey: "BasePath",
 	known: []string{"DomainName", "CertificateArn", "EndpointConfiguration", "BasePath", "SecurityPolicy", "NormalizeBasePath"},
+	// Policy and AccessAssociation belong to private domains; IpAddressType and
+	// EndpointAccessMode are not implemented by Sluice's domain names.
+	refused: []string{"Route53", "MutualTlsAuthentication", "OwnershipVerificationCertificateArn", "Policy", "AccessAssociation",
+		"IpAddressType", "EndpointAccessMode"},
 	// sam_expect(...).to_not_be_none()
 	missing: func(key string) string { return fmt.Sprintf("Property 'Domain.%s' is required.", key) },
 	domainProps: func(d *samDomain) (map[string]any, string) {
@@ -109,7 +112,8 @@ var samRestDomain = &samDomainKind{
 var samHTTPDomain = &samDomainKind{
 	domainType: "AWS::ApiGatewayV2::DomainName", domainPrefix: "ApiGatewayDomainNameV2", mappingType: "AWS::ApiGatewayV2::ApiMapping", mappingSuffix: "ApiMapping",
 	apiKey: "ApiId", pathKey: "ApiMappingKey",
-	known: []string{"DomainName", "CertificateArn", "EndpointConfiguration", "BasePath", "SecurityPolicy"},
+	known:   []string{"DomainName", "CertificateArn", "EndpointConfiguration", "BasePath", "SecurityPolicy"},
+	refused: []string{"Route53", "MutualTlsAuthentication", "OwnershipVerificationCertificateArn"},
 	missing: func(string) string {
 		return "Custom Domains only works if both DomainName and CertificateArn are provided."
 	},
@@ -158,7 +162,7 @@ func addSAMDomain(t *template, kind *samDomainKind, apiID string, apiProps map[s
 	d := &samDomain{apiID: apiID, props: m}
 	for _, k := range sortedKeys(m) {
 		switch {
-		case contains(samDomainRefused, k):
+		case contains(kind.refused, k):
 			return samResourceError(apiID, "Sluice's SAM transform does not implement property 'Domain.%s' yet.", k)
 		case !contains(kind.known, k):
 			return samResourceError(apiID, "Domain has invalid property '%s'.", k)

@@ -150,6 +150,8 @@ func TestSAMDomainErrors(t *testing.T) {
 			"Sluice's SAM transform does not implement a PRIVATE 'Domain.EndpointConfiguration' yet."},
 		{restAPI + "{DomainName: x, CertificateArn: c, BasePath: [v1, 2]}", "Property 'Domain.BasePath[1]' should be a string."},
 		{restAPI + "{DomainName: x, CertificateArn: c, Route53: {HostedZoneId: Z}}", "Sluice's SAM transform does not implement property 'Domain.Route53' yet."},
+		{restAPI + "{DomainName: x, CertificateArn: c, IpAddressType: dualstack}", "Sluice's SAM transform does not implement property 'Domain.IpAddressType' yet."},
+		{restAPI + "{DomainName: x, CertificateArn: c, Nope: 1}", "Domain has invalid property 'Nope'."},
 	} {
 		_, _, err := s.prepare(planInput{body: tc.body + "\n", stackName: "st", stackID: "arn:x/st/1"})
 		if want := "Resource with id [A] is invalid. " + tc.want; err == nil || !strings.Contains(err.Error(), want) {
