@@ -61,9 +61,9 @@ var samRestDomain = &samDomainKind{
 	// sam_expect(...).to_not_be_none()
 	missing: func(key string) string { return fmt.Sprintf("Property 'Domain.%s' is required.", key) },
 	domainProps: func(d *samDomain) (map[string]any, string) {
-		endpoint, _ := d.props["EndpointConfiguration"].(string)
+		endpoint := d.props["EndpointConfiguration"]
 		switch endpoint {
-		case "":
+		case nil:
 			endpoint = "REGIONAL"
 		case "EDGE", "REGIONAL":
 		case "PRIVATE":

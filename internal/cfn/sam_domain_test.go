@@ -146,6 +146,8 @@ func TestSAMDomainErrors(t *testing.T) {
 		{restAPI + "{CertificateArn: c}", "Property 'Domain.DomainName' is required."},
 		{restAPI + "{DomainName: x, CertificateArn: c, EndpointConfiguration: LOCAL}",
 			"EndpointConfiguration for Custom Domains must be one of ['EDGE', 'REGIONAL', 'PRIVATE']."},
+		{restAPI + "{DomainName: x, CertificateArn: c, EndpointConfiguration: {Types: [EDGE]}}",
+			"EndpointConfiguration for Custom Domains must be one of ['EDGE', 'REGIONAL', 'PRIVATE']."},
 		{restAPI + "{DomainName: x, CertificateArn: c, EndpointConfiguration: PRIVATE}",
 			"Sluice's SAM transform does not implement a PRIVATE 'Domain.EndpointConfiguration' yet."},
 		{restAPI + "{DomainName: x, CertificateArn: c, BasePath: [v1, 2]}", "Property 'Domain.BasePath[1]' should be a string."},
