@@ -914,7 +914,9 @@ var httpAPI = &provisioner{
 			if err := json.Unmarshal(res.Body, &out); err != nil {
 				return "", nil, fmt.Errorf("decode ImportApi: %w", err)
 			}
-			return out.APIID, map[string]any{"ApiId": out.APIID, "ApiEndpoint": out.APIEndpoint}, nil
+			// ImportApi takes no tags: they follow by TagResource.
+			return out.APIID, map[string]any{"ApiId": out.APIID, "ApiEndpoint": out.APIEndpoint},
+				syncV2Tags(ctx, r, r.apigwARN("/apis/"+out.APIID), props{})
 		}
 		if !p.has("Name") || !p.has("ProtocolType") {
 			return "", nil, p.fail("#: required key [Name, ProtocolType] not found (or a Body)")
@@ -943,17 +945,18 @@ var httpAPI = &provisioner{
 				path: "/v2/apis/" + url.PathEscape(old.PhysicalID), contentType: "application/json", body: b}); err != nil {
 				return nil, err
 			}
-			return old.Attrs, nil
+			return old.Attrs, syncV2Tags(ctx, r, r.apigwARN("/apis/"+old.PhysicalID), oldProps(r, old))
 		}
 		body, err := v2Body(p, httpAPIProps, nil)
 		if err != nil {
 			return nil, err
 		}
 		delete(body, "protocolType")
+		delete(body, "tags") // UpdateApi takes no tags: TagResource/UntagResource
 		if err := r.c.json(ctx, "apigateway", "ApiGatewayV2", http.MethodPatch, "/v2/apis/"+url.PathEscape(old.PhysicalID), body, nil); err != nil {
 			return nil, err
 		}
-		return old.Attrs, nil
+		return old.Attrs, syncV2Tags(ctx, r, r.apigwARN("/apis/"+old.PhysicalID), oldProps(r, old))
 	},
 	delete: func(ctx context.Context, r *resourceCall, rec *resourceRecord) error {
 		_, err := r.c.do(ctx, request{service: "apigateway", display: "ApiGatewayV2", method: http.MethodDelete,
@@ -1008,11 +1011,15 @@ func v2Child(collection, idField string, names, required, ints, replaceOn []stri
 			if refIsName {
 				delete(body, "stageName")
 			}
-			if err := r.c.json(ctx, "apigateway", "ApiGatewayV2", http.MethodPatch,
-				"/v2/apis/"+url.PathEscape(apiID)+"/"+collection+"/"+url.PathEscape(old.PhysicalID), body, nil); err != nil {
+			path := "/apis/" + url.PathEscape(apiID) + "/" + collection + "/" + url.PathEscape(old.PhysicalID)
+			delete(body, "tags") // UpdateStage refuses tags: TagResource/UntagResource
+			if err := r.c.json(ctx, "apigateway", "ApiGatewayV2", http.MethodPatch, "/v2"+path, body, nil); err != nil {
 				return nil, err
 			}
-			return old.Attrs, nil
+			if !contains(names, "Tags") {
+				return old.Attrs, nil
+			}
+			return old.Attrs, syncV2Tags(ctx, r, r.apigwARN(path), oldProps(r, old))
 		},
 		delete: func(ctx context.Context, r *resourceCall, rec *resourceRecord) error {
 			apiID, _ := stringOf(rec.Properties["ApiId"])
