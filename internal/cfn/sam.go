@@ -87,7 +87,7 @@ func transformSAM(t *template, params map[string]string) error {
 			errs = append(errs, aerrs...)
 			apis.rest[id] = api
 		case "AWS::Serverless::HttpApi":
-			api, aerrs := samHTTPAPIDef(id, r)
+			api, aerrs := samHTTPAPIDef(id, r.Properties, r, g.httpAPI)
 			errs = append(errs, aerrs...)
 			apis.http[id] = api
 		}
@@ -119,7 +119,7 @@ func transformSAM(t *template, params map[string]string) error {
 	if len(errs) > 0 {
 		return samError(errs)
 	}
-	if err := addHTTPAPIs(t, apis.http, events.http); err != "" {
+	if err := addHTTPAPIs(t, apis.http, events.http, g.httpAPI); err != "" {
 		return samError([]string{err})
 	}
 	if err := addRestAPIs(t, apis.rest, events.rest, g.api); err != "" {
@@ -135,7 +135,7 @@ func transformSAM(t *template, params map[string]string) error {
 
 // samGlobalSections are the Globals sections Sluice's transform applies.
 type samGlobalSections struct {
-	function, api map[string]any
+	function, api, httpAPI map[string]any
 }
 
 func samGlobals(g map[string]any) (samGlobalSections, []string) {
@@ -148,6 +148,8 @@ func samGlobals(g map[string]any) (samGlobalSections, []string) {
 			allowed = samFunctionGlobals
 		case "Api":
 			allowed = samAPIGlobals
+		case "HttpApi":
+			allowed = samHTTPAPIGlobals
 		default:
 			errs = append(errs, fmt.Sprintf("'Globals' section is invalid. Sluice's SAM transform does not implement Globals.%s yet.", k))
 			continue
@@ -162,10 +164,13 @@ func samGlobals(g map[string]any) (samGlobalSections, []string) {
 				errs = append(errs, fmt.Sprintf("'Globals' section is invalid. '%s' is not a supported property of '%s'.", p, k))
 			}
 		}
-		if k == "Function" {
+		switch k {
+		case "Function":
 			out.function = m
-		} else {
+		case "Api":
 			out.api = m
+		default:
+			out.httpAPI = m
 		}
 	}
 	return out, errs
@@ -582,6 +587,10 @@ func addHTTPAPI(t *template, api *samHTTPAPI, events []httpAPIEvent) string {
 	if err := applyHTTPAPIProps(api, body); err != "" {
 		return err
 	}
+	tags, err := addHTTPAPITags(api, body)
+	if err != "" {
+		return err
+	}
 	apiProps := map[string]any{"Body": body}
 	if fw, ok := api.props["FailOnWarnings"]; ok {
 		apiProps["FailOnWarnings"] = fw
@@ -598,7 +607,7 @@ func addHTTPAPI(t *template, api *samHTTPAPI, events []httpAPIEvent) string {
 		s, _ := n.(string)
 		stageID = api.id + nonAlnum.ReplaceAllString(s, "") + "Stage"
 	}
-	stage := map[string]any{"ApiId": map[string]any{"Ref": api.id}, "StageName": stageName, "AutoDeploy": true}
+	stage := map[string]any{"ApiId": map[string]any{"Ref": api.id}, "StageName": stageName, "AutoDeploy": true, "Tags": tags}
 	for _, k := range []string{"StageVariables", "DefaultRouteSettings", "RouteSettings", "AccessLogSettings"} {
 		if v, ok := api.props[k]; ok {
 			stage[k] = v

@@ -49,11 +49,65 @@ Resources:
 	if paths["/health"] == nil || paths["/items/{id}"].(map[string]any)["get"] == nil || b["info"].(map[string]any)["title"] != "mine" {
 		t.Errorf("body = %s", js(b))
 	}
-	if got := js(res["Apiv1Stage"].Properties); got != `{"ApiId":{"Ref":"Api"},"AutoDeploy":true,"StageName":"v-1"}` {
+	if got := js(res["Apiv1Stage"].Properties); got != `{"ApiId":{"Ref":"Api"},"AutoDeploy":true,"StageName":"v-1","Tags":{"httpapi:createdBy":"SAM"}}` {
 		t.Errorf("stage = %s", got)
 	}
 	if got := js(res["FGetPermission"].Properties["SourceArn"]); !strings.Contains(got, "${Api}/*/GET/items/*") {
 		t.Errorf("permission = %s", got)
+	}
+}
+
+// Globals.HttpApi applies to every HttpApi, the implicit one too, under each
+// API's own properties; Tags (with SAM's httpapi:createdBy) go into the body as
+// root tags and onto the stage; a Globals property SAM does not take is refused
+// with SAM's words.
+func TestSAMHTTPAPIGlobalsAndTags(t *testing.T) {
+	s := &Service{region: "us-east-1", account: "123456789012"}
+	body := `
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  HttpApi:
+    Tags: {team: blue, env: dev}
+    StageVariables: {color: red}
+Resources:
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: s3://b/k
+      Events:
+        Get: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /items, Method: GET}}
+        Any: {Type: HttpApi}
+  Api:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      StageName: prod
+      Tags: {env: prod}
+`
+	p, _, err := s.prepare(planInput{body: body, stackName: "st", stackID: "arn:x/st/1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := p.tmpl.Resources
+	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+	if got := js(res["Api"].Properties["Body"].(map[string]any)["tags"]); got != `[{"name":"env","x-amazon-apigateway-tag-value":"prod"},{"name":"httpapi:createdBy","x-amazon-apigateway-tag-value":"SAM"},{"name":"team","x-amazon-apigateway-tag-value":"blue"}]` {
+		t.Errorf("body tags = %s", got)
+	}
+	if got := js(res["ApiprodStage"].Properties); got != `{"ApiId":{"Ref":"Api"},"AutoDeploy":true,"StageName":"prod","StageVariables":{"color":"red"},"Tags":{"env":"prod","httpapi:createdBy":"SAM","team":"blue"}}` {
+		t.Errorf("stage = %s", got)
+	}
+	if got := js(res["ServerlessHttpApiApiGatewayDefaultStage"].Properties["StageVariables"]); got != `{"color":"red"}` {
+		t.Errorf("implicit API's stage variables = %s", got)
+	}
+	for _, tc := range []struct{ globals, want string }{
+		{"  HttpApi: {StageName: x}\n", "'Globals' section is invalid. 'StageName' is not a supported property of 'HttpApi'."},
+		{"  HttpApi: {PropagateTags: true}\n", "Resource with id [ServerlessHttpApi] is invalid. Sluice's SAM transform does not implement property 'PropagateTags' yet."},
+	} {
+		body := "Transform: AWS::Serverless-2016-10-31\nGlobals:\n" + tc.globals + "Resources:\n  F:\n    Type: AWS::Serverless::Function\n" +
+			"    Properties:\n      CodeUri: s3://b/k\n      Events: {Any: {Type: HttpApi}}\n"
+		_, _, err := s.prepare(planInput{body: body, stackName: "st", stackID: "arn:x/st/1"})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Globals %q: %v, want %q", tc.globals, err, tc.want)
+		}
 	}
 }
 

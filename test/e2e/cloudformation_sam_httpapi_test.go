@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -24,6 +25,12 @@ func TestCloudFormationSAMExplicitHTTPAPI(t *testing.T) {
 	st := s.awsJSON("apigatewayv2", "get-stage", "--api-id", apiID, "--stage-name", "prod")
 	if st["AutoDeploy"] != true || st["StageVariables"].(map[string]any)["color"] != "blue" {
 		t.Fatalf("stage = %v", st)
+	}
+	// Tags (and Globals.HttpApi's) with SAM's own on the API and its stage.
+	for what, tags := range map[string]any{"api": api["Tags"], "stage": st["Tags"]} {
+		if got := fmt.Sprint(tags); got != "map[env:prod httpapi:createdBy:SAM team:blue]" {
+			t.Fatalf("%s tags = %s", what, got)
+		}
 	}
 	r := s.awaitStatus(t, 200, "GET", apiID, "/prod/hi", "")
 	if got := r.JSON(t); got["route"] != "GET /hi" || got["stage"] != "prod" {

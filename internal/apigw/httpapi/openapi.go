@@ -22,6 +22,10 @@ import (
 //   - info.title, info.description, info.version → name, description, version
 //   - x-amazon-apigateway-cors → corsConfiguration
 //   - x-amazon-apigateway-disable-execute-api-endpoint → disableExecuteApiEndpoint
+//   - the root tags with x-amazon-apigateway-tag-value → the API's tags (AWS:
+//     "you can use the x-amazon-apigateway-tag-value property as part of the
+//     root-level OpenAPI tag object to specify AWS tags for an HTTP API"); a
+//     reimport sets the tags it names and keeps the others
 //   - each operation → a route "METHOD /path" (x-amazon-apigateway-any-method →
 //     ANY; the path "/$default" → the $default route), operationId → operationName
 //   - an operation's x-amazon-apigateway-integration → an integration the route
@@ -51,6 +55,10 @@ type oasDoc struct {
 	SecurityDefinitions map[string]oasSecurityScheme `yaml:"securityDefinitions"`
 	Cors                *oasCors                     `yaml:"x-amazon-apigateway-cors"`
 	DisableExecuteAPI   *bool                        `yaml:"x-amazon-apigateway-disable-execute-api-endpoint"`
+	Tags                []struct {
+		Name  string  `yaml:"name"`
+		Value *string `yaml:"x-amazon-apigateway-tag-value"`
+	} `yaml:"tags"`
 }
 
 type oasInfo struct {
@@ -107,6 +115,7 @@ type importedAPI struct {
 	fields      apiInput
 	authorizers []*model.Authorizer2 // ids unset; routes name them
 	routes      []importedRoute
+	tags        map[string]string // the root tags' x-amazon-apigateway-tag-value
 }
 
 var oasMethods = map[string]string{
@@ -152,6 +161,18 @@ func parseOpenAPI(req *request) (*importedAPI, error) {
 	out.fields.Description = &doc.Info.Description
 	out.fields.Version = &doc.Info.Version
 	out.fields.DisableExecuteAPIEndpoint = doc.DisableExecuteAPI
+	for _, tag := range doc.Tags {
+		if tag.Value == nil {
+			continue // a documentation tag
+		}
+		if tag.Name == "" {
+			return nil, badRequest("Invalid OpenAPI definition: a tag with x-amazon-apigateway-tag-value has no name")
+		}
+		if out.tags == nil {
+			out.tags = map[string]string{}
+		}
+		out.tags[tag.Name] = *tag.Value
+	}
 	if c := doc.Cors; c != nil {
 		out.fields.CorsConfiguration = &model.Cors{AllowCredentials: c.AllowCredentials, AllowHeaders: c.AllowHeaders,
 			AllowMethods: c.AllowMethods, AllowOrigins: c.AllowOrigins, ExposeHeaders: c.ExposeHeaders, MaxAge: c.MaxAge}
@@ -285,6 +306,7 @@ func (s *Service) importAPI(ctx context.Context, req *request) (int, any, error)
 	if err := applyAPIFields(api, &imp.fields); err != nil {
 		return 0, nil, err
 	}
+	api.Tags = imp.tags
 	if importWrites(imp) < model.MaxWritesPerUpdate {
 		err = s.store.Update(ctx, func(tx store.Tx) error {
 			if err := s.insertAPI(tx, api); err != nil {
@@ -325,6 +347,12 @@ func (s *Service) reimportAPI(ctx context.Context, req *request) (int, any, erro
 		api.DisableExecuteAPIEndpoint = false
 		if err := applyAPIFields(api, &imp.fields); err != nil {
 			return err
+		}
+		for k, v := range imp.tags {
+			if api.Tags == nil {
+				api.Tags = map[string]string{}
+			}
+			api.Tags[k] = v
 		}
 		if err := store.PutRecord(tx, model.Key(model.HTTPAPIPrefix, apiID), api); err != nil {
 			return err

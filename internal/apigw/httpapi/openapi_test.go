@@ -119,6 +119,27 @@ func TestImportAndReimportAPI(t *testing.T) {
 	}
 }
 
+// The root tags' x-amazon-apigateway-tag-value become the API's tags (a tag
+// without one is documentation); a reimport sets those it names.
+func TestImportAPITags(t *testing.T) {
+	e := newEnv(t)
+	doc := func(tags string) *string {
+		return aws.String(`{"openapi":"3.0.1","info":{"title":"tagged"},"tags":[` + tags + `],"paths":{}}`)
+	}
+	api := check(e.c.ImportApi(e.ctx, &apigatewayv2.ImportApiInput{Body: doc(
+		`{"name":"team","x-amazon-apigateway-tag-value":"blue"},{"name":"pets","description":"docs only"}`)})).get(t)
+	if len(api.Tags) != 1 || api.Tags["team"] != "blue" {
+		t.Fatalf("imported tags = %v", api.Tags)
+	}
+	check(e.c.ReimportApi(e.ctx, &apigatewayv2.ReimportApiInput{ApiId: api.ApiId, Body: doc(`{"name":"env","x-amazon-apigateway-tag-value":"prod"}`)})).get(t)
+	got := check(e.c.GetApi(e.ctx, &apigatewayv2.GetApiInput{ApiId: api.ApiId})).get(t)
+	if len(got.Tags) != 2 || got.Tags["team"] != "blue" || got.Tags["env"] != "prod" {
+		t.Fatalf("tags after reimport = %v", got.Tags)
+	}
+	_, err := e.c.ImportApi(e.ctx, &apigatewayv2.ImportApiInput{Body: doc(`{"x-amazon-apigateway-tag-value":"x"}`)})
+	wantAPIError(t, err, "BadRequestException", "has no name")
+}
+
 func TestImportAPIErrors(t *testing.T) {
 	e := newEnv(t)
 	cases := []struct {
