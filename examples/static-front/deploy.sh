@@ -8,7 +8,8 @@
 # (FRONT and TLS_FRONT=the listeners' addresses, ORDERS_DOMAIN and USERS_DOMAIN the
 # domain names, CERT_ARN an ACM certificate covering both (without it a demo one is
 # made and imported once), ENDPOINT for the control plane, SLUICE=path/to/sluice when
-# it is not on PATH). Running it again changes nothing.
+# it is not on PATH, DEPLOY_WITH=aws to deploy with `aws cloudformation deploy`
+# instead, STACK for another stack). Running it again changes nothing.
 set -euo pipefail
 SLUICE=${SLUICE:-sluice}
 # A relative SLUICE (bin/sluice after `make build`) is relative to where we were started.
@@ -49,9 +50,16 @@ if [ -z "$CERT_ARN" ]; then
   fi
 fi
 
-"$SLUICE" deploy --endpoint-url "$ENDPOINT" --stack-name "$STACK" \
-  --parameter-overrides "OrdersUpstream=$ORDERS" "UsersUpstream=$USERS" \
-  "OrdersDomainName=$ORDERS_DOMAIN" "UsersDomainName=$USERS_DOMAIN" "CertificateArn=$CERT_ARN"
+params=("OrdersUpstream=$ORDERS" "UsersUpstream=$USERS"
+  "OrdersDomainName=$ORDERS_DOMAIN" "UsersDomainName=$USERS_DOMAIN" "CertificateArn=$CERT_ARN")
+if [ "${DEPLOY_WITH:-sluice}" = aws ]; then
+  # The AWS CLI's way: there is no code to package (both APIs proxy to upstreams),
+  # so deploy runs the template's change set directly.
+  aws --endpoint-url "$ENDPOINT" cloudformation deploy --template-file template.yaml --stack-name "$STACK" \
+    --capabilities CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset --parameter-overrides "${params[@]}"
+else
+  "$SLUICE" deploy --endpoint-url "$ENDPOINT" --stack-name "$STACK" --parameter-overrides "${params[@]}"
+fi
 
 output() {
   aws --endpoint-url "$ENDPOINT" --output text cloudformation describe-stacks --stack-name "$STACK" \

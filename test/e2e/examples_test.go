@@ -448,4 +448,28 @@ func TestStaticFrontExample(t *testing.T) {
 			t.Fatalf("outputs = %v", outs)
 		}
 	})
+	// The same template through the AWS CLI (aws cloudformation deploy), as a second
+	// stack with domain names of its own; a second run changes nothing.
+	t.Run("aws cloudformation deploy", func(t *testing.T) {
+		cli := append(env, "DEPLOY_WITH=aws", "STACK=static-front-cli", "ORDERS_DOMAIN=orders.cli.test", "USERS_DOMAIN=users.cli.test")
+		out := runExampleEnv(t, s, cli, filepath.Join(dir, "deploy.sh"))
+		cliOuts := stackOutputs(s.describeStack(t, "static-front-cli"))
+		for _, want := range []string{"Successfully created/updated stack - static-front-cli",
+			cliOuts["OrdersApiId"] + `.execute-api.localhost             /orders/42     → 200 {"service":"orders","path":"/orders/42"}`,
+			domainLine("users.cli.test", "/users/alice", `{"service":"users","path":"/users/alice"}`)} {
+			if !strings.Contains(out, want) {
+				t.Fatalf("no %q in:\n%s", want, out)
+			}
+		}
+		if cliOuts["OrdersApiId"] == outs["OrdersApiId"] {
+			t.Fatalf("the CLI stack reused the first stack's API: %v", cliOuts)
+		}
+		again := runExampleEnv(t, s, cli, filepath.Join(dir, "deploy.sh"))
+		if !strings.Contains(again, "No changes to deploy. Stack static-front-cli is up to date") {
+			t.Fatalf("second CLI run:\n%s", again)
+		}
+		if after := listDir(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
+			t.Fatalf("deploy.sh left files behind: before %v, after %v", before, after)
+		}
+	})
 }
