@@ -188,6 +188,8 @@ func exportOperation(snap *model.RestSnapshot, m *model.Method, opts ExportOptio
 			for _, ct := range sortedKeys(m.RequestModels) {
 				params = append(params, map[string]any{"in": "body", "name": m.RequestModels[ct], "required": true,
 					"schema": schemaRef(m.RequestModels[ct])})
+				// The body's media type, or an importer reads the model as */*.
+				op["consumes"] = []string{ct}
 				break // Swagger 2.0 has one body parameter
 			}
 		} else {
@@ -231,9 +233,9 @@ func exportOperation(snap *model.RestSnapshot, m *model.Method, opts ExportOptio
 		}
 		responses[code] = r
 	}
-	if len(responses) == 0 && opts.Swagger {
-		responses["200"] = map[string]any{"description": "200 response"}
-	}
+	// A method without method responses (a proxy) is exported with
+	// "responses": {}, as API Gateway's exports have it, so importing the export
+	// gives a method without method responses again.
 	op["responses"] = responses
 	var security []any
 	if opts.Authorizers {
