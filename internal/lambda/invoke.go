@@ -184,20 +184,6 @@ func (s *Service) runVersion(ctx context.Context, r *resolved, inv invocation) (
 		s.observe(inv.ref.Name, "throttle", 0)
 		return nil, newThrottled(true)
 	}
-	// In a cluster the code may have been created through another node: bring it
-	// from the shared blob store (a no-op once cached).
-	shas := []string{spec.CodeSHA256}
-	for _, l := range spec.Layers {
-		shas = append(shas, l.SHA256Hex)
-	}
-	for _, sha := range shas {
-		if err := s.fetchCode(ctx, sha); err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, internalError("fetch code of %s: %w", r.invokedARN, err)
-		}
-	}
 	payload := inv.payload
 	if len(payload) == 0 {
 		payload = []byte("{}")

@@ -126,6 +126,8 @@ type InvokeObserver interface {
 type Service struct {
 	// accountLimit is the account's concurrency (Options.AccountConcurrency).
 	accountLimit int
+	// refs caches parsed function names (names.go).
+	refs refCache
 	metrics      InvokeObserver
 	store        store.Store
 	blobs        Blobs

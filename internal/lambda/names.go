@@ -3,6 +3,8 @@ package lambda
 import (
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/sluice-dev/sluice/internal/awsproto"
 )
@@ -34,6 +36,46 @@ type functionRef struct {
 // parseFunctionRef parses a FunctionName parameter in any of its forms. queryQualifier
 // is the operation's Qualifier parameter, if it has one.
 func (s *Service) parseFunctionRef(raw, queryQualifier string) (functionRef, error) {
+	if queryQualifier == "" {
+		if ref, ok := s.refs.get(raw); ok {
+			return ref, nil
+		}
+	}
+	ref, err := s.parseFunctionRefUncached(raw, queryQualifier)
+	if err == nil && queryQualifier == "" {
+		s.refs.put(raw, ref)
+	}
+	return ref, err
+}
+
+// refCache remembers the names parseFunctionRef parsed without a query
+// qualifier: the gateway invokes the few ARNs its integrations name over and
+// over, and the pattern checks cost more than the rest of a warm invoke's
+// bookkeeping. Bounded: past maxCachedRefs names nothing more is remembered.
+type refCache struct {
+	m sync.Map // raw name → functionRef
+	n atomic.Int64
+}
+
+const maxCachedRefs = 4096
+
+func (c *refCache) get(raw string) (functionRef, bool) {
+	v, ok := c.m.Load(raw)
+	if !ok {
+		return functionRef{}, false
+	}
+	return v.(functionRef), true
+}
+
+func (c *refCache) put(raw string, ref functionRef) {
+	if c.n.Load() < maxCachedRefs {
+		if _, loaded := c.m.LoadOrStore(raw, ref); !loaded {
+			c.n.Add(1)
+		}
+	}
+}
+
+func (s *Service) parseFunctionRefUncached(raw, queryQualifier string) (functionRef, error) {
 	if v := awsproto.CheckLength("functionName", raw, 1, 170); v != nil {
 		return functionRef{}, awsproto.ValidationError(v)
 	}

@@ -18,6 +18,10 @@ import (
 // never leaves a half-extracted tree under the final name.
 type codeCache struct {
 	dir string
+	// fetch, when set, makes the zip readable at its path (a blob store shared by
+	// a cluster copies it to this node); called only when the code must be
+	// extracted, so a warm invocation pays nothing for it.
+	fetch func(sha string) error
 
 	mu      sync.Mutex
 	entries map[string]*codeEntry
@@ -80,6 +84,11 @@ func (cc *codeCache) extract(sha, zipPath string) (string, error) {
 	if fi, err := os.Stat(final); err == nil && fi.IsDir() {
 		touch(final)      // in use again: young for the sweeper
 		return final, nil // extracted by an earlier run
+	}
+	if cc.fetch != nil {
+		if err := cc.fetch(sha); err != nil {
+			return "", fmt.Errorf("fetch code: %w", err)
+		}
 	}
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])

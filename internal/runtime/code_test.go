@@ -102,3 +102,31 @@ func TestCodeCacheSweep(t *testing.T) {
 		t.Fatalf("re-extract: %q %v", d, err)
 	}
 }
+
+// The zip is fetched (from a cluster's shared blob store) only when the code must
+// be extracted: once, not on every use; a failed fetch fails the extraction and
+// is tried again next time.
+func TestCodeCacheFetchesOnlyToExtract(t *testing.T) {
+	cc := newCodeCache(t.TempDir())
+	var fetched []string
+	fail := true
+	cc.fetch = func(sha string) error {
+		fetched = append(fetched, sha)
+		if fail {
+			return fs.ErrNotExist
+		}
+		return nil
+	}
+	if _, err := cc.extracted(fixtures.gofn.sha, fixtures.gofn.path); err == nil {
+		t.Fatal("extracted although the fetch failed")
+	}
+	fail = false
+	for range 3 {
+		if _, err := cc.extracted(fixtures.gofn.sha, fixtures.gofn.path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(fetched) != 2 {
+		t.Fatalf("fetched %d times (%v), want 2: the failed try and the one extraction", len(fetched), fetched)
+	}
+}

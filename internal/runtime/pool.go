@@ -55,6 +55,10 @@ type CredentialSource func(spec *FunctionSpec) (Credentials, error)
 type Options struct {
 	// DataDir holds extracted code under DataDir/runtime/code/<sha256>.
 	DataDir string
+	// FetchCode, when set, makes a code or layer zip readable at its path before
+	// it is extracted (a cluster's shared blob store copies it to this node). It
+	// runs only when the code is not extracted yet.
+	FetchCode func(ctx context.Context, sha256Hex string) error
 	// MaxInstances caps function processes on this node (default 64).
 	MaxInstances int
 	// IdleTimeout is how long an idle warm instance lives (default 10m).
@@ -104,6 +108,8 @@ const (
 	// AWS retries a timed-out init inside the invoke phase, under the function timeout;
 	// Sluice approximates that by allowing init this long plus the function timeout.
 	defaultInitTimeout = 10 * time.Second
+	// fetchCodeTimeout bounds copying one zip from a shared blob store.
+	fetchCodeTimeout = 2 * time.Minute
 )
 
 // ConcurrencyGate holds concurrency limits beyond this node. Acquire takes one of
@@ -200,6 +206,13 @@ func NewPool(opts Options) (*Pool, error) {
 		functions:   make(map[string]*functionState),
 		freed:       make(chan struct{}),
 		done:        make(chan struct{}),
+	}
+	if fetch := opts.FetchCode; fetch != nil {
+		p.code.fetch = func(sha string) error {
+			ctx, cancel := context.WithTimeout(context.Background(), fetchCodeTimeout)
+			defer cancel()
+			return fetch(ctx, sha)
+		}
 	}
 	p.memory = detectMemoryLimiter(p.log)
 	if opts.Scheduler == "" || opts.Scheduler == SchedulerAdaptive {

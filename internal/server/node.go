@@ -159,6 +159,9 @@ func build(ctx context.Context, cfg Config, addr string, logger *slog.Logger) (_
 		gate = slots
 	}
 	pool, err := runtime.NewPool(runtime.Options{
+		// In a cluster the code may have been created through another node: the
+		// pool brings it from the shared blob store when it extracts it.
+		FetchCode:    blobs.Fetch,
 		Concurrency:  gate,
 		DataDir:      cfg.DataDir,
 		MaxInstances: cfg.MaxInstances,
