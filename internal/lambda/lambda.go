@@ -127,20 +127,20 @@ type Service struct {
 	// accountLimit is the account's concurrency (Options.AccountConcurrency).
 	accountLimit int
 	// refs caches parsed function names (names.go).
-	refs refCache
-	metrics      InvokeObserver
-	store        store.Store
-	blobs        Blobs
-	runner       Runner
-	region       string
-	account      string
-	endpoint     string
-	codeURLs     *codeURLs
-	log          *slog.Logger
-	runtimes     RuntimeHost
-	urlBase      func(id string) string
-	urlAuth      URLAuthenticator
-	now          func() time.Time
+	refs     refCache
+	metrics  InvokeObserver
+	store    store.Store
+	blobs    Blobs
+	runner   Runner
+	region   string
+	account  string
+	endpoint string
+	codeURLs *codeURLs
+	log      *slog.Logger
+	runtimes RuntimeHost
+	urlBase  func(id string) string
+	urlAuth  URLAuthenticator
+	now      func() time.Time
 
 	retryDelays  []time.Duration
 	asyncWorkers int
