@@ -52,20 +52,25 @@ func (s *Service) publishLocked(tx store.Tx, rec *functionRecord, description st
 		}
 	}
 	rec.LastVersion++
-	n := strconv.Itoa(rec.LastVersion)
+	v := s.versionOf(rec, strconv.Itoa(rec.LastVersion), description, hash)
+	if err := store.PutRecord(tx, versionKey(name, rec.LastVersion), v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// versionOf is the version record of $LATEST's code and configuration published
+// as version (a number, or $LATEST.PUBLISHED).
+func (s *Service) versionOf(rec *functionRecord, version, description, hash string) *versionRecord {
 	cfg := rec.Config
-	cfg.Version = n
-	cfg.FunctionArn = s.qualifiedARN(name, n)
+	cfg.Version = version
+	cfg.FunctionArn = s.qualifiedARN(rec.Config.FunctionName, version)
 	cfg.RevisionId = uuid.NewString()
 	cfg.LastModified = lastModified(time.Now())
 	if description != "" {
 		cfg.Description = description
 	}
-	v := &versionRecord{Config: cfg, CodeHex: rec.CodeHex, ContentHash: hash, Layers: rec.Layers}
-	if err := store.PutRecord(tx, versionKey(name, rec.LastVersion), v); err != nil {
-		return nil, err
-	}
-	return v, nil
+	return &versionRecord{Config: cfg, CodeHex: rec.CodeHex, ContentHash: hash, Layers: rec.Layers}
 }
 
 // publishLatestPublished writes $LATEST.PUBLISHED from $LATEST, unless it already
@@ -81,15 +86,7 @@ func (s *Service) publishLatestPublished(tx store.Tx, rec *functionRecord, descr
 	if found && last.ContentHash == hash && (description == "" || description == last.Config.Description) {
 		return &last, nil
 	}
-	cfg := rec.Config
-	cfg.Version = latestPublished
-	cfg.FunctionArn = s.qualifiedARN(name, latestPublished)
-	cfg.RevisionId = uuid.NewString()
-	cfg.LastModified = lastModified(time.Now())
-	if description != "" {
-		cfg.Description = description
-	}
-	v := &versionRecord{Config: cfg, CodeHex: rec.CodeHex, ContentHash: hash, Layers: rec.Layers}
+	v := s.versionOf(rec, latestPublished, description, hash)
 	if found {
 		v.Policy = last.Policy // a republish keeps the version's resource policy
 	}

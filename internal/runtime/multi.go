@@ -136,18 +136,7 @@ func (p *Pool) releaseSlot(inst *instance, healthy bool) {
 		ks.busy--
 	}
 	inst.busy = false
-	if keep {
-		inst.lastUsed = time.Now()
-		fs.idle[inst.spec.Key] = append(fs.idle[inst.spec.Key], inst)
-		p.broadcastLocked()
-		p.mu.Unlock()
-		return
-	}
-	if fs != nil {
-		p.detachLocked(inst)
-	}
-	p.mu.Unlock()
-	inst.kill(killRetired)
+	p.parkLocked(fs, inst, keep)
 }
 
 // closeSlotsLocked stops offering inst's free slots.

@@ -609,6 +609,12 @@ func (p *Pool) release(inst *instance, healthy bool) {
 		p.mu.Unlock()
 		return
 	}
+	p.parkLocked(fs, inst, keep)
+}
+
+// parkLocked ends an instance's turn: back among fs's idle instances when keep,
+// else detached and killed. It releases p.mu.
+func (p *Pool) parkLocked(fs *functionState, inst *instance, keep bool) {
 	if keep {
 		inst.lastUsed = time.Now()
 		fs.idle[inst.spec.Key] = append(fs.idle[inst.spec.Key], inst)

@@ -73,27 +73,14 @@ func TestPoolUnderChurn(t *testing.T) {
 		}()
 	}
 	// Check the bookkeeping while the churn goes on.
-	stop := make(chan struct{})
-	checked := make(chan struct{})
-	go func() {
-		defer close(checked)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-				checkAccounting(t, p)
-				p.mu.Lock()
-				if fs := p.functions["churn0"]; fs != nil && fs.instances > 2 {
-					t.Errorf("churn0 has %d instances, reserved concurrency is 2", fs.instances)
-				}
-				p.mu.Unlock()
-			}
+	checkWhile(&wg, func() {
+		checkAccounting(t, p)
+		p.mu.Lock()
+		if fs := p.functions["churn0"]; fs != nil && fs.instances > 2 {
+			t.Errorf("churn0 has %d instances, reserved concurrency is 2", fs.instances)
 		}
-	}()
-	wg.Wait()
-	close(stop)
-	<-checked
+		p.mu.Unlock()
+	})
 	checkAccounting(t, p)
 	if s := p.Stats(); s.Busy != 0 || s.Instances > 6 {
 		t.Errorf("after churn: %+v", s)
@@ -175,28 +162,15 @@ func TestPoolUnderChurnMulti(t *testing.T) {
 			}
 		}()
 	}
-	stop := make(chan struct{})
-	checked := make(chan struct{})
-	go func() {
-		defer close(checked)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-				checkAccounting(t, p)
-				checkSlots(t, p)
-				p.mu.Lock()
-				if fs := p.functions["churnm0"]; fs != nil && fs.slotsIn > 4 {
-					t.Errorf("churnm0 has %d invocations in flight, reserved concurrency is 4", fs.slotsIn)
-				}
-				p.mu.Unlock()
-			}
+	checkWhile(&wg, func() {
+		checkAccounting(t, p)
+		checkSlots(t, p)
+		p.mu.Lock()
+		if fs := p.functions["churnm0"]; fs != nil && fs.slotsIn > 4 {
+			t.Errorf("churnm0 has %d invocations in flight, reserved concurrency is 4", fs.slotsIn)
 		}
-	}()
-	wg.Wait()
-	close(stop)
-	<-checked
+		p.mu.Unlock()
+	})
 	checkAccounting(t, p)
 	checkSlots(t, p)
 	p.mu.Lock()
@@ -209,4 +183,24 @@ func TestPoolUnderChurnMulti(t *testing.T) {
 	if s := p.Stats(); s.Busy != 0 || s.Instances > 4 {
 		t.Errorf("after churn: %+v", s)
 	}
+}
+
+// checkWhile runs check every 5 ms until the work wg counts is done.
+func checkWhile(wg *sync.WaitGroup, check func()) {
+	stop := make(chan struct{})
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+				check()
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	<-checked
 }
