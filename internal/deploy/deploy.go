@@ -96,6 +96,13 @@ func Deploy(ctx context.Context, c Clients, o Options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if stack != nil && stack.StackStatus == types.StackStatusRollbackComplete {
+		// CloudFormation updates no stack whose first create was rolled back
+		// ("... is in ROLLBACK_COMPLETE state and can not be updated."): say what to do.
+		return fmt.Errorf("stack %s is in ROLLBACK_COMPLETE state (its first create failed and was rolled back; "+
+			"its events say why) and can not be updated: delete it with `sluice deploy --stack-name %s --delete`, then deploy again",
+			o.StackName, o.StackName)
+	}
 	csType := types.ChangeSetTypeUpdate
 	if stack == nil || stack.StackStatus == types.StackStatusReviewInProgress {
 		csType = types.ChangeSetTypeCreate

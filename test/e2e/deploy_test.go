@@ -89,6 +89,26 @@ func TestCloudFormationSluiceDeploy(t *testing.T) {
 	if err == nil || !strings.Contains(out, "Resource with id [Hello] is invalid. Sluice's SAM transform does not implement property 'DeploymentPreference' yet.") {
 		t.Fatalf("deploy of a bad template: %v\n%s", err, out)
 	}
+
+	// A first create that fails rolls back to ROLLBACK_COMPLETE; the next deploy
+	// says to delete the stack rather than CloudFormation's bare refusal, and
+	// --delete clears the way.
+	failing := "Resources:\n  Perm:\n    Type: AWS::Lambda::Permission\n    Properties:\n      FunctionName: no-such-function\n" +
+		"      Action: lambda:InvokeFunction\n      Principal: apigateway.amazonaws.com\n"
+	if err := os.WriteFile(filepath.Join(dir, "failing.yaml"), []byte(failing), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := s.sluiceDeploy(dir, "--stack-name", "failing", "-t", "failing.yaml"); err == nil || !strings.Contains(out, "ROLLBACK_COMPLETE") {
+		t.Fatalf("deploy of a failing create: %v\n%s", err, out)
+	}
+	out, err = s.sluiceDeploy(dir, "--stack-name", "failing", "-t", "failing.yaml")
+	if err == nil || !strings.Contains(out, "stack failing is in ROLLBACK_COMPLETE state") ||
+		!strings.Contains(out, "sluice deploy --stack-name failing --delete") {
+		t.Fatalf("deploy onto ROLLBACK_COMPLETE: %v\n%s", err, out)
+	}
+	if out, err := s.sluiceDeploy(dir, "--stack-name", "failing", "--delete"); err != nil || !strings.Contains(out, "Stack failing deleted") {
+		t.Fatalf("deploy --delete of the rolled-back stack: %v\n%s", err, out)
+	}
 }
 
 // In verify mode CloudFormation's own calls are signed with the root key and
