@@ -2,6 +2,8 @@ package shims
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -304,5 +306,81 @@ func TestNodeLogLevelAndJSONFormat(t *testing.T) {
 	re := regexp.MustCompile(`(?m)^\{"timestamp":"[^"]+Z","level":"WARN","requestId":"log-2","message":"careful"\}$`)
 	if !re.MatchString(out) {
 		t.Errorf("no JSON WARN line in:\n%s", out)
+	}
+}
+
+// With AWS_LAMBDA_MAX_CONCURRENCY=4 (Lambda Managed Instances) one process runs
+// four invocations of an async handler at once: each stays in flight until all
+// four are (a serial loop would leave the first alone, and it would report a peak
+// of 1), and each log line carries its own invocation's request id.
+func TestNodeConcurrentInvocations(t *testing.T) {
+	in := installed(t)
+	api, p := start(t, in, nodeRuntime, "testdata/node/concurrent", "index.barrier", "AWS_LAMBDA_MAX_CONCURRENCY=4")
+	for i := range 4 {
+		api.invoke(fmt.Sprintf("mc-%d", i), fmt.Sprintf(`{"n":%d,"expect":4}`, i))
+	}
+	pids := map[float64]bool{}
+	for range 4 {
+		got := api.next(t, p)
+		var out struct{ N, Peak, Pid float64 }
+		if err := json.Unmarshal(got.body, &out); err != nil || got.kind != "response" {
+			t.Fatalf("post = %s %s %s", got.kind, got.requestID, got.body)
+		}
+		if got.requestID != fmt.Sprintf("mc-%d", int(out.N)) || out.Peak != 4 {
+			t.Errorf("response %s for %s: want n matching the request and peak 4\nstdout:\n%s", got.body, got.requestID, p.stdout)
+		}
+		pids[out.Pid] = true
+	}
+	if len(pids) != 1 {
+		t.Errorf("responses came from %d processes, want 1", len(pids))
+	}
+	for i := range 4 {
+		for _, what := range []string{"start", "end"} {
+			re := regexp.MustCompile(fmt.Sprintf(`(?m)^\S+Z\tmc-%d\tINFO\t%s %d$`, i, what, i))
+			waitFor(t, p, func(out string) bool { return re.MatchString(out) })
+		}
+	}
+	for _, m := range regexp.MustCompile(`(?m)^\S+Z\t(\S+)\tINFO\t(?:start|end) (\d)$`).FindAllStringSubmatch(p.stdout.String(), -1) {
+		if m[1] != "mc-"+m[2] {
+			t.Errorf("log line of invocation %s carries request id %s", m[2], m[1])
+		}
+	}
+}
+
+// In multi mode a callback-style handler runs one invocation at a time, and its
+// callback posts at once (the event loop is never empty while polls wait).
+func TestNodeConcurrentCallbackHandlerIsSerialized(t *testing.T) {
+	in := installed(t)
+	api, p := start(t, in, nodeRuntime, "testdata/node/concurrent", "index.callbackPeak", "AWS_LAMBDA_MAX_CONCURRENCY=4")
+	for i := range 3 {
+		api.invoke(fmt.Sprintf("cb-%d", i), fmt.Sprintf(`{"n":%d}`, i))
+	}
+	for range 3 {
+		got := api.next(t, p)
+		var out struct{ N, Seen float64 }
+		if err := json.Unmarshal(got.body, &out); err != nil || got.kind != "response" || got.requestID != fmt.Sprintf("cb-%d", int(out.N)) {
+			t.Fatalf("post = %s %s %s", got.kind, got.requestID, got.body)
+		}
+		if out.Seen != 1 {
+			t.Errorf("invocation %s saw %v in flight, want 1", got.requestID, out.Seen)
+		}
+	}
+}
+
+// An uncaught exception in multi mode fails the invocation in flight and exits
+// 129, as in the classic loop.
+func TestNodeConcurrentUncaught(t *testing.T) {
+	in := installed(t)
+	api, p := start(t, in, nodeRuntime, "testdata/node/cjs", "index.uncaught", "AWS_LAMBDA_MAX_CONCURRENCY=2")
+	api.invoke("mc-fatal", `{}`)
+	got := api.next(t, p)
+	if e := decodeNodeError(t, got); got.kind != "error" || got.requestID != "mc-fatal" || e.ErrorMessage != "late throw" {
+		t.Fatalf("post = %s %s %s, want error late throw for mc-fatal", got.kind, got.requestID, got.body)
+	}
+	if code := exitCode(p.wait(t)); code != 129 {
+		t.Errorf("exit code = %d, want 129", code)
+	}
+	if !regexp.MustCompile(`(?m)^\S+Z\tmc-fatal\tERROR\tUncaught Exception \t`).MatchString(p.stdout.String()) {
+		t.Errorf("no Uncaught Exception line for mc-fatal:\n%s", p.stdout)
 	}
 }

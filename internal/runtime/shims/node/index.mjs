@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import util from 'node:util';
 import { Writable } from 'node:stream';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
@@ -116,6 +117,21 @@ function formatErrorForLog(error) {
 // AWS_LAMBDA_LOG_FORMAT=JSON. AWS_LAMBDA_LOG_LEVEL filters levels.
 
 let currentRequestId; // undefined until the first invocation, printed as "undefined" like AWS
+
+// On Lambda Managed Instances the pool sets AWS_LAMBDA_MAX_CONCURRENCY=N and
+// serves up to N invocations to this process at once (ConcurrentRuntime below).
+// Each invocation's request id then lives in an AsyncLocalStorage, so a log line
+// carries the id of the invocation whose code wrote it; outside any invocation
+// it is "undefined", as before the first invocation.
+const maxConcurrency = (() => {
+  const n = Number.parseInt(process.env.AWS_LAMBDA_MAX_CONCURRENCY ?? '', 10);
+  return Number.isInteger(n) && n > 1 ? n : 1;
+})();
+const invocationStore = maxConcurrency > 1 ? new AsyncLocalStorage() : null;
+
+function logRequestId() {
+  return invocationStore ? invocationStore.getStore() : currentRequestId;
+}
 const LEVELS = {
   TRACE: { name: 'TRACE', priority: 1 },
   DEBUG: { name: 'DEBUG', priority: 2 },
@@ -141,7 +157,7 @@ function jsonErrorReplacer(_k, value) {
 }
 
 function formatJsonLine(time, level, params) {
-  const result = { timestamp: time, level: level.name, requestId: currentRequestId };
+  const result = { timestamp: time, level: level.name, requestId: logRequestId() };
   if (params.length === 1) {
     result.message = params[0];
     try {
@@ -167,7 +183,7 @@ function writeLog(level, params) {
   const time = new Date().toISOString();
   let line = jsonLogFormat
     ? formatJsonLine(time, level, params)
-    : `${time}\t${currentRequestId}\t${level.name}\t${util.format(...params)}`;
+    : `${time}\t${logRequestId()}\t${level.name}\t${util.format(...params)}`;
   line = line.replace(/\n/g, '\r');
   process.stdout.write(line + '\n');
 }
@@ -202,12 +218,14 @@ const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
 const API_PREFIX = '/2018-06-01/runtime';
 
 class RuntimeAPI {
-  constructor(address) {
+  // maxSockets is the number of Runtime API calls in flight at once: one, or one
+  // per concurrent poll loop on Lambda Managed Instances.
+  constructor(address, maxSockets = 1) {
     if (!address) throw new Error('AWS_LAMBDA_RUNTIME_API is not set');
     const i = address.lastIndexOf(':');
     this.host = address.slice(0, i).replace(/^\[(.*)\]$/, '$1');
     this.port = parseInt(address.slice(i + 1), 10);
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    this.agent = new http.Agent({ keepAlive: true, maxSockets });
   }
 
   call(method, urlPath, body, headers, retried = false) {
@@ -667,7 +685,9 @@ class Runtime {
       beforeExitListener = NO_OP;
       if (err !== undefined && err !== null) {
         postError(err);
-      } else if (!waitForEmptyEventLoop) {
+      } else if (!waitForEmptyEventLoop || this.concurrent) {
+        // With concurrent invocations the event loop is never empty (other
+        // polls are pending), so the result is posted at once.
         complete(result);
       } else {
         beforeExitListener = () => setImmediate(() => complete(result));
@@ -730,11 +750,121 @@ function attachInvokeData(context, headers) {
 }
 
 // ---------------------------------------------------------------------------
+// Concurrent invocations (Lambda Managed Instances,
+// https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-nodejs-runtime.html):
+// "asynchronous execution provides concurrency within each thread. Each
+// concurrent request handled by the same worker thread shares the same handler
+// object and global state", and "If your function handler is synchronous, each
+// worker thread can only process one request at a time". So with
+// AWS_LAMBDA_MAX_CONCURRENCY=N, N poll loops run in this process (one worker:
+// AWS_LAMBDA_NODEJS_WORKER_COUNT is not read), each GET /next -> handler -> POST.
+// An async handler (or a streaming one) runs up to N invocations at once; any
+// other handler runs one invocation at a time. Differences from the classic loop,
+// since the event loop is never empty while other polls wait:
+//   - callback(null, v) posts v at once, whatever callbackWaitsForEmptyEventLoop;
+//   - a non-async handler with fewer than three parameters that returns no
+//     promise completes with null as soon as it returns;
+//   - a promise that never settles is not detected (Runtime.NodeJsExit): the
+//     invocation times out;
+//   - an uncaught exception or unhandled rejection fails every invocation in
+//     flight with it, then the process exits, as the classic loop does for one;
+//   - _X_AMZN_TRACE_ID is process-wide: it holds the latest invocation's trace id.
+
+class ConcurrentRuntime extends Runtime {
+  constructor(client, handler, n) {
+    super(client, handler);
+    this.concurrent = true;
+    this.n = n;
+    this.inFlight = new Set();
+    this.started = false;
+    // Non-async handlers run one at a time: each waits for the previous one.
+    this.serial = this.handlerIsAsync || this.streaming ? null : Promise.resolve();
+    this.onFatal = (error, code) => {
+      const posts = this.started
+        ? [...this.inFlight].map((id) => this.client.postError(id, error))
+        : [this.client.postInitError(error)];
+      Promise.allSettled(posts).finally(() => process.exit(code));
+    };
+  }
+
+  start() {
+    for (let i = 0; i < this.n; i++) {
+      this.pollLoop().catch((err) => {
+        process.stderr.write(`sluice runtime: ${err?.stack ?? err}\n`);
+        process.exit(1);
+      });
+    }
+  }
+
+  async pollLoop() {
+    for (;;) {
+      const { body, headers } = await this.client.next();
+      const id = headers['lambda-runtime-aws-request-id'];
+      if (!id) throw new Error('invocation id is missing from /invocation/next');
+      this.started = true;
+      this.inFlight.add(id);
+      try {
+        await invocationStore.run(id, () => this.invokeSerialized(id, body, headers));
+      } finally {
+        this.inFlight.delete(id);
+      }
+    }
+  }
+
+  async invokeSerialized(id, body, headers) {
+    if (!this.serial) return this.invoke(id, body, headers);
+    const previous = this.serial;
+    let release;
+    this.serial = new Promise((resolve) => {
+      release = resolve;
+    });
+    await previous;
+    try {
+      await this.invoke(id, body, headers);
+    } finally {
+      release();
+    }
+  }
+
+  // invoke runs one invocation and resolves once its response or error is posted.
+  // It reuses the classic completion code on a per-invocation object whose
+  // scheduleIteration (called after the post) resolves instead of polling again.
+  invoke(id, body, headers) {
+    return new Promise((resolve) => {
+      const inv = Object.create(this);
+      inv.scheduleIteration = resolve;
+      if (headers['lambda-runtime-trace-id']) {
+        process.env._X_AMZN_TRACE_ID = headers['lambda-runtime-trace-id'];
+      } else {
+        delete process.env._X_AMZN_TRACE_ID;
+      }
+      const [callback, context] = inv.buildCallbackContext(id);
+      try {
+        attachInvokeData(context, headers);
+        const event = JSON.parse(body);
+        if (this.streaming) {
+          inv.invokeStreaming(event, context);
+          return;
+        }
+        const result = this.handler(event, context, callback);
+        if (isPromise(result)) {
+          result.then(context.succeed, context.fail).catch(context.fail);
+        } else if (this.handler.length < 3) {
+          context.succeed(null);
+        }
+      } catch (err) {
+        callback(err);
+      }
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Start-up (RIC index.mjs).
 
 async function main() {
   patchConsole();
-  const client = new RuntimeAPI(process.env.AWS_LAMBDA_RUNTIME_API);
+  const client = new RuntimeAPI(process.env.AWS_LAMBDA_RUNTIME_API, maxConcurrency);
   const runtime = { onFatal: (error, code) => client.postInitError(error).finally(() => process.exit(code)) };
   let active = runtime;
 
@@ -766,6 +896,12 @@ async function main() {
     logError('Uncaught Exception', error);
     await client.postInitError(error).catch(() => {});
     process.exit(129);
+  }
+  if (maxConcurrency > 1) {
+    const rt = new ConcurrentRuntime(client, handler, maxConcurrency);
+    active = rt;
+    rt.start();
+    return;
   }
   const rt = new Runtime(client, handler);
   active = rt;
