@@ -22,14 +22,16 @@ import (
 //   - CapacityProviderArn: must name an existing capacity provider of this
 //     account and region.
 //   - PerExecutionEnvironmentMaxConcurrency (1..1600): honoured for provided.*
-//     runtimes: the pool serves that many invocations at once in one process
-//     (runtime.FunctionSpec.MaxConcurrency, AWS_LAMBDA_MAX_CONCURRENCY for the
-//     runtime client, as aws-lambda-go reads it). When omitted, AWS's default for
-//     the OS-only runtime: 8 per vCPU, the vCPUs being this host's. Sluice's
-//     Node.js, Python and Ruby runtime clients poll one invocation at a time, so
-//     their functions run each concurrent invocation in a process of its own
-//     (which is how AWS runs Python on LMI; AWS's Node.js runs several in one
-//     worker thread).
+//     and nodejs* runtimes: the pool serves that many invocations at once in one
+//     process (runtime.FunctionSpec.MaxConcurrency, AWS_LAMBDA_MAX_CONCURRENCY for
+//     the runtime client, as aws-lambda-go and Sluice's Node.js client read it:
+//     async handlers run concurrently in its one thread, others one at a time).
+//     When omitted, AWS's default per vCPU for the runtime (8 for the OS-only
+//     runtime, 64 for Node.js), the vCPUs being this host's. Sluice's Python
+//     client polls one invocation at a time, so a Python function runs each
+//     concurrent invocation in a process of its own, which is how AWS runs Python
+//     on LMI. AWS's Node.js spreads invocations over worker threads as well
+//     (AWS_LAMBDA_NODEJS_WORKER_COUNT); Sluice's runs them in one thread.
 //   - ExecutionEnvironmentMemoryGiBPerVCpu (2, 4 or 8): validated, then refused
 //     with 501: execution environments share the host's CPUs, so a memory-to-vCPU
 //     ratio cannot be given to them.
@@ -132,17 +134,31 @@ func (s *Service) checkLMIFunction(r store.Reader, cfg *Configuration) error {
 // "the default value for Rust is 8 concurrent requests per vCPU").
 const lmiDefaultPerVCPU = 8
 
+// lmiNodeDefaultPerVCPU is that default for Node.js ("Node.js runtime for Lambda
+// Managed Instances": "For Node.js runtimes, the default is 64 concurrent
+// requests per vCPU").
+const lmiNodeDefaultPerVCPU = 64
+
 // lmiMaxConcurrency is how many invocations one instance of cfg serves at once: 0
 // (one at a time) for a Lambda (default) function and for runtimes whose Sluice
-// client polls one invocation at a time.
+// client polls one invocation at a time (Python).
 func lmiMaxConcurrency(cfg *Configuration) int {
-	if cfg.capacityProviderArn() == "" || !strings.HasPrefix(cfg.Runtime, "provided") {
+	if cfg.capacityProviderArn() == "" {
+		return 0
+	}
+	perVCPU := 0
+	switch {
+	case strings.HasPrefix(cfg.Runtime, "provided"):
+		perVCPU = lmiDefaultPerVCPU
+	case strings.HasPrefix(cfg.Runtime, "nodejs"):
+		perVCPU = lmiNodeDefaultPerVCPU
+	default:
 		return 0
 	}
 	if c := cfg.CapacityProviderConfig.LambdaManagedInstancesCapacityProviderConfig.PerExecutionEnvironmentMaxConcurrency; c != nil {
 		return *c
 	}
-	return lmiDefaultPerVCPU * goruntime.GOMAXPROCS(0)
+	return perVCPU * goruntime.GOMAXPROCS(0)
 }
 
 // noPublishedVersion is Invoke's NoPublishedVersionException (400): an unqualified

@@ -116,12 +116,14 @@ func TestManagedInstancesFunction(t *testing.T) {
 	wantAPIError(t, err, "ResourceConflictException", "in use")
 
 	// Without PerExecutionEnvironmentMaxConcurrency: AWS's OS-only runtime default,
-	// 8 per vCPU. A Node.js function's Sluice client polls one at a time.
+	// 8 per vCPU; Node.js's, 64 per vCPU. Python's Sluice client polls one at a
+	// time.
 	for _, c := range []struct {
 		name string
 		rt   types.Runtime
 		want int
-	}{{"lmi-default", types.RuntimeProvidedal2023, 8 * goruntime.GOMAXPROCS(0)}, {"lmi-node", types.RuntimeNodejs22x, 0}} {
+	}{{"lmi-default", types.RuntimeProvidedal2023, 8 * goruntime.GOMAXPROCS(0)}, {"lmi-node", types.RuntimeNodejs22x, 64 * goruntime.GOMAXPROCS(0)},
+		{"lmi-python", types.RuntimePython313, 0}} {
 		in := lmiFunctionInput(t, c.name, c.rt, lmiConfig(testCapacityProviderARN, nil))
 		in.Publish = true
 		in.PublishTo = types.FunctionVersionLatestPublishedLatestPublished

@@ -14,8 +14,9 @@ import (
 // on it with PerExecutionEnvironmentMaxConcurrency 8, published to
 // $LATEST.PUBLISHED, invoked unqualified 8 times at once: one execution
 // environment (one log stream) has all 8 in flight together, and its process got
-// AWS_LAMBDA_MAX_CONCURRENCY=8 (aws-lambda-go runs 8 pollers). Bad settings get
-// AWS's errors and create nothing.
+// AWS_LAMBDA_MAX_CONCURRENCY=8 (aws-lambda-go runs 8 pollers). A nodejs22.x
+// function on it serves 4 async invocations at once in one process. Bad settings
+// get AWS's errors and create nothing.
 func TestManagedInstances(t *testing.T) {
 	s := startSluice(t, startOpts{})
 	zip := goFunctionZip(t)
@@ -108,6 +109,75 @@ func TestManagedInstances(t *testing.T) {
 		if !strings.Contains(stream, "[$LATEST.PUBLISHED]") {
 			t.Errorf("log stream %q does not name $LATEST.PUBLISHED", stream)
 		}
+	}
+
+	// A Node.js function on LMI: async invocations run concurrently in one
+	// process ("Node.js runtime for Lambda Managed Instances"). Each stays in
+	// flight until all four are, counted by a module-level counter (a process per
+	// invocation, or one at a time, would leave each alone and report a peak of 1).
+	nodeSrc := `let inFlight = 0, peak = 0;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+exports.handler = async (event, context) => {
+  inFlight++;
+  peak = Math.max(peak, inFlight);
+  for (let i = 0; i < 1000 && peak < event.expect; i++) await sleep(10);
+  console.log("served " + context.awsRequestId);
+  inFlight--;
+  return { pid: process.pid, peak, maxConcurrency: process.env.AWS_LAMBDA_MAX_CONCURRENCY };
+};`
+	nodeZipPath := filepath.Join(t.TempDir(), "node.zip")
+	if err := os.WriteFile(nodeZipPath, nodeZip(t, nodeSrc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.createFunction("lmi-node", "nodejs22.x", "index.handler", nodeZipPath, "--timeout", "30",
+		"--capacity-provider-config", lmiArg(",PerExecutionEnvironmentMaxConcurrency=4"))
+	if pub := s.awsJSON("lambda", "publish-version", "--function-name", "lmi-node", "--publish-to", "LATEST_PUBLISHED"); pub["Version"] != "$LATEST.PUBLISHED" {
+		t.Fatalf("publish-version lmi-node = %v", pub)
+	}
+	const nn = 4
+	type nodeReply struct {
+		Pid            int    `json:"pid"`
+		Peak           int    `json:"peak"`
+		MaxConcurrency string `json:"maxConcurrency"`
+	}
+	nodeReplies := make([]nodeReply, nn)
+	errs = make([]error, nn)
+	for i := range nn {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out := filepath.Join(t.TempDir(), fmt.Sprintf("node%d.json", i))
+			meta, stderr, err := s.awsRaw("lambda", "invoke", "--function-name", "lmi-node",
+				"--payload", fmt.Sprintf(`{"expect":%d}`, nn), out)
+			if err != nil {
+				errs[i] = fmt.Errorf("%v: %s", err, stderr)
+				return
+			}
+			var m map[string]any
+			_ = json.Unmarshal(meta, &m)
+			if m["FunctionError"] != nil {
+				data, _ := os.ReadFile(out)
+				errs[i] = fmt.Errorf("invoke meta %s: %s", meta, data)
+				return
+			}
+			data, _ := os.ReadFile(out)
+			errs[i] = json.Unmarshal(data, &nodeReplies[i])
+		}()
+	}
+	wg.Wait()
+	pids := map[int]bool{}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("node invocation %d: %v", i, err)
+		}
+		r := nodeReplies[i]
+		pids[r.Pid] = true
+		if r.Peak != nn || r.MaxConcurrency != "4" {
+			t.Errorf("node invocation %d: %+v, want all %d in flight at once in a process with AWS_LAMBDA_MAX_CONCURRENCY=4", i, r, nn)
+		}
+	}
+	if len(pids) != 1 {
+		t.Errorf("%d Node.js processes served %d concurrent invocations, want 1: %v", len(pids), nn, pids)
 	}
 
 	// Bad settings: AWS's errors, and nothing created.
