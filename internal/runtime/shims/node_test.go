@@ -384,3 +384,23 @@ func TestNodeConcurrentUncaught(t *testing.T) {
 		t.Errorf("no Uncaught Exception line for mc-fatal:\n%s", p.stdout)
 	}
 }
+
+// Response streaming handlers stream in multi mode too, each invocation on its
+// own POST.
+func TestNodeConcurrentStreaming(t *testing.T) {
+	in := installed(t)
+	api, p := start(t, in, nodeRuntime, "testdata/node/cjs", "index.streaming", "AWS_LAMBDA_MAX_CONCURRENCY=2")
+	api.invoke("ms-1", `{}`)
+	api.invoke("ms-2", `{}`)
+	seen := map[string]bool{}
+	for range 2 {
+		got := api.next(t, p)
+		if got.kind != "response" || string(got.body) != "part1,part2" || got.header.Get("Lambda-Runtime-Function-Response-Mode") != "streaming" {
+			t.Errorf("post = %s %s %q %v, want a streamed response \"part1,part2\"", got.kind, got.requestID, got.body, got.header)
+		}
+		seen[got.requestID] = true
+	}
+	if !seen["ms-1"] || !seen["ms-2"] {
+		t.Errorf("responses for %v, want ms-1 and ms-2", seen)
+	}
+}
