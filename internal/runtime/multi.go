@@ -76,12 +76,7 @@ func (p *Pool) tryAcquireSlotLocked(fs *functionState, ks *keySched, spec *Funct
 		}
 		evict = append(evict, victim)
 	}
-	inst = p.newInstance(spec)
-	fs.instances++
-	fs.all[inst] = struct{}{}
-	p.total++
-	ks.live++
-	ks.busy++
+	inst = p.spawnLocked(fs, ks, spec)
 	p.takeFirstSlotLocked(fs, inst)
 	p.schedStats.Spawned++
 	return inst, true, evict, nil

@@ -445,12 +445,7 @@ func (p *Pool) tryAcquire(spec *FunctionSpec, mayQueue bool) (inst *instance, fr
 		}
 		evict = append(evict, victim)
 	}
-	inst = p.newInstance(spec)
-	fs.instances++
-	fs.all[inst] = struct{}{}
-	p.total++
-	ks.live++
-	ks.busy++
+	inst = p.spawnLocked(fs, ks, spec)
 	p.schedStats.Spawned++
 	return inst, true, evict, nil, nil, nil
 }
@@ -610,6 +605,18 @@ func (p *Pool) release(inst *instance, healthy bool) {
 		return
 	}
 	p.parkLocked(fs, inst, keep)
+}
+
+// spawnLocked makes a new instance of spec, counted as alive and busy on this
+// node, for fs and its key.
+func (p *Pool) spawnLocked(fs *functionState, ks *keySched, spec *FunctionSpec) *instance {
+	inst := p.newInstance(spec)
+	fs.instances++
+	fs.all[inst] = struct{}{}
+	p.total++
+	ks.live++
+	ks.busy++
+	return inst
 }
 
 // parkLocked ends an instance's turn: back among fs's idle instances when keep,
