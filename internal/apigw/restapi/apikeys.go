@@ -708,16 +708,15 @@ type windowCounters interface {
 func (s *Service) keyUsage(ctx context.Context, rd reader, p *model.UsagePlan, keyID string, start, end time.Time) ([][]int64, error) {
 	used := map[string]int64{}
 	window := func(string) (int64, bool, error) { return 0, false, nil }
-	switch wc, ok := s.counters.(windowCounters); {
-	case s.counters != nil:
+	if s.counters != nil {
 		var err error
 		if used, err = s.counters.Used(ctx, p.ID, keyID); err != nil {
 			return nil, err
 		}
-		if ok {
+		if wc, ok := s.counters.(windowCounters); ok {
 			window = func(w string) (int64, bool, error) { return wc.Window(ctx, access.CounterName(p.ID, keyID, w)) }
 		}
-	default:
+	} else {
 		prefix := model.UsageCounterPrefix + p.ID + "/" + keyID + "/day/"
 		days, err := rd.List(prefix)
 		if err != nil {
